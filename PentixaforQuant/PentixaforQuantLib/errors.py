@@ -1,0 +1,36 @@
+"""Errors the user can act on.
+
+Every refusal in PentixaforQuant raises a subclass of :class:`PentixaforQuantError` whose message is one
+clear line naming the attribute, input or condition at fault. Faces (the command line, the Slicer panel)
+show that line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PentixaforQuantError",
+    "DicomSeriesError",
+    "SUVError",
+    "MeasurementError",
+    "PointsError",
+]
+
+
+class PentixaforQuantError(Exception):
+    """Base class: a problem with the input that the user can understand and fix."""
+
+
+class DicomSeriesError(PentixaforQuantError):
+    """The DICOM files do not form one readable PET series (empty folder, not PET, mixed, inconsistent)."""
+
+
+class SUVError(PentixaforQuantError):
+    """SUV cannot be computed from the headers (missing or implausible attribute, unsupported units)."""
+
+
+class MeasurementError(PentixaforQuantError):
+    """A VOI cannot be measured (click outside the volume or the body, non-finite voxels, empty VOI)."""
+
+
+class PointsError(PentixaforQuantError):
+    """A points file (markups JSON or CSV) cannot be read or names an unknown site."""

@@ -1,0 +1,34 @@
+"""Shared fixtures.
+
+Reference data (the IBSI-SUV digital reference objects, CC BY 4.0) is read from a folder that is not part of the
+repository. Set ``PENTIXAFOR_SHARED_DATA`` to the folder that holds ``ibsi-suv-dro/``; by default it is the
+``shared/data`` folder beside the repository. Without it the tests that need the data are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("PENTIXAFOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+IBSI_DRO_ARCHIVE = SHARED_DATA / "ibsi-suv-dro" / "ibsi_suv_dro_v1_oncoray-bf11a08.tar.xz"
+
+
+@pytest.fixture(scope="session")
+def ibsi_dro_root(tmp_path_factory) -> Path:
+    """Folder holding ``DRO_<x>_<y>/{PT,RS,mask}`` of the IBSI-SUV DROs, unpacked once per session."""
+    if not IBSI_DRO_ARCHIVE.is_file():
+        pytest.skip(
+            f"IBSI-SUV reference objects not found ({IBSI_DRO_ARCHIVE.name}); set PENTIXAFOR_SHARED_DATA to the "
+            "folder holding ibsi-suv-dro/ (source: github.com/oncoray/suv_computation, CC BY 4.0)"
+        )
+    out = tmp_path_factory.mktemp("ibsi_dro")
+    with tarfile.open(IBSI_DRO_ARCHIVE, "r:xz") as tar:
+        tar.extractall(out)  # noqa: S202 - trusted reference archive
+    root = out / "DRO"
+    assert root.is_dir(), f"unexpected archive layout in {IBSI_DRO_ARCHIVE.name}"
+    return root
