@@ -32,3 +32,24 @@ def ibsi_dro_root(tmp_path_factory) -> Path:
     root = out / "DRO"
     assert root.is_dir(), f"unexpected archive layout in {IBSI_DRO_ARCHIVE.name}"
     return root
+
+
+@pytest.fixture(scope="session")
+def phantom_study(tmp_path_factory):
+    """The default noise-free phantom written as a Ga-68 PET DICOM series: (phantom, folder with dicom/)."""
+    from PentixaforQuantLib.dicom_writer import write_phantom
+    from PentixaforQuantLib.phantom import PhantomOptions, make_phantom
+
+    phantom = make_phantom(PhantomOptions(radionuclide="Ga-68"))
+    folder = write_phantom(phantom, tmp_path_factory.mktemp("phantom"))
+    return phantom, folder
+
+
+@pytest.fixture
+def headless():
+    """A fresh headless Slicer scene (real MRML from slicer-core), cleared after the test."""
+    from PentixaforQuantLib.headless import HeadlessSlicer
+
+    h = HeadlessSlicer.create()
+    yield h
+    h.scene.Clear(1)
