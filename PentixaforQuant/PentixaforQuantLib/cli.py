@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time a click and the protocol against the whole-volume baseline")
     p.add_argument("--json", action="store_true")
     p.add_argument("--shape", type=int, nargs=3, default=[600, 440, 440], metavar=("K", "J", "I"))
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=3, help="repeats of the slow whole-volume baseline")
     p.set_defaults(func=cmd_bench)
     return parser
 
