@@ -56,7 +56,8 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
 
     Python console example::
 
-        logic = slicer.util.getModuleLogic("PentixaforQuant")
+        import PentixaforQuant
+        logic = PentixaforQuant.PentixaforQuantLogic()
         pet = logic.loadDicom("/path/to/pet/series")
         points = logic.newPointsNode()          # place points labelled lesion, aorta, C7, T12, L5, ...
         study = logic.measure(pet, points)      # table + segments appear in the scene

@@ -13,16 +13,9 @@ from PentixaforQuantLib.errors import MeasurementError
 from PentixaforQuantLib.geometry import VoxelGrid
 from PentixaforQuantLib.metrics import ONE_ML_SPHERE_RADIUS_MM, region_statistics, suv_peak
 from PentixaforQuantLib.voi import RegionMask, grow_isocontour, sphere_region
+from grids import OBLIQUE
 
 
-def rotation(axis, degrees):
-    axis = np.asarray(axis, float) / np.linalg.norm(axis)
-    a = np.radians(degrees)
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * k @ k
-
-
-OBLIQUE = rotation([0, 0, 1], 30) @ rotation([1, 0, 0], 20)
 
 
 def centres_ras(grid):

@@ -485,11 +485,9 @@ _SMALL_FOV = ((0, -10, -160), (80, 90, -80))  # around the target lesion
 )
 def test_read_pet_volume_handles_every_geometry_and_header_variant(tmp_path, variant, options):
     from PentixaforQuantLib.dicom_series import read_pet_volume
-    from PentixaforQuantLib.dicom_writer import write_pet_series_detailed
 
     ph = make_phantom(options)
-    slices = write_pet_series_detailed(ph.suv, ph.grid, tmp_path, radionuclide=ph.truth.radionuclide,
-                                       variant=variant)
+    slices = write_pet_series(ph.suv, ph.grid, tmp_path, radionuclide=ph.truth.radionuclide, variant=variant)
     volume = read_pet_volume(tmp_path)
     np.testing.assert_allclose(volume.grid.ijk_to_ras, ph.grid.ijk_to_ras, atol=1e-6)
     assert volume.suv.shape == ph.suv.shape and volume.suv.dtype == np.float32

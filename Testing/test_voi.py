@@ -23,6 +23,7 @@ from PentixaforQuantLib.voi import (
     grow_isocontour,
     sphere_region,
 )
+from grids import OBLIQUE, rotation
 
 FIXED_40 = IsocontourParameters()
 FIXED_41 = IsocontourParameters(threshold_fraction=0.41)
@@ -33,14 +34,6 @@ A50_MEASURED = IsocontourParameters(method="a50", threshold_fraction=0.5)
 # -- helpers (independent of the code under test) ------------------------------------------------------------------
 
 
-def rotation(axis, degrees):
-    axis = np.asarray(axis, float) / np.linalg.norm(axis)
-    a = np.radians(degrees)
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    return np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * k @ k
-
-
-OBLIQUE = rotation([0, 0, 1], 30) @ rotation([1, 0, 0], 20)
 
 
 def centres_ras(grid: VoxelGrid) -> np.ndarray:

@@ -51,7 +51,6 @@ __all__ = [
     "suv_scale_factor",
     "decayed_dose_bq",
     "write_pet_series",
-    "write_pet_series_detailed",
     "write_phantom",
     "write_truth_json",
 ]
@@ -311,7 +310,7 @@ def write_pet_series(
     series_description: str = "Pentixafor reference phantom [SUVbw design]",
     series_number: int = 1,
     file_order_seed: int = 0,
-) -> list[Path]:
+) -> list[SliceScaling]:
     """Write an SUV map as a PET DICOM series, one file per k slice.
 
     Parameters
@@ -339,29 +338,10 @@ def write_pet_series(
 
     Returns
     -------
-    list of Path
-        The written files, ordered by slice index k (the file names are not).
+    list of SliceScaling
+        One record per slice, ordered by slice index k (the file names are not): the path and the
+        RescaleSlope (Bq/mL per stored unit).
     """
-    return [s.path for s in write_pet_series_detailed(
-        suv, grid, out_dir, radionuclide=radionuclide, patient=patient, scan=scan, variant=variant,
-        series_description=series_description, series_number=series_number, file_order_seed=file_order_seed,
-    )]
-
-
-def write_pet_series_detailed(
-    suv: np.ndarray,
-    grid: VoxelGrid,
-    out_dir,
-    *,
-    radionuclide: str = "Ga-68",
-    patient: PatientInfo | None = None,
-    scan: ScanInfo | None = None,
-    variant: str = "standard",
-    series_description: str = "Pentixafor reference phantom [SUVbw design]",
-    series_number: int = 1,
-    file_order_seed: int = 0,
-) -> list[SliceScaling]:
-    """As :func:`write_pet_series`, returning each slice's path and RescaleSlope (Bq/mL per stored unit)."""
     suv = np.asarray(suv)
     if suv.ndim != 3 or tuple(suv.shape) != tuple(grid.shape_kji):
         raise ValueError(f"suv shape {suv.shape} does not match the grid shape {grid.shape_kji}")
