@@ -188,7 +188,7 @@ def cmd_quantify(args) -> int:
     study, doc, paths = quantify(args.dicom_dir, args.points, args.out, _parameters(args), normalization=args.suv,
                                  overrides=_overrides(args), series_uid=args.series_uid, figure=not args.no_figure)
     _print_study(study, doc["units"])
-    for name, path in paths.items():
+    for path in paths.values():
         print(f"wrote {path}")
     return _report_problems(study)
 
@@ -216,7 +216,7 @@ def cmd_demo(args) -> int:
     for line in truth.summary_lines():
         print(f"  {line}")
     print()
-    for name, path in paths.items():
+    for path in paths.values():
         print(f"wrote {path}")
     return _report_problems(study)
 

@@ -77,7 +77,7 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
         col_dir = d[:, 2 - col_axis]
         row_dir = d[:, 2 - row_axis]
         out = plane
-        if col_dir[0] > 0:  # columns run towards the patient's right... want R on the left: flip when +R increases
+        if col_dir[0] > 0:  # columns run towards the patient's right, which belongs on the viewer's left
             out = out[:, ::-1]
         if row_axis == si and row_dir[2] > 0:
             out = out[::-1, :]

@@ -36,7 +36,7 @@ from .mrml import (
 )
 from .protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
 from .results_io import COLUMNS, study_rows
-from .sites import AORTA, LESION, MARROW_SITES, SITE_TITLES
+from .sites import AORTA, LESION, SITE_TITLES
 from .suv import compute_suv_conversion, suv_conversion_for_suv_volume
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS"]
@@ -96,6 +96,8 @@ class StudyLogic:
         self.last_study: StudyResult | None = None
         #: Called with (study, nodes) after every automatic recomputation (e.g. to refresh a view).
         self.on_update: Callable | None = None
+        #: The refusal of the last automatic recomputation, if any (shown by the panel instead of a traceback).
+        self.last_error: str | None = None
 
     # ----------------------------------------------------------------------------------------------- inputs
     def load_dicom(self, source, *, normalization: str = "bw", overrides=None, series_uid: str | None = None,

@@ -79,10 +79,6 @@ def describe_methods(study: StudyResult) -> dict[str, str]:
     }
 
 
-def _f(x) -> float | None:
-    return None if x is None else float(x)
-
-
 def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]:
     """Table rows: the seven sites (in protocol order) then TBR and meanSUVmax. Empty cells are None."""
     methods = describe_methods(study)
