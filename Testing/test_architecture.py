@@ -11,8 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "PentixaforQuant" / "PentixaforQuantLib"
 
-NUMERICS = {"errors", "geometry", "body_size", "radionuclides", "dicom_time", "suv", "voi", "metrics", "sites",
-            "protocol"}
+NUMERICS = {"errors", "geometry", "body_size", "radionuclides", "dicom_time", "dicom_values", "suv", "voi", "metrics",
+            "sites", "protocol"}
 IO = {"dicom_series", "dicom_writer", "phantom", "points", "results_io", "figures"}
 MRML = {"headless", "mrml"}
 WORKFLOW = {"logic"}

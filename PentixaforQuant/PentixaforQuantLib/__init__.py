@@ -2,7 +2,7 @@
 
 The library is GUI-free. Layers, lowest first (a module imports only from its own layer or lower ones):
 
-1. numerics: ``geometry``, ``body_size``, ``suv``, ``voi``, ``metrics``, ``protocol``
+1. numerics: ``geometry``, ``body_size``, ``dicom_values``, ``suv``, ``voi``, ``metrics``, ``protocol``
 2. I/O: ``dicom_series``, ``phantom``, ``points``, ``results_io``, ``figures``
 3. MRML adapter: ``headless``, ``mrml``
 4. workflow: ``logic``

@@ -28,9 +28,10 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from .dicom_values import fast_number, fast_string, raw_bytes
 from .errors import DicomSeriesError
 from .geometry import LPS_TO_RAS, VoxelGrid
-from .suv import SUVConversion, SUVOverrides, _fast_number, _fast_string, _raw_bytes, compute_suv_conversion
+from .suv import SUVConversion, SUVOverrides, compute_suv_conversion
 
 __all__ = [
     "PetSeriesHeaders",
@@ -277,13 +278,13 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
 
 def _text_or_empty(ds: Dataset, keyword: str) -> str:
     try:
-        return _fast_string(ds, keyword) or ""
+        return fast_string(ds, keyword) or ""
     except Exception:  # noqa: BLE001 - unreadable value: treated as absent
         return ""
 
 
 def _vector(ds: Dataset, keyword: str, tag: str, n: int, path: Path) -> np.ndarray:
-    raw = _raw_bytes(ds, keyword)
+    raw = raw_bytes(ds, keyword)
     if isinstance(raw, bytes):  # undecoded DS text: parse it directly (much faster than decoding)
         parts = raw.strip(b" \x00").split(b"\\") if raw.strip(b" \x00") else []
         value = parts
@@ -326,7 +327,7 @@ def _assemble(items: list[tuple[Path, Dataset, int]], series_uid: str, notes: li
     for path, ds, _ in items:
         sop_class = _text_or_empty(ds, "SOPClassUID")
         try:
-            frames = _fast_number(ds, "NumberOfFrames")
+            frames = fast_number(ds, "NumberOfFrames")
         except Exception:  # noqa: BLE001 - an unreadable NumberOfFrames is treated as absent
             frames = None
         n_frames = int(frames) if frames else 1
@@ -401,7 +402,7 @@ def _assemble(items: list[tuple[Path, Dataset, int]], series_uid: str, notes: li
             )
     else:
         try:
-            spacing = _fast_number(first, "SliceThickness") or 0.0
+            spacing = fast_number(first, "SliceThickness") or 0.0
         except Exception:  # noqa: BLE001 - malformed SliceThickness: treated as absent
             spacing = 0.0
         if not spacing > 0:
@@ -475,8 +476,8 @@ def _read_one(path: Path, ds: Dataset, offset: int, shape: tuple[int, int]) -> n
 
 def _rescale_of(ds: Dataset, path: Path) -> tuple[float, float]:
     try:
-        slope = _fast_number(ds, "RescaleSlope")
-        intercept = _fast_number(ds, "RescaleIntercept")
+        slope = fast_number(ds, "RescaleSlope")
+        intercept = fast_number(ds, "RescaleIntercept")
     except Exception:  # noqa: BLE001 - malformed values
         raise DicomSeriesError(
             f"RescaleSlope/RescaleIntercept (0028,1053)/(0028,1052) unreadable in {path.name}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "PentixaforQuantError",
     "DicomSeriesError",
+    "DicomValueError",
     "SUVError",
     "MeasurementError",
     "PointsError",
@@ -22,6 +23,10 @@ class PentixaforQuantError(Exception):
 
 class DicomSeriesError(PentixaforQuantError):
     """The DICOM files do not form one readable PET series (empty folder, not PET, mixed, inconsistent)."""
+
+
+class DicomValueError(PentixaforQuantError):
+    """A DICOM element's value cannot be read or is malformed (not a number, several values where one is due)."""
 
 
 class SUVError(PentixaforQuantError):

@@ -43,12 +43,11 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 import numpy as np
-from pydicom.datadict import tag_for_keyword
-from pydicom.dataelem import RawDataElement
 
 from . import body_size, radionuclides
 from .dicom_time import format_datetime, parse_da, parse_dt, parse_tm
-from .errors import SUVError
+from .dicom_values import fast_number, fast_string, get_value, number, string, strings, tag_label, text, uniform
+from .errors import DicomValueError, SUVError
 
 __all__ = [
     "NORMALIZATIONS",
@@ -88,45 +87,6 @@ _NORM_ALIASES = {
 # "{SUVlbm}g/ml" does not say which LBM formula; it is accepted under the name "lbm-unspecified".
 _SUV_LABELS = {n.units.lower(): name for name, n in NORMALIZATIONS.items()}
 _SUV_LABELS["{suvlbm}g/ml"] = "lbm-unspecified"
-
-# Where each attribute lives, for messages.
-_TAGS = {
-    "Units": "(0054,1001)",
-    "DecayCorrection": "(0054,1102)",
-    "CorrectedImage": "(0028,0051)",
-    "SUVType": "(0054,1006)",
-    "PatientWeight": "(0010,1030)",
-    "PatientSize": "(0010,1020)",
-    "PatientSex": "(0010,0040)",
-    "RescaleSlope": "(0028,1053)",
-    "RescaleIntercept": "(0028,1052)",
-    "SeriesDate": "(0008,0021)",
-    "SeriesTime": "(0008,0031)",
-    "AcquisitionDate": "(0008,0022)",
-    "AcquisitionTime": "(0008,0032)",
-    "AcquisitionDateTime": "(0008,002A)",
-    "FrameReferenceTime": "(0054,1300)",
-    "ActualFrameDuration": "(0018,1242)",
-    "TimezoneOffsetFromUTC": "(0008,0201)",
-    "RadiopharmaceuticalInformationSequence": "(0054,0016)",
-    "RadiopharmaceuticalStartDateTime": "(0018,1078)",
-    "RadiopharmaceuticalStartTime": "(0018,1072)",
-    "RadionuclideTotalDose": "(0018,1074)",
-    "RadionuclideHalfLife": "(0018,1075)",
-    "RadionuclideCodeSequence": "(0054,0300)",
-    "Radiopharmaceutical": "(0018,0031)",
-    "Radionuclide": "(0018,0030)",
-    "DoseCalibrationFactor": "(0054,1322)",
-    "PixelSpacing": "(0028,0030)",
-    "SliceThickness": "(0018,0050)",
-    "Manufacturer": "(0008,0070)",
-    "SOPInstanceUID": "(0008,0018)",
-}
-
-
-def _tag(keyword: str) -> str:
-    return f"{keyword} {_TAGS[keyword]}" if keyword in _TAGS else keyword
-
 
 # Plausibility limits (inputs outside them are refused, never silently corrected).
 _WEIGHT_MAX_KG = 500.0
@@ -307,154 +267,7 @@ class SUVConversion:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Reading attributes safely
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (bytes, bytearray)):
-        value = bytes(value).decode("latin-1")
-    original = getattr(value, "original_string", None)
-    if isinstance(original, str):
-        value = original
-    return str(value).strip().strip("\x00").strip()
-
-
-def _raw_text(ds, keyword: str) -> str:
-    """The undecoded text of an element, for messages about values that do not parse."""
-    try:
-        raw = ds.get_item(_tag_of(keyword))
-        value = getattr(raw, "value", raw)
-        return _text(value)[:40]
-    except Exception:  # noqa: BLE001 - only used to build a message
-        return "?"
-
-
-def _get(ds, keyword: str):
-    """Element value, or None when absent or empty. Values that pydicom cannot decode raise SUVError."""
-    try:
-        value = ds.get(keyword)
-    except Exception:  # noqa: BLE001 - pydicom raises various types on malformed values
-        raise SUVError(f"{_tag(keyword)} cannot be read: {_raw_text(ds, keyword)!r}") from None
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes)) and not _text(value):
-        return None
-    try:
-        if len(value) == 0 and not isinstance(value, (int, float)):  # empty multi-value / sequence
-            return None
-    except TypeError:
-        pass
-    return value
-
-
-def _number(ds, keyword: str) -> float | None:
-    """A single finite number, None when absent/empty; SUVError when malformed or multi-valued."""
-    value = _get(ds, keyword)
-    if value is None:
-        return None
-    if not isinstance(value, (str, bytes, int, float)) and hasattr(value, "__len__"):
-        raise SUVError(f"{_tag(keyword)} must hold one value; got {len(value)} values")
-    try:
-        number = float(_text(value) if isinstance(value, (str, bytes)) else value)
-    except (TypeError, ValueError):
-        raise SUVError(f"{_tag(keyword)} is not a number: {_text(value)[:40]!r}") from None
-    if not math.isfinite(number):
-        raise SUVError(f"{_tag(keyword)} is not a finite number: {_text(value)[:40]!r}")
-    return number
-
-
-def _string(ds, keyword: str) -> str | None:
-    value = _get(ds, keyword)
-    if value is None:
-        return None
-    if not isinstance(value, (str, bytes)) and hasattr(value, "__len__"):
-        return "\\".join(_text(v) for v in value) or None
-    return _text(value) or None
-
-
-def _strings(ds, keyword: str) -> list[str] | None:
-    """A multi-valued CS as a list of upper-case strings (None when absent)."""
-    value = _get(ds, keyword)
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes)):
-        items = _text(value).split("\\")
-    else:
-        items = [_text(v) for v in value]
-    return [s.strip().upper() for s in items if s.strip()]
-
-
-_TAG_OF: dict[str, int] = {}
-
-
-def _tag_of(keyword: str) -> int:
-    tag = _TAG_OF.get(keyword)
-    if tag is None:
-        tag = tag_for_keyword(keyword)
-        if tag is None:  # pragma: no cover - programming error
-            raise KeyError(keyword)
-        _TAG_OF[keyword] = tag
-    return tag
-
-
-_CONVERTED = object()
-
-
-def _raw_bytes(ds, keyword: str):
-    """Undecoded value bytes of an element; None when absent; ``_CONVERTED`` when pydicom has decoded it already.
-
-    Comparing undecoded bytes lets a series of hundreds of instances be checked for agreement without decoding
-    every value (decoding dominates the cost of reading PET headers with pydicom).
-    """
-    try:
-        elem = ds.get_item(_tag_of(keyword))
-    except Exception:  # noqa: BLE001 - malformed element; the slow path reports it
-        return _CONVERTED
-    if elem is None:
-        return None
-    if isinstance(elem, RawDataElement):
-        return elem.value if elem.value is not None else b""
-    return _CONVERTED
-
-
-def _uniform(datasets: Sequence, keyword: str) -> bool:
-    """True when every instance holds byte-identical undecoded values for the element (or none holds it)."""
-    first = _raw_bytes(datasets[0], keyword)
-    if first is _CONVERTED:
-        return False
-    for ds in datasets[1:]:
-        value = _raw_bytes(ds, keyword)
-        if value is _CONVERTED or value != first:
-            return False
-    return True
-
-
-def _fast_number(ds, keyword: str) -> float | None:
-    """:func:`_number` for DS/IS attributes, parsing the undecoded text directly when possible."""
-    raw = _raw_bytes(ds, keyword)
-    if isinstance(raw, bytes):
-        text = raw.strip(b" \x00")
-        if not text:
-            return None
-        if b"\\" not in text:
-            try:
-                value = float(text)
-            except ValueError:
-                value = None
-            if value is not None and math.isfinite(value):
-                return value
-    return _number(ds, keyword)
-
-
-def _fast_string(ds, keyword: str) -> str | None:
-    """:func:`_string` for ASCII attributes (UI, CS, DA, TM, DT), from the undecoded bytes when possible."""
-    raw = _raw_bytes(ds, keyword)
-    if isinstance(raw, bytes):
-        text = raw.decode("latin-1").strip(" \x00")
-        return text or None
-    return _string(ds, keyword)
+# Private (vendor) attributes; public elements are read with dicom_values
 
 
 def _private_value(ds, group: int, element_low: int, creator: str, vendor_word: str, decisions: list[str]):
@@ -469,7 +282,7 @@ def _private_value(ds, group: int, element_low: int, creator: str, vendor_word: 
     lo, hi = (group << 16) | 0x10, (group << 16) | 0xFF
     for tag in [t for t in ds.keys() if lo <= t <= hi]:
         try:
-            creators[tag & 0xFF] = _text(ds[tag].value).upper()
+            creators[tag & 0xFF] = text(ds[tag].value).upper()
         except Exception:  # noqa: BLE001
             creators[tag & 0xFF] = "?"
     matching = [b for b, name in creators.items() if name == creator.upper()]
@@ -487,7 +300,7 @@ def _private_value(ds, group: int, element_low: int, creator: str, vendor_word: 
             f"{tag_text} ignored: its private block is reserved by {creators[0x10]!r}, not {creator!r}"
         )
         return None, None
-    manufacturer = _string(ds, "Manufacturer") or ""
+    manufacturer = string(ds, "Manufacturer") or ""
     if vendor_word.upper() in manufacturer.upper():
         decisions.append(
             f"{tag_text} used although its private creator ({group:04X},0010) is absent, because Manufacturer "
@@ -504,16 +317,16 @@ def _private_number(ds, group, element_low, creator, vendor_word, decisions) -> 
     value, source = _private_value(ds, group, element_low, creator, vendor_word, decisions)
     if value is None:
         return None, None
-    text = _text(value if not (hasattr(value, "__len__") and not isinstance(value, (str, bytes))) else value[0])
-    if not text:
+    shown = text(value if not (hasattr(value, "__len__") and not isinstance(value, (str, bytes))) else value[0])
+    if not shown:
         return None, None
     try:
-        number = float(text)
+        result = float(shown)
     except ValueError:
-        raise SUVError(f"{source} is not a number: {text[:40]!r}") from None
-    if not math.isfinite(number):
-        raise SUVError(f"{source} is not a finite number: {text[:40]!r}")
-    return number, source
+        raise SUVError(f"{source} is not a number: {shown[:40]!r}") from None
+    if not math.isfinite(result):
+        raise SUVError(f"{source} is not a finite number: {shown[:40]!r}")
+    return result, source
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -552,16 +365,16 @@ class _Context:
         """The instances whose value of ``keyword`` must be examined: the first only when all agree bytewise."""
         key = f"uniform:{keyword}"
         if key not in self._cache:
-            self._cache[key] = _uniform(self.datasets, keyword)
+            self._cache[key] = uniform(self.datasets, keyword)
         return self.datasets[:1] if self._cache[key] else self.datasets
 
     def series_number(self, keyword: str) -> float | None:
         """A numeric attribute that must be the same in every instance."""
-        values = [_number(ds, keyword) for ds in self.instances_for(keyword)]
+        values = [number(ds, keyword) for ds in self.instances_for(keyword)]
         return self._same(keyword, values)
 
     def series_string(self, keyword: str) -> str | None:
-        values = [_string(ds, keyword) for ds in self.instances_for(keyword)]
+        values = [string(ds, keyword) for ds in self.instances_for(keyword)]
         value = self._same(keyword, values)
         return value.upper() if isinstance(value, str) else value
 
@@ -569,18 +382,18 @@ class _Context:
         present = {v for v in values if v is not None}
         if len(present) > 1:
             shown = ", ".join(sorted(_short(v) for v in present)[:4])
-            raise SUVError(f"{_tag(what)} differs between instances ({shown}); the series must agree")
+            raise SUVError(f"{tag_label(what)} differs between instances ({shown}); the series must agree")
         if present and len(present) == 1 and any(v is None for v in values):
-            raise SUVError(f"{_tag(what)} is present in some instances but missing in others")
+            raise SUVError(f"{tag_label(what)} is present in some instances but missing in others")
         return present.pop() if present else None
 
     def radiopharm_item(self, ds):
-        seq = _get(ds, "RadiopharmaceuticalInformationSequence")
+        seq = get_value(ds, "RadiopharmaceuticalInformationSequence")
         if seq is None:
             return None
         if len(seq) > 1:
             raise SUVError(
-                f"{_tag('RadiopharmaceuticalInformationSequence')} has {len(seq)} items; cannot tell which "
+                f"{tag_label('RadiopharmaceuticalInformationSequence')} has {len(seq)} items; cannot tell which "
                 "radiopharmaceutical the image shows (give dose, injection time and half-life as overrides)"
             )
         return seq[0]
@@ -590,18 +403,18 @@ class _Context:
         return [self.radiopharm_item(ds) for ds in self.instances_for("RadiopharmaceuticalInformationSequence")]
 
     def radiopharm_number(self, keyword: str) -> float | None:
-        values = [None if item is None else _number(item, keyword) for item in self.radiopharm_items()]
+        values = [None if item is None else number(item, keyword) for item in self.radiopharm_items()]
         return self._same(keyword, values)
 
     # -- time zones -------------------------------------------------------------------------------------------
     def _timezone_offset(self):
-        text = _string(self.first, "TimezoneOffsetFromUTC")
+        text = string(self.first, "TimezoneOffsetFromUTC")
         if not text:
             return None
         try:
             return parse_dt("20000101" + "000000" + text.strip()).tzinfo
         except ValueError:
-            raise SUVError(f"{_tag('TimezoneOffsetFromUTC')} is not a UTC offset (+HHMM): {text!r}") from None
+            raise SUVError(f"{tag_label('TimezoneOffsetFromUTC')} is not a UTC offset (+HHMM): {text!r}") from None
 
     def local(self, value: datetime, what: str) -> datetime:
         """Naive local date-time: DT values with a UTC offset are moved to the series' time zone."""
@@ -610,29 +423,29 @@ class _Context:
         if self._local_offset is not None:
             return value.astimezone(self._local_offset).replace(tzinfo=None)
         self.note(
-            f"UTC offset of {what} ignored because the header gives no {_tag('TimezoneOffsetFromUTC')}; "
+            f"UTC offset of {what} ignored because the header gives no {tag_label('TimezoneOffsetFromUTC')}; "
             "times are compared as local clock times"
         )
         return value.replace(tzinfo=None)
 
     def parse_dt_attr(self, ds, keyword: str, label: str | None = None) -> datetime | None:
-        text = _string(ds, keyword)
+        text = string(ds, keyword)
         if not text:
             return None
         try:
-            return self.local(parse_dt(text), label or _tag(keyword))
+            return self.local(parse_dt(text), label or tag_label(keyword))
         except ValueError as exc:
-            raise SUVError(f"{label or _tag(keyword)} is not a valid date-time: {exc}") from None
+            raise SUVError(f"{label or tag_label(keyword)} is not a valid date-time: {exc}") from None
 
     def parse_da_tm(self, ds, da_kw: str, tm_kw: str, fallback_date=None) -> datetime | None:
-        tm = _string(ds, tm_kw)
+        tm = string(ds, tm_kw)
         if not tm:
             return None
-        da = _string(ds, da_kw)
+        da = string(ds, da_kw)
         try:
             t = parse_tm(tm)
         except ValueError as exc:
-            raise SUVError(f"{_tag(tm_kw)} is not a valid time: {exc}") from None
+            raise SUVError(f"{tag_label(tm_kw)} is not a valid time: {exc}") from None
         if not da:
             if fallback_date is None:
                 return None
@@ -640,7 +453,7 @@ class _Context:
         try:
             return datetime.combine(parse_da(da), t)
         except ValueError as exc:
-            raise SUVError(f"{_tag(da_kw)} is not a valid date: {exc}") from None
+            raise SUVError(f"{tag_label(da_kw)} is not a valid date: {exc}") from None
 
     # -- inputs -----------------------------------------------------------------------------------------------
     def _header(self, read, override):
@@ -649,7 +462,7 @@ class _Context:
             return read()
         try:
             return read()
-        except SUVError as exc:
+        except (SUVError, DicomValueError) as exc:
             self.note(f"header value not usable ({exc}); the user override is used")
             return None
 
@@ -663,24 +476,25 @@ class _Context:
                 raise SUVError(f"weight override must be between 0 and {_WEIGHT_MAX_KG:g} kg; got {w!r}")
             self.record("weight_kg", w, "user override")
             if header:
-                self.note(f"weight {w:g} kg from user override replaces {_tag('PatientWeight')} {header:g}")
+                self.note(f"weight {w:g} kg from user override replaces {tag_label('PatientWeight')} {header:g}")
         else:
             if header is None or header == 0:
                 raise SUVError(
-                    f"patient weight missing: {_tag('PatientWeight')} is "
+                    f"patient weight missing: {tag_label('PatientWeight')} is "
                     f"{'absent or empty' if header is None else '0'}; give the weight as an override"
                 )
             if header < 0:
-                raise SUVError(f"{_tag('PatientWeight')} is negative ({header:g})")
+                raise SUVError(f"{tag_label('PatientWeight')} is negative ({header:g})")
             w = header
-            source = _tag("PatientWeight")
+            source = tag_label("PatientWeight")
             if header > 1000:
                 w = header / 1000.0
-                self.note(f"{_tag('PatientWeight')} {header:g} is above 1000, so it is read as grams: {w:g} kg")
+                self.note(f"{tag_label('PatientWeight')} {header:g} is above 1000, so it is read as grams: {w:g} kg")
                 source += " (grams converted to kg)"
             elif header > _WEIGHT_MAX_KG:
                 raise SUVError(
-                    f"{_tag('PatientWeight')} {header:g} is implausible (above {_WEIGHT_MAX_KG:g} kg, below 1000 g)"
+                    f"{tag_label('PatientWeight')} {header:g} is implausible (above {_WEIGHT_MAX_KG:g} kg, "
+                    "below 1000 g)"
                 )
             self.record("weight_kg", w, source)
         self._cache["weight"] = w
@@ -697,21 +511,21 @@ class _Context:
                 raise SUVError(f"height override must be between {lo:g} and {hi:g} m; got {h!r}")
             self.record("height_m", h, "user override")
             if header:
-                self.note(f"height {h:g} m from user override replaces {_tag('PatientSize')} {header:g}")
+                self.note(f"height {h:g} m from user override replaces {tag_label('PatientSize')} {header:g}")
         else:
             if header is None or header == 0:
                 raise SUVError(
-                    f"patient height missing: {_tag('PatientSize')} is "
+                    f"patient height missing: {tag_label('PatientSize')} is "
                     f"{'absent or empty' if header is None else '0'}; give the height as an override"
                 )
             h = header
-            source = _tag("PatientSize")
+            source = tag_label("PatientSize")
             if header > 3:
                 h = header / 100.0
-                self.note(f"{_tag('PatientSize')} {header:g} is above 3, so it is read as centimetres: {h:g} m")
+                self.note(f"{tag_label('PatientSize')} {header:g} is above 3, so it is read as centimetres: {h:g} m")
                 source += " (cm converted to m)"
             if not lo <= h <= hi:
-                raise SUVError(f"{_tag('PatientSize')} {header:g} is implausible as a height in m or cm")
+                raise SUVError(f"{tag_label('PatientSize')} {header:g} is implausible as a height in m or cm")
             self.record("height_m", h, source)
         self._cache["height"] = h
         return h
@@ -728,11 +542,11 @@ class _Context:
         else:
             if header not in body_size.SEXES:
                 raise SUVError(
-                    f"{_tag('PatientSex')} is {'absent or empty' if header is None else repr(header)}; this "
+                    f"{tag_label('PatientSex')} is {'absent or empty' if header is None else repr(header)}; this "
                     "normalisation needs M, F or O (give the sex as an override)"
                 )
             s = header
-            self.record("sex", s, _tag("PatientSex"))
+            self.record("sex", s, tag_label("PatientSex"))
         if s == "O":
             self.note("PatientSex O: the mean of the male and the female formula is used (IBSI-SUV convention)")
         self._cache["sex"] = s
@@ -764,7 +578,7 @@ class _Context:
             self.record("bsa_m2", m2, "Du Bois formula from weight and height")
             out = (m2 * 1e4, "body surface area")
         else:  # pragma: no cover - callers validate the term
-            raise SUVError(f"{_tag('SUVType')} {suv_type!r} is not supported")
+            raise SUVError(f"{tag_label('SUVType')} {suv_type!r} is not supported")
         self._cache[key] = out
         return out
 
@@ -772,31 +586,31 @@ class _Context:
         if "dose" in self._cache:
             return self._cache["dose"]
         header = self._header(lambda: self.radiopharm_number("RadionuclideTotalDose"), self.ov.dose_bq)
-        where = f"{_tag('RadionuclideTotalDose')} in {_tag('RadiopharmaceuticalInformationSequence')}"
+        where = f"{tag_label('RadionuclideTotalDose')} in {tag_label('RadiopharmaceuticalInformationSequence')}"
         if self.ov.dose_bq is not None:
             d = float(self.ov.dose_bq)
             if not (math.isfinite(d) and d > 0):
                 raise SUVError(f"dose override must be a positive number of Bq; got {d!r}")
             self.record("dose_bq", d, "user override")
             if header:
-                self.note(f"dose {d:g} Bq from user override replaces {_tag('RadionuclideTotalDose')} {header:g}")
+                self.note(f"dose {d:g} Bq from user override replaces {tag_label('RadionuclideTotalDose')} {header:g}")
         else:
             if header is None:
                 raise SUVError(f"injected dose missing: {where} is absent or empty; give the dose as an override")
             if header <= 0:
-                raise SUVError(f"injected dose is {header:g}: {_tag('RadionuclideTotalDose')} must be positive")
+                raise SUVError(f"injected dose is {header:g}: {tag_label('RadionuclideTotalDose')} must be positive")
             d = header
             source = where
             if header < _MBQ_BELOW:
                 d = header * 1e6
                 self.note(
-                    f"{_tag('RadionuclideTotalDose')} {header:g} is below {_MBQ_BELOW:g}, so it is read as MBq: "
+                    f"{tag_label('RadionuclideTotalDose')} {header:g} is below {_MBQ_BELOW:g}, so it is read as MBq: "
                     f"{d:g} Bq"
                 )
                 source += " (MBq converted to Bq)"
             lo, hi = _DOSE_RANGE_BQ
             if not lo <= d <= hi:
-                raise SUVError(f"{_tag('RadionuclideTotalDose')} {header:g} is implausible as Bq or MBq")
+                raise SUVError(f"{tag_label('RadionuclideTotalDose')} {header:g} is implausible as Bq or MBq")
             self.record("dose_bq", d, source)
         self._cache["dose"] = d
         return d
@@ -815,36 +629,40 @@ class _Context:
                 raise SUVError(f"half-life override must be a positive number of seconds; got {t!r}")
             self.record("half_life_s", t, "user override")
             if header:
-                self.note(f"half-life {t:g} s from user override replaces {_tag('RadionuclideHalfLife')} {header:g}")
+                self.note(
+                    f"half-life {t:g} s from user override replaces {tag_label('RadionuclideHalfLife')} {header:g}"
+                )
         elif header is not None:
             if header <= 0:
-                raise SUVError(f"{_tag('RadionuclideHalfLife')} must be positive; got {header:g}")
+                raise SUVError(f"{tag_label('RadionuclideHalfLife')} must be positive; got {header:g}")
             candidates = [nuclide] if nuclide is not None else list(conflict)
             if candidates:
                 agree = [n for n in candidates if abs(header - n.half_life_s) <= _HALF_LIFE_TOL * n.half_life_s]
                 if not agree:
                     names = " or ".join(f"{n.symbol} ({n.half_life_s:g} s)" for n in candidates)
                     raise SUVError(
-                        f"{_tag('RadionuclideHalfLife')} {header:g} s contradicts the radionuclide {names} "
+                        f"{tag_label('RadionuclideHalfLife')} {header:g} s contradicts the radionuclide {names} "
                         f"identified from {how}"
                     )
                 if nuclide is None:
                     self.note(f"the header half-life {header:g} s fits {agree[0].symbol}; {how}")
                     self.record("radionuclide", agree[0].symbol, f"{how}; chosen by the header half-life")
             else:
-                self.note(f"{_tag('RadionuclideHalfLife')} not cross-checked: {how}")
+                self.note(f"{tag_label('RadionuclideHalfLife')} not cross-checked: {how}")
             t = header
-            where = _tag("RadiopharmaceuticalInformationSequence")
-            self.record("half_life_s", t, f"{_tag('RadionuclideHalfLife')} in {where}")
+            where = tag_label("RadiopharmaceuticalInformationSequence")
+            self.record("half_life_s", t, f"{tag_label('RadionuclideHalfLife')} in {where}")
         else:
             if nuclide is None:
                 raise SUVError(
-                    f"half-life missing: {_tag('RadionuclideHalfLife')} is absent and the radionuclide cannot be "
+                    f"half-life missing: {tag_label('RadionuclideHalfLife')} is absent and the radionuclide cannot be "
                     f"identified ({how}); give the half-life as an override"
                 )
             t = nuclide.half_life_s
             self.record("half_life_s", t, f"table value for {nuclide.symbol} (NNDC), identified from {how}")
-            self.note(f"{_tag('RadionuclideHalfLife')} absent: half-life {t:g} s of {nuclide.symbol} from the table")
+            self.note(
+                f"{tag_label('RadionuclideHalfLife')} absent: half-life {t:g} s of {nuclide.symbol} from the table"
+            )
         self._cache["half_life"] = t
         return t
 
@@ -853,14 +671,14 @@ class _Context:
         item = self.radiopharm_item(self.first)
         code_value = meaning = None
         if item is not None:
-            seq = _get(item, "RadionuclideCodeSequence")
+            seq = get_value(item, "RadionuclideCodeSequence")
             if seq:
-                code_value = _string(seq[0], "CodeValue")
-                meaning = _string(seq[0], "CodeMeaning")
+                code_value = string(seq[0], "CodeValue")
+                meaning = string(seq[0], "CodeMeaning")
         names = []
         if item is not None:
             for kw in ("Radiopharmaceutical", "Radionuclide"):
-                text = _string(item, kw)
+                text = string(item, kw)
                 if text:
                     names.append((kw, text))
         by_code = radionuclides.identify_from_code_value(code_value) if code_value else None
@@ -870,9 +688,9 @@ class _Context:
         for kw, text in names:
             found = radionuclides.identify_from_text(text)
             if found is not None:
-                by_name, name_src = found, f"{_tag(kw)} {text!r}"
+                by_name, name_src = found, f"{tag_label(kw)} {text!r}"
                 break
-        code_src = f"{_tag('RadionuclideCodeSequence')} code {code_value!r}" if code_value else None
+        code_src = f"{tag_label('RadionuclideCodeSequence')} code {code_value!r}" if code_value else None
         if code_value and meaning:
             code_src += f" ({meaning!r})"
         if by_code is not None and by_meaning is not None and by_code != by_meaning:
@@ -901,27 +719,27 @@ class _Context:
 def _check_rescale(ctx: _Context) -> np.ndarray:
     slopes = np.empty(len(ctx.datasets))
     for n, ds in enumerate(ctx.datasets):
-        intercept = _fast_number(ds, "RescaleIntercept")
-        slope = _fast_number(ds, "RescaleSlope")
+        intercept = fast_number(ds, "RescaleIntercept")
+        slope = fast_number(ds, "RescaleSlope")
         if intercept is None:
-            raise SUVError(f"{_tag('RescaleIntercept')} missing in instance {n + 1}; PET requires it (and 0)")
+            raise SUVError(f"{tag_label('RescaleIntercept')} missing in instance {n + 1}; PET requires it (and 0)")
         if intercept != 0:
-            raise SUVError(f"{_tag('RescaleIntercept')} is {intercept:g}, not 0; PET values must not be offset")
+            raise SUVError(f"{tag_label('RescaleIntercept')} is {intercept:g}, not 0; PET values must not be offset")
         if slope is None:
-            raise SUVError(f"{_tag('RescaleSlope')} missing in instance {n + 1}")
+            raise SUVError(f"{tag_label('RescaleSlope')} missing in instance {n + 1}")
         if not slope > 0:
-            raise SUVError(f"{_tag('RescaleSlope')} must be positive; got {slope:g} in instance {n + 1}")
+            raise SUVError(f"{tag_label('RescaleSlope')} must be positive; got {slope:g} in instance {n + 1}")
         slopes[n] = slope
     unique = np.unique(slopes)
     if unique.size == 1:
-        ctx.record("rescale_slope", float(unique[0]), f"{_tag('RescaleSlope')} (same in all instances)")
+        ctx.record("rescale_slope", float(unique[0]), f"{tag_label('RescaleSlope')} (same in all instances)")
     else:
         ctx.record(
             "rescale_slope",
             f"{unique.size} values from {unique.min():g} to {unique.max():g}",
-            f"{_tag('RescaleSlope')} applied per instance",
+            f"{tag_label('RescaleSlope')} applied per instance",
         )
-    ctx.record("rescale_intercept", 0.0, _tag("RescaleIntercept"))
+    ctx.record("rescale_intercept", 0.0, tag_label("RescaleIntercept"))
     return slopes
 
 
@@ -960,8 +778,16 @@ def compute_suv_conversion(
     Raises
     ------
     SUVError
-        With one line naming the attribute and tag at fault, for any missing, contradictory or implausible input.
+        With one line naming the attribute and tag at fault, for any missing, contradictory, malformed or
+        implausible input.
     """
+    try:
+        return _compute_suv_conversion(datasets, normalization, overrides)
+    except DicomValueError as exc:  # a header value that cannot be read: refused as SUV input, same message
+        raise SUVError(str(exc)) from None
+
+
+def _compute_suv_conversion(datasets: Sequence, normalization: str, overrides: SUVOverrides | None) -> SUVConversion:
     norm = normalization_name(normalization)
     overrides = overrides or SUVOverrides()
     if not isinstance(overrides, SUVOverrides):
@@ -974,9 +800,9 @@ def compute_suv_conversion(
 
     units = ctx.series_string("Units")
     if units is None:
-        raise SUVError(f"{_tag('Units')} is absent or empty; the meaning of the voxel values is unknown")
+        raise SUVError(f"{tag_label('Units')} is absent or empty; the meaning of the voxel values is unknown")
     audit.source_units = units
-    ctx.record("units", units, _tag("Units"))
+    ctx.record("units", units, tag_label("Units"))
     _check_rescale(ctx)
 
     if units in ("GML", "CM2ML"):
@@ -989,9 +815,9 @@ def compute_suv_conversion(
     elif units == "CPS":
         factors = _activity(ctx, _cps_scale(ctx), spec)
     elif units in _REFUSED_UNITS:
-        raise SUVError(f"{_tag('Units')} {units} cannot be converted to SUV: {_REFUSED_UNITS[units]}")
+        raise SUVError(f"{tag_label('Units')} {units} cannot be converted to SUV: {_REFUSED_UNITS[units]}")
     else:
-        raise SUVError(f"{_tag('Units')} {units!r} is not a known PET unit; cannot convert to SUV")
+        raise SUVError(f"{tag_label('Units')} {units!r} is not a known PET unit; cannot convert to SUV")
 
     factors = np.asarray(factors, dtype=float)
     if factors.shape != (len(ctx.datasets),) or not np.all(np.isfinite(factors)) or not np.all(factors > 0):
@@ -1001,7 +827,7 @@ def compute_suv_conversion(
         normalization=norm,
         units=spec.units,
         audit=audit,
-        sop_instance_uids=[_fast_string(ds, "SOPInstanceUID") or "" for ds in ctx.datasets],
+        sop_instance_uids=[fast_string(ds, "SOPInstanceUID") or "" for ds in ctx.datasets],
     )
     single = conversion.factor
     if single is not None:
@@ -1030,14 +856,16 @@ def _normalised_units(ctx: _Context, units: str, spec: _Norm) -> np.ndarray:
     if suv_type is None:
         suv_type = "BW" if units == "GML" else "BSA"
         ctx.note(
-            f"{_tag('SUVType')} empty: Units {units} is read as "
+            f"{tag_label('SUVType')} empty: Units {units} is read as "
             + ("SUV by body weight" if units == "GML" else "SUV by body surface area (Du Bois)")
         )
-        source = f"implied by Units {units} ({_tag('SUVType')} empty)"
+        source = f"implied by Units {units} ({tag_label('SUVType')} empty)"
     else:
-        source = _tag("SUVType")
+        source = tag_label("SUVType")
         if suv_type not in allowed:
-            raise SUVError(f"{_tag('SUVType')} {suv_type!r} does not fit Units {units} (expected {'/'.join(allowed)})")
+            raise SUVError(
+                f"{tag_label('SUVType')} {suv_type!r} does not fit Units {units} (expected {'/'.join(allowed)})"
+            )
     ctx.record("stored_suv_type", suv_type, source)
     if suv_type == "LBM":
         ctx.note("SUVType LBM is read with the James formula using 120 for men (IBSI-SUV manual)")
@@ -1096,37 +924,37 @@ def _summary(values) -> float | str:
 
 def _cps_scale(ctx: _Context) -> np.ndarray:
     """Bq/mL per count per second, per instance (IBSI-SUV manual, Units CPS)."""
-    corrected = _strings(ctx.first, "CorrectedImage") or []
+    corrected = strings(ctx.first, "CorrectedImage") or []
     scale = np.empty(len(ctx.datasets))
     factor_used = None
     for n, ds in enumerate(ctx.datasets):
-        spacing = _get(ds, "PixelSpacing")
-        thickness = _number(ds, "SliceThickness")
+        spacing = get_value(ds, "PixelSpacing")
+        thickness = number(ds, "SliceThickness")
         try:
             dy, dx = (float(v) for v in spacing) if spacing is not None else (None, None)
         except (TypeError, ValueError):
-            raise SUVError(f"{_tag('PixelSpacing')} is not two numbers") from None
+            raise SUVError(f"{tag_label('PixelSpacing')} is not two numbers") from None
         if dy is None or thickness is None or not (dx > 0 and dy > 0 and thickness > 0):
             raise SUVError(
-                f"Units CPS needs the voxel volume: {_tag('PixelSpacing')} and {_tag('SliceThickness')} must be "
-                "positive"
+                f"Units CPS needs the voxel volume: {tag_label('PixelSpacing')} and {tag_label('SliceThickness')} "
+                "must be positive"
             )
         voxel_ml = dx * dy * thickness / 1000.0
         if "DCAL" in corrected:
             scale[n] = 1.0 / voxel_ml
         else:
-            f = _number(ds, "DoseCalibrationFactor")
+            f = number(ds, "DoseCalibrationFactor")
             if f is None or f <= 0:
                 raise SUVError(
-                    f"Units CPS without DCAL in {_tag('CorrectedImage')} needs {_tag('DoseCalibrationFactor')}; "
-                    "it is absent or not positive"
+                    f"Units CPS without DCAL in {tag_label('CorrectedImage')} needs "
+                    f"{tag_label('DoseCalibrationFactor')}; it is absent or not positive"
                 )
             factor_used = f
             scale[n] = f / voxel_ml
     if "DCAL" in corrected:
         ctx.note("Units CPS with DCAL in CorrectedImage: Bq/mL = CPS / voxel volume (mL)")
     else:
-        ctx.record("dose_calibration_factor", factor_used, _tag("DoseCalibrationFactor"))
+        ctx.record("dose_calibration_factor", factor_used, tag_label("DoseCalibrationFactor"))
         ctx.note("Units CPS without DCAL: Bq/mL = CPS x DoseCalibrationFactor / voxel volume (mL)")
     ctx.record("cps_to_bqml", _summary(scale), "from PixelSpacing and SliceThickness (voxel volume)")
     return scale
@@ -1136,27 +964,29 @@ def _activity(ctx: _Context, bqml_per_unit: np.ndarray, spec: _Norm) -> np.ndarr
     """Factors for images in activity concentration: A * X / D_ref with the decay-correction rules."""
     decay = ctx.series_string("DecayCorrection")
     if decay is None:
-        raise SUVError(f"{_tag('DecayCorrection')} is absent or empty; cannot tell the decay reference time")
+        raise SUVError(f"{tag_label('DecayCorrection')} is absent or empty; cannot tell the decay reference time")
     ctx.audit.decay_correction = decay
-    ctx.record("decay_correction", decay, _tag("DecayCorrection"))
+    ctx.record("decay_correction", decay, tag_label("DecayCorrection"))
     if decay not in ("START", "ADMIN", "NONE"):
-        raise SUVError(f"{_tag('DecayCorrection')} {decay!r} is not START, ADMIN or NONE")
+        raise SUVError(f"{tag_label('DecayCorrection')} {decay!r} is not START, ADMIN or NONE")
 
     corrected = ctx.series_string("CorrectedImage")
     flags = [s.strip() for s in (corrected or "").split("\\") if s.strip()]
     if not flags:
-        raise SUVError(f"{_tag('CorrectedImage')} is absent or empty; cannot confirm attenuation/decay correction")
-    ctx.record("corrected_image", "\\".join(flags), _tag("CorrectedImage"))
+        raise SUVError(f"{tag_label('CorrectedImage')} is absent or empty; cannot confirm attenuation/decay correction")
+    ctx.record("corrected_image", "\\".join(flags), tag_label("CorrectedImage"))
     if "ATTN" not in flags:
-        raise SUVError(f"{_tag('CorrectedImage')} lacks ATTN: the image is not attenuation corrected")
+        raise SUVError(f"{tag_label('CorrectedImage')} lacks ATTN: the image is not attenuation corrected")
     has_decay = "DECY" in flags or "DECAY" in flags
     if decay in ("START", "ADMIN") and not has_decay:
         raise SUVError(
-            f"{_tag('DecayCorrection')} is {decay} but {_tag('CorrectedImage')} lacks DECY; the headers contradict"
+            f"{tag_label('DecayCorrection')} is {decay} but {tag_label('CorrectedImage')} lacks DECY; the headers "
+            "contradict"
         )
     if decay == "NONE" and has_decay:
         raise SUVError(
-            f"{_tag('DecayCorrection')} is NONE but {_tag('CorrectedImage')} lists DECY; the headers contradict"
+            f"{tag_label('DecayCorrection')} is NONE but {tag_label('CorrectedImage')} lists DECY; the headers "
+            "contradict"
         )
 
     x, x_label = ctx.amount(spec.suv_type)
@@ -1187,14 +1017,15 @@ def _activity(ctx: _Context, bqml_per_unit: np.ndarray, spec: _Norm) -> np.ndarr
     if any(a is None for a in acq):
         missing = sum(a is None for a in acq)
         raise SUVError(
-            f"DecayCorrection NONE needs {_tag('AcquisitionTime')} of every instance; missing in {missing} instance(s)"
+            f"DecayCorrection NONE needs {tag_label('AcquisitionTime')} of every instance; missing in {missing} "
+            "instance(s)"
         )
     durations = []
     for n, ds in enumerate(ctx.datasets):
-        ms = _fast_number(ds, "ActualFrameDuration")
+        ms = fast_number(ds, "ActualFrameDuration")
         if ms is None or ms <= 0:
             raise SUVError(
-                f"DecayCorrection NONE needs {_tag('ActualFrameDuration')} > 0; absent or not positive in "
+                f"DecayCorrection NONE needs {tag_label('ActualFrameDuration')} > 0; absent or not positive in "
                 f"instance {n + 1}"
             )
         durations.append(ms / 1000.0)
@@ -1206,8 +1037,8 @@ def _activity(ctx: _Context, bqml_per_unit: np.ndarray, spec: _Norm) -> np.ndarr
         dt_s = _decay_time_s(injection, a, half_life)
         frame = lam * t / -math.expm1(-lam * t)  # mean decay over the frame
         factors[n] = bqml_per_unit[n] * x / dose * frame * math.exp(lam * dt_s)
-    ctx.record("acquisition_datetimes", _dt_range(acq), f"{_tag('AcquisitionTime')} per instance")
-    ctx.record("frame_durations_s", _summary(durations), f"{_tag('ActualFrameDuration')} per instance")
+    ctx.record("acquisition_datetimes", _dt_range(acq), f"{tag_label('AcquisitionTime')} per instance")
+    ctx.record("frame_durations_s", _summary(durations), f"{tag_label('ActualFrameDuration')} per instance")
     ctx.note(
         "DecayCorrection NONE: each instance is corrected for decay from injection to its own acquisition start "
         "and over its frame duration: f = A X / D * (lambda T / (1 - exp(-lambda T))) * exp(lambda (t_acq - t_inj))"
@@ -1247,7 +1078,7 @@ def _acquisition_datetimes(ctx: _Context) -> list[datetime | None]:
     out: list[datetime | None] = []
     parsed: dict[tuple, datetime | None] = {}  # many instances share the same texts
     for ds in ctx.datasets:
-        key = tuple(_fast_string(ds, kw) for kw in _ACQUISITION_KEYWORDS)
+        key = tuple(fast_string(ds, kw) for kw in _ACQUISITION_KEYWORDS)
         if key not in parsed:
             parsed[key] = _acquisition_datetime(ctx, *key)
         out.append(parsed[key])
@@ -1258,24 +1089,24 @@ def _acquisition_datetimes(ctx: _Context) -> list[datetime | None]:
 def _acquisition_datetime(ctx: _Context, dt_text, da_text, tm_text, series_da_text) -> datetime | None:
     if dt_text:
         try:
-            return ctx.local(parse_dt(dt_text), _tag("AcquisitionDateTime"))
+            return ctx.local(parse_dt(dt_text), tag_label("AcquisitionDateTime"))
         except ValueError as exc:
-            raise SUVError(f"{_tag('AcquisitionDateTime')} is not a valid date-time: {exc}") from None
+            raise SUVError(f"{tag_label('AcquisitionDateTime')} is not a valid date-time: {exc}") from None
     if not tm_text:
         return None
     try:
         t = parse_tm(tm_text)
     except ValueError as exc:
-        raise SUVError(f"{_tag('AcquisitionTime')} is not a valid time: {exc}") from None
+        raise SUVError(f"{tag_label('AcquisitionTime')} is not a valid time: {exc}") from None
     date_text, date_kw = (da_text, "AcquisitionDate") if da_text else (series_da_text, "SeriesDate")
     if not date_text:
         return None
     try:
         d = parse_da(date_text)
     except ValueError as exc:
-        raise SUVError(f"{_tag(date_kw)} is not a valid date: {exc}") from None
+        raise SUVError(f"{tag_label(date_kw)} is not a valid date: {exc}") from None
     if date_kw == "SeriesDate":
-        ctx.note(f"{_tag('AcquisitionDate')} absent: AcquisitionTime is taken on the SeriesDate")
+        ctx.note(f"{tag_label('AcquisitionDate')} absent: AcquisitionTime is taken on the SeriesDate")
     return datetime.combine(d, t)
 
 
@@ -1286,7 +1117,7 @@ def _series_datetime(ctx: _Context) -> datetime | None:
     present = {v for v in values if v is not None}
     if len(present) > 1:
         raise SUVError(
-            f"{_tag('SeriesDate')}/{_tag('SeriesTime')} differ between instances "
+            f"{tag_label('SeriesDate')}/{tag_label('SeriesTime')} differ between instances "
             f"({format_datetime(min(present))} .. {format_datetime(max(present))})"
         )
     return present.pop() if present else None
@@ -1304,9 +1135,11 @@ def _scan_datetime(ctx: _Context, half_life_s: float) -> datetime:
     known = [a for a in acq if a is not None]
     earliest = min(known) if known else None
     if series is not None:
-        ctx.record("series_datetime", series, f"{_tag('SeriesDate')} + {_tag('SeriesTime')}")
+        ctx.record("series_datetime", series, f"{tag_label('SeriesDate')} + {tag_label('SeriesTime')}")
     if earliest is not None:
-        ctx.record("earliest_acquisition_datetime", earliest, f"earliest {_tag('AcquisitionDate')}/Time over instances")
+        ctx.record(
+            "earliest_acquisition_datetime", earliest, f"earliest {tag_label('AcquisitionDate')}/Time over instances"
+        )
 
     if series is not None and (earliest is None or series <= earliest):
         why = (
@@ -1315,7 +1148,7 @@ def _scan_datetime(ctx: _Context, half_life_s: float) -> datetime:
             else "no AcquisitionTime to compare"
         )
         ctx.note(f"scan time = SeriesDate/SeriesTime {format_datetime(series)} ({why})")
-        ctx.record("scan_datetime", series, f"{_tag('SeriesDate')} + {_tag('SeriesTime')}")
+        ctx.record("scan_datetime", series, f"{tag_label('SeriesDate')} + {tag_label('SeriesTime')}")
         return series
 
     reason = (
@@ -1331,9 +1164,9 @@ def _scan_datetime(ctx: _Context, half_life_s: float) -> datetime:
         value, source = _private_value(ds, 0x0009, 0x0D, "GEMS_PETD_01", "GE", decisions)
         for d in decisions:
             ctx.note(d)
-        if value is not None and _text(value):
+        if value is not None and text(value):
             try:
-                ge_values.append(ctx.local(parse_dt(_text(value)), source))
+                ge_values.append(ctx.local(parse_dt(text(value)), source))
             except ValueError as exc:
                 raise SUVError(f"{source} (GE PET scan DateTime) is not a valid date-time: {exc}") from None
             ge_source = source
@@ -1359,15 +1192,15 @@ def _scan_datetime(ctx: _Context, half_life_s: float) -> datetime:
         )
         ctx.record(
             "scan_datetime", back,
-            f"back-computed from {_tag('AcquisitionTime')}, {_tag('FrameReferenceTime')}, "
-            f"{_tag('ActualFrameDuration')}",
+            f"back-computed from {tag_label('AcquisitionTime')}, {tag_label('FrameReferenceTime')}, "
+            f"{tag_label('ActualFrameDuration')}",
         )
         return back
     ctx.note(
         f"scan time = earliest AcquisitionTime {format_datetime(earliest)} because {reason}; "
         f"frame back-computation not used ({why_not})"
     )
-    ctx.record("scan_datetime", earliest, f"earliest {_tag('AcquisitionDate')}/Time over instances")
+    ctx.record("scan_datetime", earliest, f"earliest {tag_label('AcquisitionDate')}/Time over instances")
     return earliest
 
 
@@ -1381,8 +1214,8 @@ def _back_computed(ctx: _Context, acq: list[datetime | None], half_life_s: float
     lam = math.log(2.0) / half_life_s
     refs = []
     for n, (ds, a) in enumerate(zip(ctx.datasets, acq)):
-        frt_ms = _fast_number(ds, "FrameReferenceTime")
-        dur_ms = _fast_number(ds, "ActualFrameDuration")
+        frt_ms = fast_number(ds, "FrameReferenceTime")
+        dur_ms = fast_number(ds, "ActualFrameDuration")
         if a is None or frt_ms is None or dur_ms is None or frt_ms <= 0 or dur_ms <= 0:
             return None, "FrameReferenceTime (0054,1300) or ActualFrameDuration (0018,1242) absent or not positive"
         t = dur_ms / 1000.0
@@ -1403,7 +1236,7 @@ def _injection_datetime(ctx: _Context, reference: datetime) -> datetime:
         inj = ctx.local(ctx.ov.injection_datetime, "the injection-time override")
         ctx.record("injection_datetime", inj, "user override")
         return inj
-    where = _tag("RadiopharmaceuticalInformationSequence")
+    where = tag_label("RadiopharmaceuticalInformationSequence")
     dt_values, tm_values = [], []
     for item in ctx.radiopharm_items():
         if item is None:
@@ -1411,11 +1244,11 @@ def _injection_datetime(ctx: _Context, reference: datetime) -> datetime:
             tm_values.append(None)
             continue
         dt_values.append(ctx.parse_dt_attr(item, "RadiopharmaceuticalStartDateTime"))
-        text = _string(item, "RadiopharmaceuticalStartTime")
+        text = string(item, "RadiopharmaceuticalStartTime")
         try:
             tm_values.append(parse_tm(text) if text else None)
         except ValueError as exc:
-            raise SUVError(f"{_tag('RadiopharmaceuticalStartTime')} is not a valid time: {exc}") from None
+            raise SUVError(f"{tag_label('RadiopharmaceuticalStartTime')} is not a valid time: {exc}") from None
     start_dt = ctx._same("RadiopharmaceuticalStartDateTime", dt_values)
     start_tm = ctx._same("RadiopharmaceuticalStartTime", tm_values)
     if start_dt is not None:
@@ -1424,15 +1257,15 @@ def _injection_datetime(ctx: _Context, reference: datetime) -> datetime:
                 f"RadiopharmaceuticalStartTime {start_tm.isoformat()} differs from StartDateTime "
                 f"{format_datetime(start_dt)}; the StartDateTime is used"
             )
-        ctx.record("injection_datetime", start_dt, f"{_tag('RadiopharmaceuticalStartDateTime')} in {where}")
+        ctx.record("injection_datetime", start_dt, f"{tag_label('RadiopharmaceuticalStartDateTime')} in {where}")
         return start_dt
     if start_tm is None:
         raise SUVError(
-            f"injection time missing: {_tag('RadiopharmaceuticalStartDateTime')} and "
-            f"{_tag('RadiopharmaceuticalStartTime')} in {where} are absent; give it as an override"
+            f"injection time missing: {tag_label('RadiopharmaceuticalStartDateTime')} and "
+            f"{tag_label('RadiopharmaceuticalStartTime')} in {where} are absent; give it as an override"
         )
     inj = datetime.combine(reference.date(), start_tm)
-    source = f"{_tag('RadiopharmaceuticalStartTime')} in {where}, on the scan date"
+    source = f"{tag_label('RadiopharmaceuticalStartTime')} in {where}, on the scan date"
     if inj > reference:
         inj -= timedelta(days=1)
         ctx.note(
@@ -1462,7 +1295,7 @@ def suv_conversion_for_suv_volume(units_label: str) -> SUVConversion:
     SUVError
         When the label is not an SUV units string.
     """
-    key = _text(units_label).lower().replace(" ", "")
+    key = text(units_label).lower().replace(" ", "")
     norm = _SUV_LABELS.get(key)
     if norm is None:
         known = ", ".join(sorted({n.units for n in NORMALIZATIONS.values()} | {"{SUVlbm}g/ml"}))
