@@ -305,9 +305,9 @@ def save_scene_bundle(scene, mrb_path) -> Path:
     """Write the whole scene as a Slicer data bundle (``.mrb``), which opens in Slicer with every node."""
     import tempfile
 
-    mrb_path = Path(mrb_path).resolve()
+    mrb_path = Path(mrb_path)
     with tempfile.TemporaryDirectory() as work:
         scene.SetRootDirectory(work)
-        if not scene.WriteToMRB(str(mrb_path)):
+        if not scene.WriteToMRB(str(mrb_path.resolve())):  # relative paths would resolve against work
             raise OSError(f"cannot write scene bundle {mrb_path}")
     return mrb_path
