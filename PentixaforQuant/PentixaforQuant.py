@@ -52,7 +52,7 @@ def installPackages():
 
 
 class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
-    """Slicer-convention facade over :class:`PentixaforQuantLib.logic.StudyLogic` on ``slicer.mrmlScene``.
+    """Slicer-convention facade over :class:`PentixaforQuantLib.scene.logic.StudyLogic` on ``slicer.mrmlScene``.
 
     Python console example::
 
@@ -65,7 +65,7 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
 
     def __init__(self):
         ScriptedLoadableModuleLogic.__init__(self)
-        from PentixaforQuantLib.logic import StudyLogic
+        from PentixaforQuantLib.scene.logic import StudyLogic
 
         self.study = StudyLogic(slicer.mrmlScene)
 
@@ -103,8 +103,8 @@ class PentixaforQuantTest(ScriptedLoadableModuleTest):
     def test_phantom_end_to_end(self):
         import tempfile
 
-        from PentixaforQuantLib.dicom_writer import write_phantom
-        from PentixaforQuantLib.phantom import PhantomOptions, make_phantom
+        from PentixaforQuantLib.phantom.dicom_writer import write_phantom
+        from PentixaforQuantLib.phantom.design import PhantomOptions, make_phantom
 
         self.delayDisplay("Writing the synthetic Pentixafor phantom")
         phantom = make_phantom(PhantomOptions(radionuclide="Ga-68"))

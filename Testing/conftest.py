@@ -37,8 +37,8 @@ def ibsi_dro_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def phantom_study(tmp_path_factory):
     """The default noise-free phantom written as a Ga-68 PET DICOM series: (phantom, folder with dicom/)."""
-    from PentixaforQuantLib.dicom_writer import write_phantom
-    from PentixaforQuantLib.phantom import PhantomOptions, make_phantom
+    from PentixaforQuantLib.phantom.dicom_writer import write_phantom
+    from PentixaforQuantLib.phantom.design import PhantomOptions, make_phantom
 
     phantom = make_phantom(PhantomOptions(radionuclide="Ga-68"))
     folder = write_phantom(phantom, tmp_path_factory.mktemp("phantom"))
@@ -48,7 +48,7 @@ def phantom_study(tmp_path_factory):
 @pytest.fixture
 def headless():
     """A fresh headless Slicer scene (real MRML from slicer-core), cleared after the test."""
-    from PentixaforQuantLib.headless import HeadlessSlicer
+    from PentixaforQuantLib.scene.headless import HeadlessSlicer
 
     h = HeadlessSlicer.create()
     yield h

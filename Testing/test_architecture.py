@@ -1,4 +1,9 @@
-"""The layering of the library and the Slicer module, checked statically (no Slicer application needed)."""
+"""The layering of the library and the Slicer module, checked statically (no Slicer application needed).
+
+The library is one sub-package per job. ``ALLOWED`` below is the rule: the sub-packages (and the two foundation
+modules) each may import from, besides itself. Lower never imports higher; only ``scene`` imports ``slicer`` or
+``vtk``; nothing imports Qt.
+"""
 
 from __future__ import annotations
 
@@ -11,51 +16,95 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "PentixaforQuant" / "PentixaforQuantLib"
 
-NUMERICS = {"errors", "geometry", "body_size", "radionuclides", "dicom_time", "dicom_values", "suv", "voi", "metrics",
-            "sites", "protocol"}
-IO = {"dicom_series", "dicom_writer", "phantom", "points", "results_io", "figures"}
-MRML = {"headless", "mrml"}
-WORKFLOW = {"logic"}
-FACES = {"cli", "bench", "__main__", "__init__"}
-LAYER = {**{m: 1 for m in NUMERICS}, **{m: 2 for m in IO}, **{m: 3 for m in MRML}, **{m: 4 for m in WORKFLOW},
-         **{m: 5 for m in FACES}}
+FOUNDATION = {"errors", "geometry", "__version__"}
+ALLOWED = {
+    "errors": set(),
+    "geometry": set(),
+    "suv": FOUNDATION,
+    "measure": FOUNDATION,
+    "phantom": FOUNDATION | {"suv", "measure"},
+    "outputs": FOUNDATION | {"suv", "measure"},
+    "scene": FOUNDATION | {"suv", "measure", "phantom", "outputs"},
+    "cli": FOUNDATION | {"suv", "measure", "phantom", "outputs", "scene"},
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+MRML_OR_VTK = {"slicer", "vtk", "vtkmodules", "mrml"}
+QT = {"qt", "ctk", "PythonQt", "PyQt5", "PyQt6", "PySide2", "PySide6"}
+
+LIBRARY_FILES = sorted(LIB.rglob("*.py"))
 
 
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = set()
+def _room(path: Path) -> str:
+    """The sub-package (or foundation module) a library file belongs to."""
+    rel = path.relative_to(LIB)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def _imports(path: Path, source: str | None = None) -> list[tuple[int, str]]:
+    """(line, absolute dotted name) of every import in a library file; relative imports resolved."""
+    package = list(path.relative_to(LIB.parent).with_suffix("").parts)[:-1]
+    tree = ast.parse(path.read_text(encoding="utf-8") if source is None else source)
+    found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: a library module
-                names.add("." + (node.module or ""))
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+                if node.module:
+                    found.append((node.lineno, module))
+                else:  # from . import a, b: each name may be a module
+                    found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
             else:
-                names.add(node.module or "")
-    return names
+                found.append((node.lineno, node.module or ""))
+    return found
 
 
-def test_every_library_module_has_a_layer():
-    modules = {p.stem for p in LIB.glob("*.py")}
-    assert modules - set(LAYER) == set(), "add new modules to a layer in this test"
+def _library_target(name: str) -> str | None:
+    parts = name.split(".")
+    if parts[0] != LIB.name:
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
 
 
-@pytest.mark.parametrize("path", sorted(LIB.glob("*.py")), ids=lambda p: p.stem)
-def test_lower_layers_never_import_higher_ones(path):
-    layer = LAYER[path.stem]
-    for name in _imports(path):
-        if name.startswith("."):
-            target = name[1:].split(".")[0]
-            if target:
-                assert LAYER[target] <= layer, f"{path.stem} (layer {layer}) imports {target} (layer {LAYER[target]})"
+def test_every_library_file_is_in_a_known_room():
+    rooms = {_room(p) for p in LIBRARY_FILES}
+    assert rooms - set(ALLOWED) == set(), "add the new sub-package to ALLOWED here and to docs/architecture.md"
 
 
-@pytest.mark.parametrize("path", sorted(LIB.glob("*.py")), ids=lambda p: p.stem)
-def test_library_is_qt_free(path):
-    top = {n.split(".")[0] for n in _imports(path)}
-    assert not top & {"qt", "ctk", "PythonQt"}, f"{path.name} imports Qt"
-    if LAYER[path.stem] <= 2:
-        assert not top & {"slicer", "vtk", "vtkmodules"}, f"{path.name} (numerics/I-O) imports MRML or VTK"
+@pytest.mark.parametrize("path", LIBRARY_FILES, ids=lambda p: str(p.relative_to(LIB)))
+def test_imports_follow_the_allowed_directions(path):
+    room = _room(path)
+    for line, name in _imports(path):
+        target = _library_target(name)
+        if target is None or target == room:
+            continue
+        assert target in ALLOWED[room], (
+            f"{path.relative_to(LIB)}:{line} imports {name}: {room}/ may import only "
+            f"{sorted(ALLOWED[room]) or 'nothing else in the library'}"
+        )
+
+
+@pytest.mark.parametrize("path", LIBRARY_FILES, ids=lambda p: str(p.relative_to(LIB)))
+def test_only_the_scene_imports_mrml_and_nothing_imports_qt(path):
+    room = _room(path)
+    for line, name in _imports(path):
+        top = name.split(".")[0]
+        assert top not in QT, f"{path.relative_to(LIB)}:{line} imports {name} (Qt): the library is Qt-free"
+        if room != "scene":
+            assert top not in MRML_OR_VTK, (
+                f"{path.relative_to(LIB)}:{line} imports {name}: only scene/ may import slicer or vtk")
+
+
+def test_the_rule_catches_a_violation(tmp_path):
+    """The checks above see an upward import and an MRML import outside the scene (guards the checker)."""
+    bad = LIB / "measure" / "_probe.py"
+    source = "from ..scene.logic import StudyLogic\nimport vtk\n"
+    imports = [name for _, name in _imports(bad, source)]
+    assert f"{LIB.name}.scene.logic" in imports and "vtk" in imports
+    assert _library_target(f"{LIB.name}.scene.logic") not in ALLOWED["measure"]
 
 
 def test_slicer_module_file_compiles_and_follows_the_template():

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE.parent))  # Testing/ for dicom_builders
 
 from dicom_builders import quantise, write_series  # noqa: E402
 
-from PentixaforQuantLib.dicom_series import read_pet_volume  # noqa: E402
+from PentixaforQuantLib.suv.series_reader import read_pet_volume  # noqa: E402
 
 
 def make_series(folder: Path, n_slices: int, size: int, seed: int = 1) -> None:

@@ -1,0 +1,1 @@
+"""The command line ``pentixafor-quant``: one module per command, and the benchmark. Holds no science."""

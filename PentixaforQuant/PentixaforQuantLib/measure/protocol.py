@@ -1,0 +1,313 @@
+"""The Pentixafor measurement protocol on an SUV image: target lesion, blood pool, TBR and marrow template.
+
+Pure numerics (arrays and voxel geometry); the MRML Logic and the command line both call :func:`run_protocol`.
+Definitions follow SPEC §2-4:
+
+- target lesion: isocontour VOI (:func:`voi.grow_isocontour`) with SUVmax, SUVmean, SD, SUVpeak, volume, TLA;
+- blood pool: a sphere (15 mm diameter) in the aortic arch lumen, SUVmean (Buck et al., J Nucl Med 2022);
+- TBR = SUVmax(target lesion) / SUVmean(blood pool);
+- marrow: a sphere (15 mm diameter) at each of C7, T12, L5, right and left ilium, SUVmax per site,
+  meanSUVmax = mean of the site SUVmax (Herhaus et al., Haematologica 2016).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from ..errors import MeasurementError
+from ..geometry import VoxelGrid
+from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
+from .sites import AORTA, LESION, MARROW_SITES
+from .voi import IsocontourParameters, IsocontourVOI, RegionMask, grow_isocontour, sphere_region
+
+__all__ = [
+    "ProtocolParameters",
+    "LesionResult",
+    "SphereResult",
+    "StudyResult",
+    "measure_lesion",
+    "measure_sphere",
+    "run_protocol",
+]
+
+@dataclass(frozen=True)
+class ProtocolParameters:
+    """Every choice that changes a number; recorded with every result.
+
+    Attributes
+    ----------
+    isocontour : IsocontourParameters
+        Threshold, connectivity, peak search radius and leak guard of the target-lesion VOI.
+    peak_variant : {"global", "local"}
+        SUVpeak centring: "global" = best 1 mL sphere centred on any VOI voxel (PERCIST / IBSI global intensity
+        peak), "local" = centred on the SUVmax voxel (IBSI local intensity peak).
+    peak_radius_mm : float
+        SUVpeak sphere radius: 6.2035 mm (1 mL) or 6.0 mm (1.2 cm diameter).
+    blood_pool_diameter_mm, marrow_diameter_mm : float
+        Diameters of the blood-pool and marrow spheres (voxels whose centres lie inside).
+    tbr_numerator : {"suv_max", "suv_peak", "suv_mean"}
+        Lesion value divided by the blood-pool SUVmean for TBR (SUVmax in Buck et al. 2022).
+    blood_pool_max_cov : float
+        Warn when SD / mean in the blood-pool sphere exceeds this (it likely touches the wall or a lesion).
+    min_body_suv : float
+        A sphere whose SUVmean is below this lies outside the body (a click in air): refused.
+    """
+
+    isocontour: IsocontourParameters = field(default_factory=IsocontourParameters)
+    peak_variant: str = "global"
+    peak_radius_mm: float = ONE_ML_SPHERE_RADIUS_MM
+    blood_pool_diameter_mm: float = 15.0
+    marrow_diameter_mm: float = 15.0
+    tbr_numerator: str = "suv_max"
+    blood_pool_max_cov: float = 0.30
+    min_body_suv: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.peak_variant not in ("global", "local"):
+            raise ValueError(f"peak_variant must be 'global' or 'local', not {self.peak_variant!r}")
+        if self.tbr_numerator not in ("suv_max", "suv_peak", "suv_mean"):
+            raise ValueError(f"tbr_numerator must be suv_max, suv_peak or suv_mean, not {self.tbr_numerator!r}")
+        for name in ("peak_radius_mm", "blood_pool_diameter_mm", "marrow_diameter_mm"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["isocontour"] = self.isocontour.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> ProtocolParameters:
+        d = dict(d)
+        iso = IsocontourParameters(**d.pop("isocontour", {}))
+        return cls(isocontour=iso, **d)
+
+    def with_isocontour(self, **changes) -> ProtocolParameters:
+        """A copy with some isocontour parameters changed."""
+        return replace(self, isocontour=replace(self.isocontour, **changes))
+
+
+@dataclass
+class LesionResult:
+    """Target-lesion measurement. RAS positions are world coordinates in mm."""
+
+    click_ras: np.ndarray
+    voi: IsocontourVOI
+    stats: RegionStatistics
+    peak: PeakResult
+    peak_ras: np.ndarray
+    peak_center_ras: np.ndarray  # centre of the SUVpeak sphere
+
+    @property
+    def region(self) -> RegionMask:
+        return self.voi.region
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.voi.warnings)
+
+
+@dataclass
+class SphereResult:
+    """A sphere VOI (blood pool or marrow site). RAS positions are world coordinates in mm."""
+
+    site: str
+    center_ras: np.ndarray
+    diameter_mm: float
+    region: RegionMask
+    stats: RegionStatistics
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StudyResult:
+    """All measurements of one study, with the parameters that produced them.
+
+    ``errors`` maps a site to the reason it could not be measured (its point was given); sites without a point
+    are simply absent.
+    """
+
+    parameters: ProtocolParameters
+    lesion: LesionResult | None = None
+    blood_pool: SphereResult | None = None
+    marrow: dict[str, SphereResult] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tbr(self) -> float | None:
+        """Target-to-blood-pool ratio with the configured numerator (default SUVmax / blood-pool SUVmean)."""
+        return self.tbr_with(self.parameters.tbr_numerator)
+
+    def tbr_with(self, numerator: str) -> float | None:
+        if self.lesion is None or self.blood_pool is None:
+            return None
+        value = self.lesion.peak.suv_peak if numerator == "suv_peak" else getattr(self.lesion.stats, numerator)
+        return float(value / self.blood_pool.stats.suv_mean)
+
+    @property
+    def marrow_sites_used(self) -> list[str]:
+        return [s for s in MARROW_SITES if s in self.marrow]
+
+    @property
+    def mean_suv_max(self) -> float | None:
+        """meanSUVmax: mean of the marrow-site SUVmax over the sites measured (see ``marrow_sites_used``)."""
+        used = self.marrow_sites_used
+        if not used:
+            return None
+        return float(np.mean([self.marrow[s].stats.suv_max for s in used]))
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        if self.lesion is not None:
+            out += [f"lesion: {w}" for w in self.lesion.warnings]
+        if self.blood_pool is not None:
+            out += [f"aorta: {w}" for w in self.blood_pool.warnings]
+        for site in self.marrow_sites_used:
+            out += [f"{site}: {w}" for w in self.marrow[site].warnings]
+        if 0 < len(self.marrow_sites_used) < len(MARROW_SITES):
+            missing = [s for s in MARROW_SITES if s not in self.marrow]
+            out.append(
+                f"meanSUVmax uses {len(self.marrow_sites_used)} of {len(MARROW_SITES)} marrow sites "
+                f"(missing: {', '.join(missing)})"
+            )
+        return out
+
+
+def _identity(ras):
+    return np.asarray(ras, float)
+
+
+def measure_lesion(
+    image: np.ndarray,
+    grid: VoxelGrid,
+    click_ras,
+    parameters: ProtocolParameters = ProtocolParameters(),
+    *,
+    allowed: RegionMask | None = None,
+    to_world: Callable = _identity,
+) -> LesionResult:
+    """Grow the target-lesion isocontour VOI from a click and measure it.
+
+    Parameters
+    ----------
+    image : (k, j, i) array
+        SUV image.
+    grid : VoxelGrid
+        Geometry of ``image`` (RAS in the image's own frame).
+    click_ras : (3,) array
+        The clicked point in the image's RAS frame, mm.
+    allowed : RegionMask, optional
+        A bounding ROI that confines the peak search and the growth.
+    to_world : callable
+        Maps RAS of the image frame to world RAS (a parent transform), for the reported positions.
+    """
+    voi = grow_isocontour(image, grid, click_ras, parameters.isocontour, allowed=allowed)
+    stats = region_statistics(image, grid, voi.region)
+    peak = suv_peak(image, grid, voi.region, variant=parameters.peak_variant, radius_mm=parameters.peak_radius_mm)
+    peak_ras = to_world(grid.ijk_to_ras_points(np.asarray(voi.peak_kji[::-1], float)))
+    peak_center_ras = to_world(grid.ijk_to_ras_points(np.asarray(peak.center_kji[::-1], float)))
+    return LesionResult(
+        np.asarray(to_world(click_ras), float), voi, stats, peak, np.asarray(peak_ras, float),
+        np.asarray(peak_center_ras, float),
+    )
+
+
+def measure_sphere(
+    image: np.ndarray,
+    grid: VoxelGrid,
+    site: str,
+    center_ras,
+    diameter_mm: float,
+    parameters: ProtocolParameters = ProtocolParameters(),
+    *,
+    to_world: Callable = _identity,
+) -> SphereResult:
+    """Measure a sphere VOI of ``diameter_mm`` centred on a point (voxels whose centres lie inside).
+
+    Raises
+    ------
+    MeasurementError
+        If the sphere holds non-finite voxels or lies outside the body (SUVmean below ``min_body_suv``).
+    """
+    world = np.asarray(to_world(center_ras), float)
+    where = f"{site} point at RAS ({world[0]:.1f}, {world[1]:.1f}, {world[2]:.1f})"
+    region = sphere_region(grid, center_ras, diameter_mm / 2.0)
+    values = region.values(image)
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    if bad:
+        raise MeasurementError(f"{where}: {bad} of {values.size} voxels in the {diameter_mm:g} mm sphere are not "
+                               "finite (NaN/inf) in the PET volume")
+    stats = region_statistics(image, grid, region)
+    if stats.suv_mean < parameters.min_body_suv:
+        raise MeasurementError(
+            f"{where} seems to lie outside the body: SUVmean {stats.suv_mean:.2f} in the {diameter_mm:g} mm sphere "
+            f"(below {parameters.min_body_suv:g})"
+        )
+    warnings = []
+    if _sphere_leaves_image(grid, center_ras, diameter_mm / 2.0):
+        warnings.append(f"the {diameter_mm:g} mm sphere is cut by the image border ({region.voxel_count} voxels)")
+    if site == AORTA and stats.suv_mean > 0:
+        cov = stats.suv_sd / stats.suv_mean
+        if cov > parameters.blood_pool_max_cov:
+            warnings.append(
+                f"blood-pool voxels vary strongly (SD/mean {cov:.2f} > {parameters.blood_pool_max_cov:g}): the "
+                "sphere likely touches the vessel wall or a lesion; move the point to the centre of the lumen"
+            )
+    return SphereResult(site, world, float(diameter_mm), region, stats, warnings)
+
+
+def _sphere_leaves_image(grid: VoxelGrid, center_ras, radius_mm: float) -> bool:
+    """Whether a sphere reaches beyond the outermost voxel centres along any index axis."""
+    center_ijk = grid.ras_to_continuous_ijk(center_ras)
+    # Half-extent of the sphere in index units along i, j, k (exact for oblique grids too).
+    half_ijk = radius_mm * np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)
+    last = np.asarray(grid.shape_ijk) - 1
+    return bool(np.any(center_ijk - half_ijk < 0) or np.any(center_ijk + half_ijk > last))
+
+
+def run_protocol(
+    image: np.ndarray,
+    grid: VoxelGrid,
+    points_ras: Mapping[str, object],
+    parameters: ProtocolParameters = ProtocolParameters(),
+    *,
+    allowed: RegionMask | None = None,
+    to_world: Callable = _identity,
+) -> StudyResult:
+    """Measure every site that has a point.
+
+    Parameters
+    ----------
+    points_ras : mapping
+        Site name (``sites.ALL_SITES``) -> point in the image's RAS frame (mm). Absent sites are not measured.
+    allowed : RegionMask, optional
+        Bounding ROI for the target lesion.
+
+    Returns
+    -------
+    StudyResult
+        A site whose measurement is refused (click outside the body, NaNs, ...) is listed in ``errors`` with the
+        reason; the other sites are still measured.
+    """
+    result = StudyResult(parameters)
+    for site, point in points_ras.items():
+        try:
+            if site == LESION:
+                result.lesion = measure_lesion(image, grid, point, parameters, allowed=allowed, to_world=to_world)
+            elif site == AORTA:
+                result.blood_pool = measure_sphere(
+                    image, grid, AORTA, point, parameters.blood_pool_diameter_mm, parameters, to_world=to_world
+                )
+            elif site in MARROW_SITES:
+                result.marrow[site] = measure_sphere(
+                    image, grid, site, point, parameters.marrow_diameter_mm, parameters, to_world=to_world
+                )
+            else:
+                raise MeasurementError(f"unknown site {site!r}")
+        except MeasurementError as exc:
+            result.errors[site] = str(exc)
+    return result

@@ -1,0 +1,156 @@
+"""Pictures of what was measured, rendered offscreen (matplotlib's Agg backend; no display, no OpenGL).
+
+:func:`study_figure` draws a coronal maximum-intensity projection with every VOI outlined and the points marked,
+and one axial slice through each VOI with its outline, so a reader sees exactly which voxels made each number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..geometry import VoxelGrid
+from ..measure.protocol import StudyResult
+from ..measure.sites import AORTA, LESION, SITE_TITLES
+from ..measure.voi import RegionMask
+
+__all__ = ["study_figure"]
+
+_COLORS = {
+    LESION: "#f22619",
+    AORTA: "#3373f2",
+    "C7": "#f2bf19",
+    "T12": "#8cd933",
+    "L5": "#19bfa6",
+    "right_ilium": "#b359d9",
+    "left_ilium": "#f273b3",
+}
+
+
+def _regions(study: StudyResult) -> dict[str, tuple[RegionMask, np.ndarray]]:
+    """Site -> (region, centre voxel (k, j, i)) of every measured VOI."""
+    out = {}
+    if study.lesion is not None:
+        out[LESION] = (study.lesion.region, np.asarray(study.lesion.voi.peak_kji))
+    spheres = ([(AORTA, study.blood_pool)] if study.blood_pool is not None else []) + list(study.marrow.items())
+    for site, sp in spheres:
+        idx = sp.region.indices_kji()
+        out[site] = (sp.region, np.rint(idx.mean(axis=0)).astype(int))
+    return out
+
+
+def _axes_roles(grid: VoxelGrid) -> tuple[int, int, int]:
+    """Array axes (0=k, 1=j, 2=i) closest to the patient's R-L, A-P and S-I directions."""
+    d = np.abs(grid.directions)  # rows: R, A, S; columns: i, j, k
+    lr, ap, si = (2 - int(np.argmax(d[row])) for row in range(3))
+    if len({lr, ap, si}) != 3:  # strongly oblique: fall back to the array order
+        return 2, 1, 0
+    return lr, ap, si
+
+
+def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *, title: str = "",
+                 window_suv: float | None = None) -> Path:
+    """Write a PNG: coronal MIP with VOI outlines, and an axial slice through each VOI.
+
+    Parameters
+    ----------
+    image : (k, j, i) array
+        SUV image.
+    window_suv : float, optional
+        Upper end of the grey scale (default: 6 SUV or the blood-pool based reading window).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    lr, ap, si = _axes_roles(grid)
+    regions = _regions(study)
+    vmax = window_suv or 6.0
+    spacing_kji = grid.spacing_mm[::-1]
+
+    def display(plane: np.ndarray, axes_rc: tuple[int, int]) -> np.ndarray:
+        """Orient a 2-D plane (rows, cols = array axes) radiologically: superior/anterior up, patient right left."""
+        row_axis, col_axis = axes_rc
+        d = grid.directions  # columns: i, j, k
+        col_dir = d[:, 2 - col_axis]
+        row_dir = d[:, 2 - row_axis]
+        out = plane
+        if col_dir[0] > 0:  # columns run towards the patient's right, which belongs on the viewer's left
+            out = out[:, ::-1]
+        if row_axis == si and row_dir[2] > 0:
+            out = out[::-1, :]
+        if row_axis == ap and row_dir[1] < 0:
+            out = out[::-1, :]
+        return out
+
+    n = len(regions)
+    fig = plt.figure(figsize=(4 + 2.6 * max(1, (n + 1) // 2), 8), dpi=110)
+    grid_spec = fig.add_gridspec(2, 1 + max(1, (n + 1) // 2), width_ratios=[1.6] + [1] * max(1, (n + 1) // 2))
+    ax = fig.add_subplot(grid_spec[:, 0])
+    finite = np.where(np.isfinite(image), image, 0)
+    mip = finite.max(axis=ap)
+    rows_cols = tuple(a for a in (0, 1, 2) if a != ap)  # remaining array axes in order
+    # rows must be the S-I axis
+    if rows_cols[0] != si:
+        mip = mip.T
+        rows_cols = rows_cols[::-1]
+    aspect = spacing_kji[rows_cols[0]] / spacing_kji[rows_cols[1]]
+    ax.imshow(display(mip, rows_cols), cmap="gray_r", vmin=0, vmax=vmax, aspect=aspect, interpolation="nearest")
+    for site, (region, _) in regions.items():
+        full = np.zeros(image.shape, bool)
+        full[region.box] = region.mask
+        proj = full.any(axis=ap)
+        if proj.shape != mip.shape:
+            proj = proj.T
+        ax.contour(display(proj.astype(float), rows_cols), levels=[0.5], colors=_COLORS[site], linewidths=1.2)
+    ax.set_title("Coronal MIP with VOIs", fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.01, 0.99, "R", transform=ax.transAxes, va="top", fontsize=9, color="k")
+
+    for n_panel, (site, (region, center)) in enumerate(regions.items()):
+        sub = fig.add_subplot(grid_spec[n_panel % 2, 1 + n_panel // 2])
+        index = [slice(None)] * 3
+        index[si] = int(center[si])
+        plane = finite[tuple(index)]
+        full = np.zeros(image.shape, bool)
+        full[region.box] = region.mask
+        mask_plane = full[tuple(index)]
+        rc = tuple(a for a in (0, 1, 2) if a != si)
+        if rc[0] != ap:
+            plane, mask_plane, rc = plane.T, mask_plane.T, rc[::-1]
+        # Crop to +-40 mm around the VOI centre.
+        half = [int(np.ceil(40.0 / spacing_kji[a])) for a in rc]
+        c = [int(center[a]) for a in rc]
+        crop = tuple(slice(max(0, c[m] - half[m]), c[m] + half[m] + 1) for m in range(2))
+        p = display(plane[crop], rc)
+        mk = display(mask_plane[crop].astype(float), rc)
+        local_vmax = max(vmax, float(np.nanmax(region.values(image)))) if site == LESION else vmax
+        sub.imshow(p, cmap="gray_r", vmin=0, vmax=local_vmax, aspect=spacing_kji[rc[0]] / spacing_kji[rc[1]],
+                   interpolation="nearest")
+        if mk.any():
+            sub.contour(mk, levels=[0.5], colors=_COLORS[site], linewidths=1.5)
+        sub.set_title(_panel_title(site, study), fontsize=8)
+        sub.set_xticks([])
+        sub.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _panel_title(site: str, study: StudyResult) -> str:
+    if site == LESION:
+        s, peak = study.lesion.stats, study.lesion.peak
+        return (f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVpeak {peak.suv_peak:.2f}\n"
+                f"SUVmean {s.suv_mean:.2f}  {s.volume_ml:.2f} mL")
+    sp = study.blood_pool if site == AORTA else study.marrow[site]
+    if site == AORTA:
+        tbr = study.tbr
+        return f"{SITE_TITLES[site]}\nSUVmean {sp.stats.suv_mean:.2f}" + (f"  TBR {tbr:.2f}" if tbr else "")
+    return f"{SITE_TITLES[site]}\nSUVmax {sp.stats.suv_max:.2f}  SUVmean {sp.stats.suv_mean:.2f}"

@@ -1,0 +1,313 @@
+"""MRML adapter: between Slicer nodes and the library's arrays, grids, regions and rows.
+
+Uses only MRML classes that exist both in the Slicer desktop application and in ``slicer-core``; no Qt, no
+``slicer.app``. Arrays are views on the node's image data (``[k, j, i]``) where possible, so a whole-body volume is
+never copied to be measured.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PentixaforQuantError, PointsError
+from ..geometry import VoxelGrid
+from ..measure.sites import canonical_site
+from ..measure.voi import RegionMask, box_region
+
+__all__ = [
+    "AUDIT_ATTRIBUTE",
+    "add_suv_volume_node",
+    "volume_grid",
+    "volume_array",
+    "volume_suv_units",
+    "world_to_volume",
+    "volume_to_world",
+    "markups_site_points",
+    "roi_region",
+    "set_segment_from_region",
+    "segment_mask",
+    "write_table",
+    "write_key_value_table",
+    "save_node",
+    "save_scene_bundle",
+]
+
+#: Node attribute holding the SUV audit (JSON); MRML attributes are saved with the scene.
+AUDIT_ATTRIBUTE = "PentixaforQuant.SUVAudit"
+
+_SUV_MEANINGS = {
+    "{SUVbw}g/ml": "Standardized Uptake Value body weight",
+    "{SUVlbm}g/ml": "Standardized Uptake Value lean body mass",
+    "{SUVlbm(James128)}g/ml": "Standardized Uptake Value lean body mass (James)",
+    "{SUVlbm(Janma)}g/ml": "Standardized Uptake Value lean body mass (Janmahasatian)",
+    "{SUVbsa}cm2/ml": "Standardized Uptake Value body surface area",
+    "{SUVibw}g/ml": "Standardized Uptake Value ideal body weight",
+}
+
+
+def _vtk_matrix(array4x4):
+    import vtk
+
+    m = vtk.vtkMatrix4x4()
+    for r in range(4):
+        for c in range(4):
+            m.SetElement(r, c, float(array4x4[r][c]))
+    return m
+
+
+def _numpy_matrix(vtk_matrix) -> np.ndarray:
+    return np.array([[vtk_matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+
+
+def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, units: str, audit: dict | None = None):
+    """Add a ``vtkMRMLScalarVolumeNode`` holding an SUV image, with its geometry, units and audit.
+
+    The voxel value units follow Slicer's PET convention (UCUM code such as ``{SUVbw}g/ml``), so other Slicer
+    modules (Segment Statistics, PET-IndiC) recognise the volume as SUV.
+    """
+    import slicer
+    import slicer.util
+
+    if suv.shape != grid.shape_kji:
+        raise ValueError(f"image shape {suv.shape} does not match the grid {grid.shape_kji}")
+    node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+    node.SetIJKToRASMatrix(_vtk_matrix(grid.ijk_to_ras))
+    slicer.util.updateVolumeFromArray(node, np.ascontiguousarray(suv, dtype=np.float32))
+    set_suv_units(node, units)
+    if audit is not None:
+        node.SetAttribute(AUDIT_ATTRIBUTE, json.dumps(audit))
+    node.CreateDefaultDisplayNodes()
+    display = node.GetDisplayNode()
+    display.SetAndObserveColorNodeID("vtkMRMLColorTableNodeInvertedGrey")
+    display.AutoWindowLevelOff()
+    display.SetWindowLevelMinMax(0.0, 6.0)  # SUV 0-6, the usual reading window for Pentixafor and FDG
+    return node
+
+
+def set_suv_units(node, units: str) -> None:
+    import slicer
+
+    entry = slicer.vtkCodedEntry()
+    entry.SetValueSchemeMeaning(units, "UCUM", _SUV_MEANINGS.get(units, units))
+    node.SetVoxelValueUnits(entry)
+    node.SetAttribute("DICOM.MeasurementUnitsCodeValue", units)  # what Slicer's PET DICOM plugin sets
+
+
+def volume_suv_units(node) -> str | None:
+    """The SUV units of a volume node (``{SUV...}...``), or None if the volume is not in SUV."""
+    entry = node.GetVoxelValueUnits()
+    code = entry.GetCodeValue() if entry is not None else None
+    code = code or node.GetAttribute("DICOM.MeasurementUnitsCodeValue")
+    return code if code and code.startswith("{SUV") else None
+
+
+def volume_grid(node) -> VoxelGrid:
+    """Geometry of a volume node in its own (untransformed) RAS frame."""
+    import vtk
+
+    image = node.GetImageData()
+    if image is None:
+        raise PentixaforQuantError(f"volume {node.GetName()!r} has no image data")
+    m = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(m)
+    i, j, k = image.GetDimensions()
+    return VoxelGrid(_numpy_matrix(m), (k, j, i))
+
+
+def volume_array(node) -> np.ndarray:
+    """The voxel array ``[k, j, i]`` of a volume node, as a view (no copy)."""
+    import slicer.util
+
+    return slicer.util.arrayFromVolume(node)
+
+
+def _transform_between(from_node, to_node):
+    import slicer
+    import vtk
+
+    t = vtk.vtkGeneralTransform()
+    slicer.vtkMRMLTransformNode.GetTransformBetweenNodes(from_node, to_node, t)
+    return t
+
+
+def world_to_volume(node) -> Callable:
+    """Function mapping world RAS points to the volume's own RAS frame (honours parent transforms)."""
+    t = _transform_between(None, node.GetParentTransformNode())
+    return lambda ras: np.asarray(t.TransformPoint([float(v) for v in ras]), float)
+
+
+def volume_to_world(node) -> Callable:
+    """Function mapping the volume's own RAS frame to world RAS (honours parent transforms)."""
+    t = _transform_between(node.GetParentTransformNode(), None)
+    return lambda ras: np.asarray(t.TransformPoint([float(v) for v in ras]), float)
+
+
+def markups_site_points(markups_node) -> dict[str, np.ndarray]:
+    """Site -> world RAS of the defined control points of a markups node, named by their labels.
+
+    Raises
+    ------
+    PointsError
+        A label names no site, or a site is placed twice.
+    """
+    import slicer
+
+    points = {}
+    for n in range(markups_node.GetNumberOfControlPoints()):
+        if markups_node.GetNthControlPointPositionStatus(n) != slicer.vtkMRMLMarkupsNode.PositionDefined:
+            continue  # being placed
+        label = markups_node.GetNthControlPointLabel(n)
+        site = canonical_site(label)
+        if site in points:
+            raise PointsError(f"site {site!r} is placed twice in {markups_node.GetName()!r}")
+        ras = [0.0, 0.0, 0.0]
+        markups_node.GetNthControlPointPositionWorld(n, ras)
+        points[site] = np.array(ras)
+    return points
+
+
+def roi_region(roi_node, volume_node, grid: VoxelGrid) -> RegionMask:
+    """Voxels of the volume whose centres lie inside a (possibly rotated) markups ROI box.
+
+    The ROI's centre and axes are mapped into the volume's own frame through any parent transforms (linearised at
+    the ROI centre, exact for linear transforms).
+    """
+    # The ROI's object frame has its origin at the ROI centre and its axes along the box edges.
+    o2w = _numpy_matrix(roi_node.GetObjectToWorldMatrix())
+    center_world = o2w[:3, 3]
+    to_volume = world_to_volume(volume_node)
+    center = to_volume(center_world)
+    axes = np.column_stack([to_volume(center_world + o2w[:3, a]) - center for a in range(3)])
+    return box_region(grid, center, np.array(roi_node.GetSize(), float) / 2.0, axes)
+
+
+def set_segment_from_region(segmentation_node, segment_name: str, region: RegionMask, volume_node,
+                            color: Sequence[float] = (1.0, 0.0, 0.0)) -> str:
+    """Create or replace the segment ``segment_name`` with the voxels of a region (written as its box only)."""
+    import slicer
+    import vtk
+    from vtk.util import numpy_support
+
+    segmentation = segmentation_node.GetSegmentation()
+    if segmentation_node.GetNodeReference("referenceImageGeometryRef") is None:
+        segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+    segment_id = segmentation.GetSegmentIdBySegmentName(segment_name)
+    if not segment_id:
+        segment_id = segmentation.AddEmptySegment(segment_name, segment_name, list(color))
+        if not segment_id:
+            raise RuntimeError("segmentation converter rules are not registered (no Segmentations logic)")
+    k, j, i = region.box
+    image = slicer.vtkOrientedImageData()
+    image.SetExtent(i.start, i.stop - 1, j.start, j.stop - 1, k.start, k.stop - 1)
+    image.AllocateScalars(vtk.VTK_UNSIGNED_CHAR, 1)
+    numpy_support.vtk_to_numpy(image.GetPointData().GetScalars()).reshape(region.mask.shape)[:] = region.mask
+    ijk_to_ras = vtk.vtkMatrix4x4()
+    volume_node.GetIJKToRASMatrix(ijk_to_ras)
+    image.SetImageToWorldMatrix(ijk_to_ras)
+    # Follow the volume's parent transform so the segment stays on the lesion in world space.
+    segmentation_node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
+    logic = slicer.vtkSlicerSegmentationsModuleLogic
+    if not logic.SetBinaryLabelmapToSegment(image, segmentation_node, segment_id, logic.MODE_REPLACE,
+                                            image.GetExtent()):
+        raise RuntimeError(f"cannot write segment {segment_name!r}")
+    return segment_id
+
+
+def segment_mask(segmentation_node, segment_name: str, grid: VoxelGrid) -> np.ndarray:
+    """Full ``[k, j, i]`` boolean mask of a segment on the PET grid (for checks and exports)."""
+    import slicer
+    import vtk
+    from vtk.util import numpy_support
+
+    segmentation = segmentation_node.GetSegmentation()
+    segment_id = segmentation.GetSegmentIdBySegmentName(segment_name)
+    if not segment_id:
+        raise KeyError(segment_name)
+    labelmap = slicer.vtkOrientedImageData()
+    segmentation_node.GetBinaryLabelmapRepresentation(segment_id, labelmap)
+    out = np.zeros(grid.shape_kji, bool)
+    extent = labelmap.GetExtent()
+    if extent[1] < extent[0]:
+        return out
+    m = vtk.vtkMatrix4x4()
+    labelmap.GetImageToWorldMatrix(m)
+    if not np.allclose(_numpy_matrix(m), grid.ijk_to_ras, atol=1e-4):
+        raise ValueError(f"segment {segment_name!r} is not on the PET grid")
+    dims = (extent[5] - extent[4] + 1, extent[3] - extent[2] + 1, extent[1] - extent[0] + 1)
+    values = numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars()).reshape(dims)
+    k0, j0, i0 = extent[4], extent[2], extent[0]
+    # Clip the labelmap extent to the image (labelmaps may extend beyond it).
+    src = [slice(max(0, -o), min(d, s - o)) for o, d, s in zip((k0, j0, i0), dims, grid.shape_kji)]
+    dst = tuple(slice(o + sl.start, o + sl.stop) for o, sl in zip((k0, j0, i0), src))
+    out[dst] = values[tuple(src)] != 0  # this call extracts the segment alone (0/1)
+    return out
+
+
+def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "") -> None:
+    """Fill a table node: one column per ``columns`` entry (with unit and description), one row per dict."""
+    import vtk
+
+    table_node.RemoveAllColumns()
+    numeric = {c.key for c in columns if c.key not in ("site", "title", "status", "method", "notes")}
+    for col in columns:
+        if col.key in numeric:
+            arr = vtk.vtkDoubleArray()
+        else:
+            arr = vtk.vtkStringArray()
+        arr.SetName(col.title)
+        arr.SetNumberOfTuples(len(rows))
+        for r, row in enumerate(rows):
+            value = row.get(col.key)
+            if col.key in numeric:
+                arr.SetValue(r, float("nan") if value is None else float(value))
+            else:
+                arr.SetValue(r, "" if value is None else str(value))
+        table_node.AddColumn(arr)
+        unit = suv_units if col.unit == "SUV" else col.unit
+        if unit:
+            table_node.SetColumnUnitLabel(col.title, unit)
+        table_node.SetColumnDescription(col.title, col.description)
+    table_node.SetUseColumnTitleAsColumnHeader(True)
+    table_node.Modified()
+
+
+def write_key_value_table(table_node, items: list[tuple[str, str, str]]) -> None:
+    """Fill a table node with (name, value, source) rows: the parameters and the SUV audit of a study."""
+    import vtk
+
+    table_node.RemoveAllColumns()
+    for n, title in enumerate(("Name", "Value", "Source")):
+        arr = vtk.vtkStringArray()
+        arr.SetName(title)
+        arr.SetNumberOfTuples(len(items))
+        for r, item in enumerate(items):
+            arr.SetValue(r, str(item[n]))
+        table_node.AddColumn(arr)
+    table_node.SetUseColumnTitleAsColumnHeader(True)
+    table_node.Modified()
+
+
+def save_node(node, path) -> Path:
+    """Write one node with its default storage node class (volume, segmentation, table, markups)."""
+    path = Path(path)
+    storage = node.CreateDefaultStorageNode()
+    storage.SetFileName(str(path))
+    if not storage.WriteData(node):
+        raise OSError(f"cannot write {path}")
+    return path
+
+
+def save_scene_bundle(scene, mrb_path) -> Path:
+    """Write the whole scene as a Slicer data bundle (``.mrb``), which opens in Slicer with every node."""
+    import tempfile
+
+    mrb_path = Path(mrb_path)
+    with tempfile.TemporaryDirectory() as work:
+        scene.SetRootDirectory(work)
+        if not scene.WriteToMRB(str(mrb_path.resolve())):  # relative paths would resolve against work
+            raise OSError(f"cannot write scene bundle {mrb_path}")
+    return mrb_path

@@ -1,0 +1,38 @@
+"""A study from files to files: a PET DICOM series and a points file in, every output of the protocol out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw", overrides=None, series_uid=None,
+             figure: bool = True, scene=None):
+    """Run the protocol on a DICOM series and a points file; write every output. Returns (study, doc, paths)."""
+    from ..outputs.figures import study_figure
+    from ..outputs.points import read_points
+    from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
+    from .logic import StudyLogic
+    from .mrml import AUDIT_ATTRIBUTE, save_node, save_scene_bundle, volume_array, volume_grid
+
+    points = read_points(points_file)
+    logic = StudyLogic(scene)
+    pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
+    points_node = logic.new_points_node(points_ras=points)
+    study = logic.measure(pet, points_node, parameters=parameters)
+    nodes = logic.output_nodes(points_node)
+    units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    doc = study_to_dict(study, suv_audit=json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE)), units=units,
+                        source={"dicom": str(dicom_dir), "points": str(points_file)})
+    paths = {
+        "study.json": write_study_json(doc, out / "study.json"),
+        "sites.csv": write_rows_csv(study_rows(study, points), out / "sites.csv", units=units),
+        "segmentation": save_node(nodes.segmentation, out / "vois.seg.nrrd"),
+        "scene": save_scene_bundle(logic.scene, out / "study.mrb"),
+    }
+    if figure:
+        paths["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, out / "study.png",
+                                       title=f"{pet.GetName()} - {units}")
+    return study, doc, paths

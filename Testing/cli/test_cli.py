@@ -1,0 +1,136 @@
+"""The command line, run as a user runs it (a subprocess for the console script; main() for speed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from PentixaforQuantLib.cli.main import main
+from PentixaforQuantLib.outputs.points import write_markups_json
+from PentixaforQuantLib.measure.sites import MARROW_SITES
+
+
+@pytest.fixture(scope="module")
+def quantified(phantom_study, tmp_path_factory):
+    phantom, folder = phantom_study
+    points = write_markups_json(phantom.truth.seed_points, folder / "points.mrk.json")
+    out = tmp_path_factory.mktemp("quantify")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(points), "--out", str(out)])
+    return code, out, phantom
+
+
+def test_quantify_writes_study_json_with_the_documented_keys(quantified):
+    code, out, phantom = quantified
+    assert code == 0
+    doc = json.loads((out / "study.json").read_text())
+    expected = phantom.truth.expected
+    lesion = doc["lesion"]
+    assert set(lesion) >= {"suv_max", "suv_mean", "suv_sd", "suv_peak", "volume_ml", "voxels", "tla", "peak_ras"}
+    assert lesion["suv_max"] == pytest.approx(expected["lesion"]["suv_max"], abs=2e-3)
+    assert lesion["voxels"] == expected["lesion"]["voxels"]
+    assert lesion["volume_ml"] == pytest.approx(expected["lesion"]["volume_ml"], rel=1e-9)
+    assert lesion["tla"] == pytest.approx(lesion["suv_mean"] * lesion["volume_ml"])
+    assert set(doc["blood_pool"]) >= {"suv_mean", "suv_sd", "voxels"}
+    assert doc["tbr"] == pytest.approx(expected["tbr"], abs=1e-2)
+    assert set(doc["marrow"]) == set(MARROW_SITES)
+    for site in MARROW_SITES:
+        assert set(doc["marrow"][site]) >= {"suv_max", "suv_mean"}
+    assert doc["mean_suv_max"] == pytest.approx(expected["mean_suv_max"], abs=2e-3)
+    assert doc["marrow_sites_used"] == list(MARROW_SITES)
+    assert doc["parameters"]["isocontour"]["threshold_fraction"] == 0.4
+    assert doc["parameters"]["peak_variant"] == "global"
+    assert doc["suv"]["units"] == "{SUVbw}g/ml" and doc["suv"]["decisions"]
+    assert doc["warnings"] == [] and doc["errors"] == {}
+
+
+def test_quantify_writes_csv_segmentation_scene_and_picture(quantified):
+    code, out, phantom = quantified
+    header = (out / "sites.csv").read_text().splitlines()[0]
+    assert "SUVmax [{SUVbw}g/ml]" in header and "Volume [mL]" in header
+    for name in ("vois.seg.nrrd", "study.mrb", "study.png"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "study.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_csv_points_and_options_change_the_recorded_parameters(phantom_study, tmp_path):
+    phantom, folder = phantom_study
+    csv = tmp_path / "points.csv"
+    csv.write_text("label,r,a,s\n" + "\n".join(f"{k},{v[0]},{v[1]},{v[2]}" for k, v in
+                                              phantom.truth.seed_points.items() if k in ("lesion", "aorta")))
+    code = main(["quantify", str(folder / "dicom"), "--points", str(csv), "--out", str(tmp_path / "o"),
+                 "--threshold", "50", "--connectivity", "26", "--peak", "local", "--no-figure"])
+    assert code == 0
+    doc = json.loads((tmp_path / "o" / "study.json").read_text())
+    assert doc["parameters"]["isocontour"]["threshold_fraction"] == 0.5
+    assert doc["parameters"]["isocontour"]["connectivity"] == 26
+    assert doc["parameters"]["peak_variant"] == "local"
+    assert doc["marrow"] == {} and doc["mean_suv_max"] is None
+    assert doc["lesion"]["voxels"] == phantom.truth.expected["lesion"]["voxels"]  # uniform sphere: any threshold
+
+
+def test_a_point_outside_the_body_gives_exit_3_and_names_the_site(phantom_study, tmp_path, capsys):
+    phantom, folder = phantom_study
+    corner = phantom.grid.ijk_to_ras_points([1, 1, 1])
+    points = {**phantom.truth.seed_points, "aorta": corner}
+    path = write_markups_json(points, tmp_path / "p.mrk.json")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(path), "--out", str(tmp_path / "o"),
+                 "--no-figure"])
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "error: aorta:" in err and "outside the body" in err
+    doc = json.loads((tmp_path / "o" / "study.json").read_text())
+    assert doc["tbr"] is None and "aorta" in doc["errors"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["suv", "{empty}"], "folder is empty"),
+        (["quantify", "{dicom}", "--points", "{bad_points}", "--out", "{tmp}"], "'spleen' names no site"),
+        (["quantify", "{dicom}", "--points", "{tmp}/missing.mrk.json", "--out", "{tmp}"], "not found"),
+        (["convert", "{dicom}", "{tmp}/out.xyz"], "use .nrrd"),
+    ],
+)
+def test_refusals_print_one_line_and_exit_2(argv, message, phantom_study, tmp_path, capsys):
+    phantom, folder = phantom_study
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad.csv").write_text("label,r,a,s\nspleen,0,0,0\n")
+    fill = {"empty": str(tmp_path / "empty"), "dicom": str(folder / "dicom"), "bad_points": str(tmp_path / "bad.csv"),
+            "tmp": str(tmp_path)}
+    code = main([a.format(**fill) for a in argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+
+
+def test_suv_json_and_convert_roundtrip(phantom_study, tmp_path, capsys, headless):
+    phantom, folder = phantom_study
+    assert main(["suv", str(folder / "dicom"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"suv_type", "units", "decay_correction", "scan_datetime", "injection_datetime", "decisions"} <= set(doc)
+    assert ("factor" in doc) or ("factors" in doc)
+    out = tmp_path / "suv.nrrd"
+    assert main(["convert", str(folder / "dicom"), str(out)]) == 0
+    import slicer.util
+
+    node = headless.logics["Volumes"].AddArchetypeVolume(str(out), "suv", 0)
+    arr = slicer.util.arrayFromVolume(node)
+    np.testing.assert_allclose(arr, phantom.suv, atol=5e-3)
+    m = np.zeros((4, 4))
+    import vtk
+
+    vm = vtk.vtkMatrix4x4()
+    node.GetIJKToRASMatrix(vm)
+    m = np.array([[vm.GetElement(r, c) for c in range(4)] for r in range(4)])
+    np.testing.assert_allclose(m, phantom.grid.ijk_to_ras, atol=1e-4)
+
+
+def test_console_script_runs_as_a_module(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "PentixaforQuantLib", "suv", str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr

@@ -1,0 +1,234 @@
+"""The protocol on a real MRML scene (slicer-core): tables, segments, observers, transforms, saved scenes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import slicer
+import vtk
+
+from PentixaforQuantLib.errors import SUVError
+from PentixaforQuantLib.scene.logic import StudyLogic
+from PentixaforQuantLib.scene.mrml import AUDIT_ATTRIBUTE, save_scene_bundle, segment_mask, volume_grid
+from PentixaforQuantLib.phantom.design import PhantomOptions, add_sphere_lesion, bladder_adjacent_lesion, make_phantom
+from PentixaforQuantLib.measure.sites import MARROW_SITES, SITE_TITLES
+
+
+def _table(node) -> dict[str, dict[str, str]]:
+    """Rows of a results table node by site key: column title -> cell text."""
+    table = node.GetTable()
+    titles = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+    rows = {}
+    for r in range(table.GetNumberOfRows()):
+        row = {t: table.GetValue(r, c).ToString() for c, t in enumerate(titles)}
+        rows[row["Site"]] = row
+    return rows
+
+
+@pytest.fixture
+def measured(headless, phantom_study):
+    phantom, folder = phantom_study
+    logic = StudyLogic(headless.scene)
+    pet = logic.load_dicom(folder / "dicom")
+    points = logic.new_points_node(points_ras=phantom.truth.seed_points)
+    study = logic.measure(pet, points)
+    return logic, pet, points, study, phantom
+
+
+def test_measure_writes_the_table_with_units_and_the_known_answers(measured):
+    logic, pet, points, study, phantom = measured
+    expected = phantom.truth.expected
+    nodes = logic.output_nodes(points)
+    rows = _table(nodes.results_table)
+    assert list(rows) == ["lesion", "aorta", *MARROW_SITES, "TBR", "meanSUVmax"]
+    assert float(rows["lesion"]["SUVmax"]) == pytest.approx(expected["lesion"]["suv_max"], abs=2e-3)
+    assert int(float(rows["lesion"]["Voxels"])) == expected["lesion"]["voxels"]
+    assert float(rows["aorta"]["SUVmean"]) == pytest.approx(expected["blood_pool"]["suv_mean"], abs=2e-3)
+    assert float(rows["TBR"]["Value"]) == pytest.approx(expected["tbr"], abs=1e-2)
+    assert float(rows["meanSUVmax"]["Value"]) == pytest.approx(expected["mean_suv_max"], abs=2e-3)
+    for site in MARROW_SITES:
+        assert float(rows[site]["SUVmax"]) == pytest.approx(expected["marrow"][site]["suv_max"], abs=2e-3)
+        assert rows[site]["Status"] == "ok"
+    table = nodes.results_table
+    assert table.GetColumnUnitLabel("SUVmax") == "{SUVbw}g/ml"
+    assert table.GetColumnUnitLabel("Volume") == "mL"
+    assert "40 % isocontour of SUVmax, 6-connected" in rows["lesion"]["Method"]
+    # Every number carries its definition: parameters and SUV audit on the table node and in the parameters table.
+    assert json.loads(table.GetAttribute("PentixaforQuant.Parameters"))["isocontour"]["connectivity"] == 6
+    assert json.loads(table.GetAttribute(AUDIT_ATTRIBUTE))["units"] == "{SUVbw}g/ml"
+    names = [nodes.parameters_table.GetTable().GetValue(r, 0).ToString()
+             for r in range(nodes.parameters_table.GetTable().GetNumberOfRows())]
+    assert "isocontour.threshold_fraction" in names and any(n.startswith("SUV decision") for n in names)
+
+
+def test_segments_are_the_measured_voxels(measured):
+    logic, pet, points, study, phantom = measured
+    seg = logic.output_nodes(points).segmentation
+    assert seg.GetSegmentation().GetNumberOfSegments() == 7
+    grid = volume_grid(pet)
+    lesion = segment_mask(seg, SITE_TITLES["lesion"], grid)
+    np.testing.assert_array_equal(lesion, phantom.mask(phantom.truth.target_lesion))
+    aorta = segment_mask(seg, SITE_TITLES["aorta"], grid)
+    assert aorta.sum() == phantom.truth.expected["blood_pool"]["voxels"]
+    assert np.all(phantom.mask("aorta")[aorta])
+
+
+def test_moving_a_point_recomputes_the_table_and_the_segment(measured):
+    logic, pet, points, study, phantom = measured
+    logic.observe(pet, points)
+    nodes = logic.output_nodes(points)
+    other = phantom.truth.structure("lesion_28mm")
+    index = [points.GetNthControlPointLabel(n) for n in range(points.GetNumberOfControlPoints())].index("lesion")
+    points.SetNthControlPointPositionWorld(index, *other.center_ras)  # fires PointModifiedEvent
+    rows = _table(nodes.results_table)
+    assert float(rows["lesion"]["SUVmax"]) == pytest.approx(other.suv, abs=2e-3)
+    assert int(float(rows["lesion"]["Voxels"])) == other.voxel_count
+    mask = segment_mask(nodes.segmentation, SITE_TITLES["lesion"], volume_grid(pet))
+    np.testing.assert_array_equal(mask, phantom.mask("lesion_28mm"))
+    # Removing a marrow point: meanSUVmax says how many sites it used.
+    points.RemoveNthControlPoint([points.GetNthControlPointLabel(n) for n in
+                                  range(points.GetNumberOfControlPoints())].index("C7"))
+    rows = _table(nodes.results_table)
+    assert rows["C7"]["Status"] == "missing"
+    assert rows["meanSUVmax"]["Name"] == "meanSUVmax (4 sites)"
+    used = [s for s in MARROW_SITES if s != "C7"]
+    expected = np.mean([phantom.truth.expected["marrow"][s]["suv_max"] for s in used])
+    assert float(rows["meanSUVmax"]["Value"]) == pytest.approx(expected, abs=2e-3)
+    assert seg_names(nodes.segmentation) == {SITE_TITLES[s] for s in ("lesion", "aorta", *used)}
+    logic.stop_observing()
+
+
+def seg_names(seg) -> set[str]:
+    s = seg.GetSegmentation()
+    return {s.GetNthSegment(n).GetName() for n in range(s.GetNumberOfSegments())}
+
+
+def test_parent_transform_on_the_volume_is_honoured(headless, phantom_study):
+    phantom, folder = phantom_study
+    logic = StudyLogic(headless.scene)
+    pet = logic.load_dicom(folder / "dicom")
+    shift = np.array([12.0, -7.0, 20.0])
+    transform = headless.scene.AddNewNodeByClass("vtkMRMLLinearTransformNode")
+    m = vtk.vtkMatrix4x4()
+    for a in range(3):
+        m.SetElement(a, 3, shift[a])
+    transform.SetMatrixTransformToParent(m)
+    pet.SetAndObserveTransformNodeID(transform.GetID())
+    # The user clicks where the structures are shown: shifted.
+    points = logic.new_points_node(points_ras={k: np.asarray(v) + shift for k, v in phantom.truth.seed_points.items()})
+    study = logic.measure(pet, points)
+    assert study.lesion.stats.voxels == phantom.truth.expected["lesion"]["voxels"]
+    # Uniform sphere: every voxel ties at SUVmax and the peak is the lowest-index voxel of the lesion.
+    k, j, i = np.argwhere(phantom.mask(phantom.truth.target_lesion))[0]
+    np.testing.assert_allclose(study.lesion.peak_ras, phantom.grid.ijk_to_ras_points([i, j, k]) + shift, atol=1e-6)
+    assert study.blood_pool.stats.suv_mean == pytest.approx(2.0, abs=2e-3)
+    seg = logic.output_nodes(points).segmentation
+    assert seg.GetTransformNodeID() == transform.GetID()
+
+
+def test_scene_bundle_reloads_with_the_same_numbers(measured, tmp_path):
+    from PentixaforQuantLib.scene.headless import HeadlessSlicer
+
+    logic, pet, points, study, phantom = measured
+    mrb = save_scene_bundle(logic.scene, tmp_path / "study.mrb")
+    before = _table(logic.output_nodes(points).results_table)
+
+    other = HeadlessSlicer.create()
+    other.open_bundle(mrb, tmp_path / "unpacked")
+    pet2 = other.scene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
+    points2 = other.scene.GetFirstNodeByClass("vtkMRMLMarkupsFiducialNode")
+    assert json.loads(pet2.GetAttribute(AUDIT_ATTRIBUTE))["units"] == "{SUVbw}g/ml"
+    table2 = points2.GetNodeReference("PentixaforQuant.ResultsTable")
+    reloaded = _table(table2)
+    assert float(reloaded["lesion"]["SUVmax"]) == pytest.approx(float(before["lesion"]["SUVmax"]), abs=1e-4)
+    assert reloaded["lesion"]["Method"] == before["lesion"]["Method"]
+    # Recomputing in the reloaded scene gives the same study.
+    study2 = StudyLogic(other.scene).measure(pet2, points2)
+    assert study2.lesion.stats.voxels == study.lesion.stats.voxels
+    assert study2.lesion.peak.suv_peak == pytest.approx(study.lesion.peak.suv_peak, abs=1e-5)
+    assert study2.tbr == pytest.approx(study.tbr, abs=1e-5)
+    seg2 = points2.GetNodeReference("PentixaforQuant.Segmentation")
+    np.testing.assert_array_equal(segment_mask(seg2, SITE_TITLES["lesion"], volume_grid(pet2)),
+                                  phantom.mask(phantom.truth.target_lesion))
+    other.scene.Clear(1)
+
+
+def test_volume_loaded_by_slicers_dicom_reader_gets_suv_from_its_files(headless, phantom_study):
+    """The path of a PET series loaded by Slicer's DICOM module: activity values + DICOM.instanceUIDs."""
+    import pydicom
+
+    phantom, folder = phantom_study
+    files = sorted((folder / "dicom").glob("*.dcm"))
+    by_uid, positions = {}, {}
+    for f in files:
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        by_uid[ds.SOPInstanceUID] = str(f)
+        positions[str(f)] = float(ds.ImagePositionPatient[2])
+    ordered = sorted(files, key=lambda f: positions[str(f)])  # what Slicer's DICOM plugin does
+    names = vtk.vtkStringArray()
+    for f in ordered:
+        names.InsertNextValue(str(f))
+    volumes = headless.logics["Volumes"]
+    activity = volumes.AddArchetypeVolume(str(ordered[0]), "PET activity", 0, names)
+    assert activity is not None
+    activity.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))  # any order, as in Slicer
+    logic = StudyLogic(headless.scene)
+    with pytest.raises(SUVError, match="resolver"):
+        logic.suv_volume(activity)
+    suv_node = logic.suv_volume(activity, resolver=by_uid.get)
+    assert suv_node.GetAttribute("DICOM.MeasurementUnitsCodeValue") == "{SUVbw}g/ml"
+    suv = slicer.util.arrayFromVolume(suv_node)
+    mask = phantom.mask(phantom.truth.target_lesion)
+    assert suv[mask].max() == pytest.approx(12.0, abs=5e-3)
+    np.testing.assert_allclose(suv, phantom.suv, atol=5e-3)
+
+
+def test_volume_already_in_suv_units_is_used_as_is(measured):
+    logic, pet, points, study, phantom = measured
+    pet.RemoveAttribute(AUDIT_ATTRIBUTE)
+    assert logic.suv_volume(pet) is pet
+    audit = json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE))
+    assert any("as is" in d for d in audit["decisions"])
+
+
+def test_bladder_leak_is_flagged_and_a_bounding_roi_confines_it(headless):
+    lesion = bladder_adjacent_lesion()
+    phantom = make_phantom(add_sphere_lesion(PhantomOptions(), lesion.center_ras, lesion.diameter_mm, lesion.suv,
+                                             lesion.name))
+    from PentixaforQuantLib.scene.mrml import add_suv_volume_node
+
+    logic = StudyLogic(headless.scene)
+    pet = add_suv_volume_node(headless.scene, phantom.suv, phantom.grid, name="PET", units="{SUVbw}g/ml")
+    points = logic.new_points_node(points_ras={"lesion": lesion.center_ras})
+    study = logic.measure(pet, points)
+    assert study.lesion.voi.leaked
+    row = _table(logic.output_nodes(points).results_table)["lesion"]
+    assert row["Status"] == "warning" and "bounding ROI" in row["Notes"]
+
+    roi = headless.scene.AddNewNodeByClass("vtkMRMLMarkupsROINode")
+    # A box around the lesion whose lower face stays above the bladder dome (the bladder top is at S = -260).
+    r, a, s = lesion.center_ras
+    roi.SetCenter(r, a, s + 4.0)
+    roi.SetSize(lesion.diameter_mm + 8, lesion.diameter_mm + 8, 20.0)
+    study = logic.measure(pet, points, roi_node=roi)
+    assert not study.lesion.voi.leaked
+    assert study.lesion.stats.suv_max == pytest.approx(lesion.suv, abs=1e-4)
+    in_lesion = phantom.mask(lesion.name)
+    full = study.lesion.region.full_mask(phantom.grid.shape_kji)
+    assert np.all(in_lesion[full])
+
+
+def test_a_point_in_air_is_an_error_row_not_a_traceback(measured):
+    logic, pet, points, study, phantom = measured
+    grid = volume_grid(pet)
+    corner = grid.ijk_to_ras_points([1, 1, 1])  # outside the body, inside the image
+    index = [points.GetNthControlPointLabel(n) for n in range(points.GetNumberOfControlPoints())].index("aorta")
+    points.SetNthControlPointPositionWorld(index, *corner)
+    study = logic.measure(pet, points)
+    assert "outside the body" in study.errors["aorta"]
+    rows = _table(logic.output_nodes(points).results_table)
+    assert rows["aorta"]["Status"] == "error" and "outside the body" in rows["aorta"]["Notes"]
+    assert rows["TBR"]["Status"] == "missing"
+    assert study.lesion is not None  # the other sites are still measured
