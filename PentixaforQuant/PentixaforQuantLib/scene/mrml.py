@@ -17,6 +17,7 @@ from ..errors import PentixaforQuantError, PointsError
 from ..geometry import VoxelGrid
 from ..measure.sites import canonical_site
 from ..measure.voi import RegionMask, box_region
+from ..suv.codes import suv_units_code
 
 __all__ = [
     "AUDIT_ATTRIBUTE",
@@ -38,15 +39,6 @@ __all__ = [
 
 #: Node attribute holding the SUV audit (JSON); MRML attributes are saved with the scene.
 AUDIT_ATTRIBUTE = "PentixaforQuant.SUVAudit"
-
-_SUV_MEANINGS = {
-    "{SUVbw}g/ml": "Standardized Uptake Value body weight",
-    "{SUVlbm}g/ml": "Standardized Uptake Value lean body mass",
-    "{SUVlbm(James128)}g/ml": "Standardized Uptake Value lean body mass (James)",
-    "{SUVlbm(Janma)}g/ml": "Standardized Uptake Value lean body mass (Janmahasatian)",
-    "{SUVbsa}cm2/ml": "Standardized Uptake Value body surface area",
-    "{SUVibw}g/ml": "Standardized Uptake Value ideal body weight",
-}
 
 
 def _vtk_matrix(array4x4):
@@ -92,7 +84,7 @@ def set_suv_units(node, units: str) -> None:
     import slicer
 
     entry = slicer.vtkCodedEntry()
-    entry.SetValueSchemeMeaning(units, "UCUM", _SUV_MEANINGS.get(units, units))
+    entry.SetValueSchemeMeaning(*suv_units_code(units))
     node.SetVoxelValueUnits(entry)
     node.SetAttribute("DICOM.MeasurementUnitsCodeValue", units)  # what Slicer's PET DICOM plugin sets
 

@@ -8,7 +8,12 @@ from pathlib import Path
 
 def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw", overrides=None, series_uid=None,
              figure: bool = True, scene=None):
-    """Run the protocol on a DICOM series and a points file; write every output. Returns (study, doc, paths)."""
+    """Run the protocol on a DICOM series and a points file; write every output. Returns (study, doc, paths).
+
+    The outputs appear in ``out_dir`` together or not at all (:func:`~..outputs.atomic.atomic_output_folder`);
+    ``paths`` name them in ``out_dir`` as given.
+    """
+    from ..outputs.atomic import atomic_output_folder
     from ..outputs.figures import study_figure
     from ..outputs.points import read_points
     from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
@@ -22,17 +27,18 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     study = logic.measure(pet, points_node, parameters=parameters)
     nodes = logic.output_nodes(points_node)
     units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     doc = study_to_dict(study, suv_audit=json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE)), units=units,
                         source={"dicom": str(dicom_dir), "points": str(points_file)})
-    paths = {
-        "study.json": write_study_json(doc, out / "study.json"),
-        "sites.csv": write_rows_csv(study_rows(study, points), out / "sites.csv", units=units),
-        "segmentation": save_node(nodes.segmentation, out / "vois.seg.nrrd"),
-        "scene": save_scene_bundle(logic.scene, out / "study.mrb"),
-    }
-    if figure:
-        paths["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, out / "study.png",
-                                       title=f"{pet.GetName()} - {units}")
+    out = Path(out_dir)
+    with atomic_output_folder(out) as scratch:
+        written = {
+            "study.json": write_study_json(doc, scratch / "study.json"),
+            "sites.csv": write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units),
+            "segmentation": save_node(nodes.segmentation, scratch / "vois.seg.nrrd"),
+            "scene": save_scene_bundle(logic.scene, scratch / "study.mrb"),
+        }
+        if figure:
+            written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
+                                             title=f"{pet.GetName()} - {units}")
+    paths = {key: out / path.name for key, path in written.items()}
     return study, doc, paths
