@@ -25,7 +25,8 @@ ALLOWED = {
     "phantom": FOUNDATION | {"suv", "measure"},
     "outputs": FOUNDATION | {"suv", "measure"},
     "scene": FOUNDATION | {"suv", "measure", "phantom", "outputs"},
-    "cli": FOUNDATION | {"suv", "measure", "phantom", "outputs", "scene"},
+    "cohort": FOUNDATION | {"suv", "measure", "phantom", "outputs", "scene"},
+    "cli": FOUNDATION | {"suv", "measure", "phantom", "outputs", "scene", "cohort"},
     "__main__": {"cli"},
     "__init__": set(),
 }

@@ -1,0 +1,450 @@
+"""The cohort batch: every study of a manifest through ``quantify``, in local processes or on a Dask cluster.
+
+Each task reads its study, measures it and writes its outputs into ``OUT/studies/<folder>/`` (atomically, by
+``quantify``); only a small result (the measurements, warnings, timings) travels back. Beside each finished
+folder the task then writes ``<folder>.done.json`` (atomically): the fingerprint of the study's inputs and
+parameters and the SHA-256 of the folder's ``study.json``. A rerun trusts a study only when that record exists,
+its fingerprint equals the one of the current inputs and parameters, and the folder's ``study.json`` is the one it
+names; anything else is recomputed. A task deletes the record before it starts, so an interrupted rerun can never
+leave an old record vouching for a new, partial or different folder.
+
+The run then writes ``cohort.csv``, ``failures.csv`` and ``cohort.json`` (the run's parameters) atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__
+from ..outputs.atomic import MARKER, write_file_atomically
+from .table import COHORT_COLUMNS, cohort_csv_text, cohort_row, measurements_from_study_json, study_warnings
+
+__all__ = ["StudyTask", "BatchResult", "study_fingerprint", "run_study", "run_batch", "ProgressBar",
+           "COHORT_FILE", "FAILURES_FILE", "RUN_FILE", "STUDIES_FOLDER", "EXIT_SOME_FAILED"]
+
+COHORT_FILE = "cohort.csv"
+FAILURES_FILE = "failures.csv"
+RUN_FILE = "cohort.json"
+STUDIES_FOLDER = "studies"
+DONE_SUFFIX = ".done.json"
+#: Exit status of ``batch`` when the cohort table was written but at least one study failed.
+EXIT_SOME_FAILED = 3
+#: How often a study is started again after the process running it died (killed, out of memory).
+MAX_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class StudyTask:
+    """Everything a worker needs for one study (small and picklable)."""
+
+    study_id: str
+    folder: str
+    dicom: str
+    points: str
+    normalization: str
+    series_uid: str | None
+    overrides: dict
+    parameters: dict
+    studies_dir: str
+    figure: bool
+    fingerprint: str
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.studies_dir) / self.folder
+
+    @property
+    def done_file(self) -> Path:
+        return Path(self.studies_dir) / f"{self.folder}{DONE_SUFFIX}"
+
+
+def _sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def study_fingerprint(dicom, points, *, normalization, series_uid, overrides, parameters: dict, figure) -> str:
+    """SHA-256 over what decides a study's outputs: the DICOM files (relative name, size, modification time), the
+    points file's content, the SUV normalisation, series choice and overrides, the protocol parameters, whether the
+    picture is drawn, and the library version."""
+    root = Path(dicom)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    listing = [[str(p.relative_to(root)), st.st_size, st.st_mtime_ns] for p, st in ((p, p.stat()) for p in files)]
+    doc = {
+        "version": __version__, "dicom": listing, "points": _sha256_file(points), "normalization": normalization,
+        "series_uid": series_uid, "overrides": {k: str(v) for k, v in sorted(overrides.items())},
+        "parameters": parameters, "figure": bool(figure),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    from ..errors import PentixaforQuantError
+
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else ""
+    if isinstance(exc, PentixaforQuantError):
+        return text or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _max_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024.0 / 1024.0 if sys.platform == "darwin" else rss / 1024.0
+
+
+def run_study(task: StudyTask) -> dict:
+    """Run one study (in a worker): ``quantify`` into its folder, then its done record. Never raises for a
+    study's own problem: a failure comes back as ``status = "failed"`` with its one-line reason."""
+    from ..measure.protocol import ProtocolParameters
+    from ..scene.quantify import quantify
+    from ..suv import SUVOverrides
+
+    start = time.perf_counter()
+    task.done_file.unlink(missing_ok=True)
+    timings: dict = {}
+    result = {"study_id": task.study_id, "worker_pid": os.getpid()}
+    try:
+        parameters = ProtocolParameters.from_dict(task.parameters)
+        _, doc, paths = quantify(task.dicom, task.points, task.out_dir, parameters, normalization=task.normalization,
+                                 overrides=SUVOverrides(**task.overrides), series_uid=task.series_uid,
+                                 figure=task.figure, timings=timings)
+        record = {
+            "study_id": task.study_id, "fingerprint": task.fingerprint,
+            "study_json_sha256": _sha256_file(paths["study.json"]),
+            "measurements": measurements_from_study_json(doc), "warnings": study_warnings(doc), "timings": timings,
+        }
+        write_file_atomically(task.done_file, json.dumps(record, indent=1) + "\n")
+        result.update(status="done", measurements=record["measurements"], warnings=record["warnings"], error="")
+    except Exception as exc:  # a study's failure is recorded, the batch goes on
+        result.update(status="failed", measurements=None, warnings=[], error=_one_line(exc))
+    timings["total_s"] = time.perf_counter() - start
+    result.update(timings=timings, max_rss_mb=_max_rss_mb())
+    return result
+
+
+def _trusted_record(task: StudyTask) -> dict | None:
+    """The done record of a complete, unchanged earlier result, else None."""
+    try:
+        record = json.loads(task.done_file.read_text(encoding="utf-8"))
+        if record.get("fingerprint") != task.fingerprint:
+            return None
+        if not (task.out_dir / MARKER).is_file():
+            return None
+        if _sha256_file(task.out_dir / "study.json") != record.get("study_json_sha256"):
+            return None
+        return record
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+class ProgressBar:
+    """A one-line progress report on a text stream: studies done, failed, rate and time left.
+
+    On a terminal the line is redrawn in place; otherwise (a log file) a line is written at most every
+    ``interval_s`` seconds and at the end.
+    """
+
+    def __init__(self, total: int, stream=None, *, interval_s: float = 10.0, width: int = 24):
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval_s = interval_s
+        self.width = width
+        self.start = time.monotonic()
+        self.last = -1e9
+        self.done = self.failed = self.skipped = 0
+
+    def line(self) -> str:
+        finished = self.done + self.failed + self.skipped
+        filled = int(self.width * finished / self.total) if self.total else self.width
+        elapsed = time.monotonic() - self.start
+        ran = self.done + self.failed
+        rate = ran / elapsed * 60.0 if elapsed > 0 and ran else 0.0
+        left = self.total - finished
+        if left == 0:
+            eta = f"finished in {_duration(elapsed)}"
+        elif rate > 0:
+            eta = f"~{_duration(left / rate * 60.0)} left"
+        else:
+            eta = "time left unknown"
+        skipped = f" ({self.skipped} unchanged, skipped)" if self.skipped else ""
+        return (f"[{'#' * filled}{'.' * (self.width - filled)}] {finished}/{self.total} studies{skipped}, "
+                f"{self.failed} failed, {rate:.1f}/min, {eta}")
+
+    def update(self, *, done=0, failed=0, skipped=0, final=False) -> None:
+        self.done += done
+        self.failed += failed
+        self.skipped += skipped
+        now = time.monotonic()
+        if self.tty:
+            self.stream.write("\r" + self.line() + ("\n" if final else ""))
+            self.stream.flush()
+        elif final or now - self.last >= self.interval_s:
+            self.stream.write(self.line() + "\n")
+            self.stream.flush()
+            self.last = now
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: the cohort rows (manifest order) and the counts."""
+
+    rows: list[dict]
+    measured: int = 0
+    skipped: int = 0
+    failed: int = 0
+    no_uptake: int = 0
+    failures: list[dict] = field(default_factory=list)
+    results: dict = field(default_factory=dict)  # study_id -> worker result (timings, memory)
+    paths: dict = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_SOME_FAILED if self.failed else 0
+
+
+def _lost(task: StudyTask, why: str) -> dict:
+    return {"study_id": task.study_id, "status": "failed", "measurements": None, "warnings": [], "error": why,
+            "timings": {}, "max_rss_mb": None}
+
+
+def _run_serial(tasks, on_done):
+    for task in tasks:
+        on_done(task, run_study(task))
+
+
+def _run_processes(tasks, workers: int, on_done):
+    """Local worker processes (spawned: a clean interpreter, no state inherited). A pool whose process died
+    breaks for every study in flight: those are started again in a new pool, each at most MAX_ATTEMPTS times."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    attempts: dict[str, int] = {}
+    pending = list(tasks)
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
+            futures = {pool.submit(run_study, task): task for task in pending}
+            pending = []
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    attempts[task.study_id] = attempts.get(task.study_id, 0) + 1
+                    if attempts[task.study_id] >= MAX_ATTEMPTS:
+                        on_done(task, _lost(task, f"the worker process died while running it ({MAX_ATTEMPTS} "
+                                                  "attempts; killed or out of memory?)"))
+                    else:
+                        pending.append(task)
+                    continue
+                on_done(task, result)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _run_dask(tasks, on_done, *, scheduler=None, client=None):
+    """The same tasks on a Dask distributed cluster. A study whose worker dies is rescheduled by Dask (up to its
+    ``distributed.scheduler.allowed-failures``); after that it is reported as failed, never dropped."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        from ..errors import PentixaforQuantError
+
+        raise PentixaforQuantError("--scheduler needs Dask distributed: pip install 'pentixaforquant[dask]'") from None
+    own = client is None
+    if own:
+        client = Client(scheduler, timeout="30s")
+    try:
+        run = uuid.uuid4().hex[:8]
+        futures = {client.submit(run_study, task, key=f"pentixaforquant-{run}-{task.folder}", pure=False): task
+                   for task in tasks}
+        for future in as_completed(list(futures)):
+            task = futures[future]
+            if future.status == "error":
+                exc = future.exception()
+                on_done(task, _lost(task, f"the Dask worker running it failed: {type(exc).__name__}: "
+                                          f"{_one_line(exc)}"))
+            elif future.status == "cancelled":
+                on_done(task, _lost(task, "the Dask task was cancelled"))
+            else:
+                on_done(task, future.result())
+            future.release()
+    finally:
+        if own:
+            client.close()
+
+
+def _failures_csv_text(failures: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["study_id", "manifest_line", "error"])
+    for f in failures:
+        w.writerow([f["study_id"], f["line"], f["error"]])
+    return buf.getvalue()
+
+
+def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", workers: int = 1,
+              scheduler: str | None = None, client=None, force: bool = False, figure: bool = True,
+              progress=None, on_result: Callable | None = None) -> BatchResult:
+    """Run every study of a checked manifest and write the cohort table.
+
+    Parameters
+    ----------
+    manifest : Manifest
+        From :func:`~.manifest.read_manifest` (already checked: no study is touched for a bad manifest).
+    out_dir : path
+        Receives ``studies/<folder>/`` per study, ``cohort.csv``, ``failures.csv`` and ``cohort.json``.
+    parameters : ProtocolParameters or None
+        The run's protocol (a manifest row's protocol columns override it for that row).
+    normalization : str
+        The run's SUV normalisation (a row's ``suv`` column overrides it).
+    workers : int
+        Local processes; 1 runs the studies in this process.
+    scheduler, client : str or distributed.Client, optional
+        Run on a Dask cluster instead (address of its scheduler, or a connected client).
+    force : bool
+        Recompute every study, even when an unchanged complete result exists.
+    figure : bool
+        Draw each study's picture (``study.png``).
+    progress : text stream or None
+        Where the progress bar goes (None = no progress bar).
+    on_result : callable, optional
+        Called with (study_id, result) as each study comes back (tests use it to interrupt a run).
+    """
+    from ..measure.protocol import ProtocolParameters
+    from .manifest import protocol_for
+
+    base = parameters or ProtocolParameters()
+    out = Path(out_dir)
+    studies_dir = out / STUDIES_FOLDER
+    studies_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(timezone.utc)
+
+    outcome = BatchResult(rows=[])
+    results: dict[str, dict] = {}
+    tasks: list[StudyTask] = []
+    bar = ProgressBar(sum(e.uptake for e in manifest.entries), progress) if progress is not None else None
+    for entry in manifest.entries:
+        if not entry.uptake:
+            continue
+        study_parameters = protocol_for(entry.protocol, base).to_dict()
+        study_normalization = entry.normalization or normalization
+        fingerprint = study_fingerprint(entry.dicom, entry.points, normalization=study_normalization,
+                                        series_uid=entry.series_uid, overrides=entry.overrides,
+                                        parameters=study_parameters, figure=figure)
+        task = StudyTask(entry.study_id, entry.folder, entry.dicom, entry.points, study_normalization,
+                         entry.series_uid, dict(entry.overrides), study_parameters, str(studies_dir), figure,
+                         fingerprint)
+        record = None if force else _trusted_record(task)
+        if record is not None:
+            results[entry.study_id] = {"status": "done", "measurements": record["measurements"],
+                                       "warnings": record.get("warnings", []), "error": "", "skipped": True,
+                                       "timings": record.get("timings", {})}
+            outcome.skipped += 1
+            continue
+        tasks.append(task)
+    if bar is not None:
+        bar.update(skipped=outcome.skipped)
+
+    def on_done(task: StudyTask, result: dict) -> None:
+        if task.study_id in results:  # a second answer for one study (a retried task) is not counted twice
+            return
+        results[task.study_id] = result
+        failed = result["status"] != "done"
+        if bar is not None:
+            bar.update(done=0 if failed else 1, failed=1 if failed else 0)
+        if on_result is not None:
+            on_result(task.study_id, result)
+
+    try:
+        if tasks:
+            if scheduler is not None or client is not None:
+                _run_dask(tasks, on_done, scheduler=scheduler, client=client)
+            elif workers > 1:
+                _run_processes(tasks, workers, on_done)
+            else:
+                _run_serial(tasks, on_done)
+    finally:
+        if bar is not None and bar.total:
+            bar.update(final=True)
+
+    for entry in manifest.entries:
+        if not entry.uptake:
+            outcome.rows.append(cohort_row(entry))
+            outcome.no_uptake += 1
+            continue
+        result = results.get(entry.study_id) or {"status": "failed", "measurements": None, "warnings": [],
+                                                 "error": "no result came back for this study"}
+        if result["status"] == "done":
+            if not result.get("skipped"):
+                outcome.measured += 1
+            outcome.rows.append(cohort_row(entry, result["measurements"], warnings=result["warnings"]))
+        else:
+            outcome.failed += 1
+            outcome.failures.append({"study_id": entry.study_id, "line": entry.line, "error": result["error"]})
+            outcome.rows.append(cohort_row(entry, warnings=result.get("warnings", []), error=result["error"]))
+    outcome.results = results
+
+    run_doc = {
+        "pentixaforquant_version": __version__,
+        "manifest": {"path": str(manifest.path), "sha256": _sha256_file(manifest.path)},
+        "normalization": normalization,
+        "parameters": base.to_dict(),
+        "per_study": {e.study_id: {k: v for k, v in (("suv", e.normalization), ("series_uid", e.series_uid),
+                                                     ("overrides", {k: str(v) for k, v in e.overrides.items()}),
+                                                     ("protocol", e.protocol)) if v}
+                      for e in manifest.entries if e.normalization or e.series_uid or e.overrides or e.protocol},
+        "figure": figure,
+        "engine": ({"dask": scheduler or "client"} if scheduler is not None or client is not None
+                   else {"local_processes": workers}),
+        "force": force,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "counts": {"studies": len(manifest.entries), "measured": outcome.measured, "unchanged_skipped": outcome.skipped,
+                   "failed": outcome.failed, "no_uptake": outcome.no_uptake},
+        "columns": [{"key": c.key, "unit": c.unit, "description": c.description} for c in COHORT_COLUMNS],
+        "studies_folder": STUDIES_FOLDER,
+    }
+    outcome.paths = {
+        "cohort": write_file_atomically(out / COHORT_FILE, cohort_csv_text(outcome.rows)),
+        "failures": write_file_atomically(out / FAILURES_FILE, _failures_csv_text(outcome.failures)),
+        "run": write_file_atomically(out / RUN_FILE, json.dumps(run_doc, indent=2, default=str) + "\n"),
+    }
+    return outcome
