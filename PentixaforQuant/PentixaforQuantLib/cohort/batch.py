@@ -228,6 +228,7 @@ class BatchResult:
     no_uptake: int = 0
     failures: list[dict] = field(default_factory=list)
     results: dict = field(default_factory=dict)  # study_id -> worker result (timings, memory)
+    restarted: list[str] = field(default_factory=list)  # studies started again after their worker died
     paths: dict = field(default_factory=dict)
 
     @property
@@ -245,7 +246,7 @@ def _run_serial(tasks, on_done):
         on_done(task, run_study(task))
 
 
-def _run_processes(tasks, workers: int, on_done):
+def _run_processes(tasks, workers: int, on_done, on_restart):
     """Local worker processes (spawned: a clean interpreter, no state inherited). A pool whose process died
     breaks for every study in flight: those are started again in a new pool, each at most MAX_ATTEMPTS times."""
     import multiprocessing
@@ -270,6 +271,7 @@ def _run_processes(tasks, workers: int, on_done):
                         on_done(task, _lost(task, f"the worker process died while running it ({MAX_ATTEMPTS} "
                                                   "attempts; killed or out of memory?)"))
                     else:
+                        on_restart(task)
                         pending.append(task)
                     continue
                 on_done(task, result)
@@ -398,7 +400,7 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
             if scheduler is not None or client is not None:
                 _run_dask(tasks, on_done, scheduler=scheduler, client=client)
             elif workers > 1:
-                _run_processes(tasks, workers, on_done)
+                _run_processes(tasks, workers, on_done, lambda task: outcome.restarted.append(task.study_id))
             else:
                 _run_serial(tasks, on_done)
     finally:

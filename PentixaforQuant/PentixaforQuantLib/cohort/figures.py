@@ -120,8 +120,7 @@ def _heatmap(plt, stats, rows, path):
     data = np.array([[np.nan if by_id[sid][s] is None else by_id[sid][s] for s in MARROW_SITES_PAPER_ORDER]
                      for _, sid in order], dtype=float).reshape(-1, len(MARROW_SITES_PAPER_ORDER))
     fig, ax = plt.subplots(figsize=(6.2, max(3.0, 0.32 * len(order) + 1.8)), dpi=120)
-    cmap = plt.get_cmap("inferno").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("inferno").with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(data), aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_xticks(range(len(MARROW_SITES_PAPER_ORDER)),
                   [f"{i}\n{SITE_TITLES[s].replace('Marrow ', '')}" for i, s in enumerate(MARROW_SITES_PAPER_ORDER, 1)],

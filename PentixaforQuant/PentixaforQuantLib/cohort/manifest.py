@@ -107,14 +107,14 @@ class Manifest:
 def safe_folder_name(study_id: str) -> str:
     """A folder name made from a study id: the same id always gives the same name, and no name can escape.
 
-    Unicode is normalised (NFKC); every character other than letters, digits, ``.``, ``_`` and ``-`` (path
-    separators, spaces, control characters, ...) becomes ``_``; leading dots are replaced (no ``.``, ``..`` or
-    hidden folders); Windows device names get a ``_`` prefix; the name is cut to 120 characters. Returns "" for
+    Unicode is normalised (NFKC); every character other than ASCII letters, digits, ``.``, ``_`` and ``-`` (path
+    separators, spaces, control characters, accented letters, ...) becomes ``_``; leading dots and runs of dots
+    are replaced (no ``.``, ``..`` or hidden folders); Windows device names get a ``_`` prefix; the name is cut to 120 characters. Returns "" for
     an id that leaves nothing usable.
     """
     text = unicodedata.normalize("NFKC", study_id).strip()
     name = re.sub(r"[^\w.\-]", "_", text, flags=re.ASCII)
-    name = re.sub(r"^\.+", lambda m: "_" * len(m.group()), name)
+    name = re.sub(r"^\.+|\.{2,}", lambda m: "_" * len(m.group()), name)
     if name.split(".")[0].upper() in _WINDOWS_RESERVED:
         name = "_" + name
     name = name[:_MAX_NAME]

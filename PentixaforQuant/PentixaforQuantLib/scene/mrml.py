@@ -239,12 +239,16 @@ def segment_mask(segmentation_node, segment_name: str, grid: VoxelGrid) -> np.nd
     return out
 
 
-def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "") -> None:
-    """Fill a table node: one column per ``columns`` entry (with unit and description), one row per dict."""
+def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "",
+                text_keys=("site", "title", "status", "method", "notes")) -> None:
+    """Fill a table node: one column per ``columns`` entry (with unit and description), one row per dict.
+
+    Columns whose key is in ``text_keys`` hold strings, the others numbers (a missing number is NaN).
+    """
     import vtk
 
     table_node.RemoveAllColumns()
-    numeric = {c.key for c in columns if c.key not in ("site", "title", "status", "method", "notes")}
+    numeric = {c.key for c in columns if c.key not in text_keys}
     for col in columns:
         if col.key in numeric:
             arr = vtk.vtkDoubleArray()

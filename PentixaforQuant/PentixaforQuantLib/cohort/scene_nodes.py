@@ -1,0 +1,122 @@
+"""The cohort in a Slicer scene: the cohort table as a table node, the statistics' charts as plot chart nodes.
+
+Works on Slicer's own scene or a headless ``slicer-core`` scene (through ``scene.mrml`` and ``scene.plots``; no
+Qt). The charts mirror the PNG figures: SUVmax and TBR per diagnosis (bars of the mean, with the cut-off lines and
+the blood-pool level), specific activity against each metric (points used, ROUT outliers apart) and meanSUVmax per
+group.
+"""
+
+from __future__ import annotations
+
+from ..outputs.results import Column
+from .analysis import LESION_METRICS
+from .figures import CUTOFFS
+from .table import COHORT_COLUMNS, TEXT_COLUMNS
+
+__all__ = ["cohort_table_node", "cohort_plot_charts"]
+
+_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
+_RED = (0.84, 0.15, 0.16)
+_GREY = (0.25, 0.25, 0.25)
+_BLOOD = (0.77, 0.31, 0.32)
+
+
+def _table(scene, name, rows, columns, text_keys=()):
+    from ..scene.mrml import write_table
+
+    node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    write_table(node, rows, columns, text_keys=text_keys)
+    return node
+
+
+def cohort_table_node(scene, rows: list[dict], *, name: str = "Cohort", suv_units: str = "{SUVbw}g/ml"):
+    """A table node with the cohort rows, one column per :data:`~.table.COHORT_COLUMNS` key (units and
+    descriptions on the columns; missing numbers are NaN, missing texts empty)."""
+    from ..scene.mrml import write_table
+
+    node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    columns = tuple(Column(c.key, c.key, "SUV" if c.unit == "SUV" else c.unit, c.description) for c in COHORT_COLUMNS)
+    write_table(node, rows, columns, suv_units=suv_units, text_keys=TEXT_COLUMNS)
+    return node
+
+
+def _value(v):
+    return v if isinstance(v, (int, float)) else None
+
+
+def _bar_chart(scene, title, categories, means, ns, y_title, lines):
+    """Bars of ``means`` at x = 0..k-1 labelled "name (n = ..)", plus horizontal lines (label, y, colour, style)."""
+    from ..scene.plots import PlotSeries, add_plot_chart
+
+    bars = _table(scene, f"{title} (values)",
+                  [{"category": f"{c} (n = {n})", "x": float(i), "mean": m, "n": n}
+                   for i, (c, m, n) in enumerate(zip(categories, means, ns))],
+                  (Column("category", "category", "", "category and its n"),
+                   Column("x", "x", "", "bar position"), Column("mean", "mean", "", "mean value"),
+                   Column("n", "n", "", "values behind the mean")),
+                  text_keys=("category",))
+    series = [PlotSeries("mean", bars, "x", "mean", kind="bar", label_column="category")]
+    if lines:
+        ends = (-0.5, len(categories) - 0.5)
+        line_rows = [{"x": x, **{f"y{j}": y for j, (_, y, _, _) in enumerate(lines)}} for x in ends]
+        line_columns = (Column("x", "x", "", "line ends"),
+                        *(Column(f"y{j}", label, "", label) for j, (label, _, _, _) in enumerate(lines)))
+        line_table = _table(scene, f"{title} (lines)", line_rows, line_columns)
+        for j, (label, _, color, style) in enumerate(lines):
+            series.append(PlotSeries(label, line_table, "x", label, kind="line", color=color, marker="none",
+                                     line=style))
+    return add_plot_chart(scene, title, series, title=title, y_title=y_title)
+
+
+def cohort_plot_charts(scene, stats: dict, rows: list[dict]) -> dict:
+    """Plot chart nodes of the cohort statistics (``stats`` from :func:`~.analysis.cohort_statistics`).
+
+    Returns name -> chart node: ``suv_max_by_diagnosis``, ``tbr_by_diagnosis``, ``correlation_<metric>`` for
+    SUVmax, SUVmean, SUVpeak and TBR, ``marrow_groups`` (charts without data are left out).
+    """
+    from ..scene.plots import PlotSeries, add_plot_chart
+
+    charts = {}
+    diagnoses = list(stats["by_diagnosis"])
+    if diagnoses:
+        bp = _value(stats["blood_pool_suv_mean"]["mean"])
+        for metric in ("suv_max", "tbr"):
+            lines = [(f"cut-off {c:g}", c, _GREY, style) for c, style in zip(CUTOFFS[metric], ("dash", "dot"))]
+            level = bp if metric == "suv_max" else 1.0
+            if level is not None:
+                lines.append(("blood pool", level, _BLOOD, "solid"))
+            charts[f"{metric}_by_diagnosis"] = _bar_chart(
+                scene, f"{_LABELS[metric]} by diagnosis", diagnoses,
+                [_value(stats["by_diagnosis"][d][metric]["mean"]) for d in diagnoses],
+                [stats["by_diagnosis"][d][metric]["n"] for d in diagnoses], f"{_LABELS[metric]} (mean)", lines)
+        measured = [r for r in rows if r["uptake"] == "yes" and not r["error"]]
+        for metric in LESION_METRICS:
+            c = stats["correlations"][metric]
+            outliers = set(c["outliers"])
+            points = [r for r in measured if r["specific_activity_mbq_per_ug"] is not None and r[metric] is not None]
+            table_rows = [{"study_id": r["study_id"], "specific_activity": r["specific_activity_mbq_per_ug"],
+                           "used": None if r["study_id"] in outliers else r[metric],
+                           "outlier": r[metric] if r["study_id"] in outliers else None} for r in points]
+            table = _table(scene, f"Specific activity vs {_LABELS[metric]} (values)", table_rows,
+                           (Column("study_id", "study_id", "", "study"),
+                            Column("specific_activity", "specific_activity", "MBq/ug", "activity / peptide mass"),
+                            Column("used", "used", "", f"{metric} of the points used"),
+                            Column("outlier", "outlier", "", f"{metric} of the ROUT outliers")),
+                           text_keys=("study_id",))
+            rho = f"{c['rho']:.3f}" if isinstance(c["rho"], float) else c["rho"]
+            p = f"{c['p']:.3g}" if isinstance(c["p"], float) else c["p"]
+            title = f"Specific activity vs {_LABELS[metric]}: rho {rho}, P {p}, n {c['n']}"
+            charts[f"correlation_{metric}"] = add_plot_chart(
+                scene, f"Specific activity vs {_LABELS[metric]}",
+                [PlotSeries("used", table, "specific_activity", "used", label_column="study_id"),
+                 PlotSeries("ROUT outlier", table, "specific_activity", "outlier", color=_RED, marker="cross",
+                            label_column="study_id")],
+                title=title, x_title="specific activity (MBq/ug)", y_title=_LABELS[metric])
+    groups = stats["marrow"]["groups"]
+    if groups:
+        names = list(groups)
+        charts["marrow_groups"] = _bar_chart(scene, "meanSUVmax by group", names,
+                                             [_value(groups[g]["mean"]) for g in names],
+                                             [groups[g]["n"] for g in names], "meanSUVmax (mean)", [])
+    return charts
+

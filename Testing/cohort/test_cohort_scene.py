@@ -1,0 +1,50 @@
+"""The cohort in a real MRML scene (slicer-core): the table node and the plot chart nodes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from PentixaforQuantLib.cohort.analysis import cohort_statistics
+from PentixaforQuantLib.cohort.scene_nodes import cohort_plot_charts, cohort_table_node
+from PentixaforQuantLib.cohort.table import COLUMN_KEYS, read_cohort_csv
+
+
+def _column(table, name):
+    return [table.GetTable().GetColumnByName(name).GetValue(r) for r in range(table.GetNumberOfRows())]
+
+
+def test_cohort_table_node_holds_the_cohort_columns_and_values(headless, cohort_run):
+    rows = read_cohort_csv(cohort_run[1] / "cohort.csv")
+    table = cohort_table_node(headless.scene, rows)
+    assert [table.GetColumnName(c) for c in range(table.GetNumberOfColumns())] == list(COLUMN_KEYS)
+    assert table.GetNumberOfRows() == len(rows)
+    assert _column(table, "study_id") == [r["study_id"] for r in rows]
+    suv_max = _column(table, "suv_max")
+    for value, row in zip(suv_max, rows):
+        assert (math.isnan(value) and row["suv_max"] is None) or value == pytest.approx(row["suv_max"])
+    assert table.GetColumnUnitLabel("suv_max") == "{SUVbw}g/ml" and table.GetColumnUnitLabel("volume_ml") == "mL"
+    assert _column(table, "error")[-1].startswith("no DICOM files")
+
+
+def test_cohort_charts_are_plot_chart_nodes_over_table_nodes(headless, cohort_run):
+    rows = read_cohort_csv(cohort_run[1] / "cohort.csv")
+    stats = cohort_statistics(rows)
+    charts = cohort_plot_charts(headless.scene, stats, rows)
+    assert set(charts) == {"suv_max_by_diagnosis", "tbr_by_diagnosis", "correlation_suv_max", "correlation_suv_mean",
+                           "correlation_suv_peak", "correlation_tbr", "marrow_groups"}
+    bar = charts["suv_max_by_diagnosis"]
+    assert bar.IsA("vtkMRMLPlotChartNode") and bar.GetNumberOfPlotSeriesNodes() == 4  # bars, 2 cut-offs, blood pool
+    bars = headless.scene.GetNodeByID(bar.GetNthPlotSeriesNodeID(0))
+    assert bars.GetPlotType() == bars.PlotTypeBar
+    values = bars.GetTableNode()
+    means = _column(values, "mean")
+    assert means == pytest.approx([stats["by_diagnosis"][d]["suv_max"]["mean"] for d in stats["by_diagnosis"]])
+    assert _column(values, "category")[0] == "lymphoma (n = 2)"
+    cutoff = headless.scene.GetNodeByID(bar.GetNthPlotSeriesNodeID(1))
+    assert _column(cutoff.GetTableNode(), cutoff.GetYColumnName()) == [6.0, 6.0]
+    scatter = charts["correlation_suv_max"]
+    used = headless.scene.GetNodeByID(scatter.GetNthPlotSeriesNodeID(0))
+    assert used.GetXColumnName() == "specific_activity" and used.GetTableNode().GetNumberOfRows() == 6
+    assert "rho" in scatter.GetTitle() and "n 6" in scatter.GetTitle()
