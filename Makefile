@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= demo-output
 
-.PHONY: demo test bench bench-suv lint clean
+.PHONY: demo test bench bench-suv bench-cohort lint clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python 3.10-3.13 found on PATH (set PYTHON=...)"; exit 1; }
@@ -28,6 +28,10 @@ bench: $(BIN)/.installed
 
 bench-suv: $(BIN)/.installed
 	$(BIN)/python Testing/benchmarks/bench_suv_read.py
+
+# 20 whole-body studies through batch with 1 and 2 workers (generated once into the temp folder, ~3 GB, reused).
+bench-cohort: $(BIN)/.installed
+	$(BIN)/python Testing/benchmarks/bench_cohort.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info PentixaforQuant/*.egg-info

@@ -175,12 +175,14 @@ def test_an_interrupted_run_keeps_what_finished_and_leaves_nothing_half_written(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_batch(m, out, figure=False, on_result=interrupt)
+        run_batch(m, out, figure=False, bundle=False, on_result=interrupt)
     assert not (out / "cohort.csv").exists()
     assert sorted(p.name for p in (out / "studies").glob("*.done.json")) == [f"{s}.done.json" for s in seen]
     assert not [p for p in (out / "studies").iterdir() if ".partial-" in p.name or ".old-" in p.name]
-    resumed = run_batch(m, out, figure=False)
+    resumed = run_batch(m, out, figure=False, bundle=False)
     assert resumed.skipped == 2 and resumed.measured == 4 and resumed.failed == 1
+    assert not list(out.glob("studies/*/study.mrb")) and not list(out.glob("studies/*/study.png"))
+    assert run_batch(m, out, figure=False).skipped == 0  # the bundle is wanted now: a different output
 
 
 def test_local_worker_processes_with_a_worker_killed_mid_run(cohort, tmp_path, cohort_run):
@@ -195,7 +197,7 @@ def test_local_worker_processes_with_a_worker_killed_mid_run(cohort, tmp_path, c
             killed.append(result["worker_pid"])
             os.kill(result["worker_pid"], signal.SIGKILL)
 
-    result = run_batch(m, tmp_path / "out", workers=2, figure=False, on_result=kill_worker)
+    result = run_batch(m, tmp_path / "out", workers=2, figure=False, bundle=False, on_result=kill_worker)
     assert killed and result.restarted  # the kill broke the pool and studies in flight were started again
     rows = _rows(tmp_path / "out")
     assert list(rows) == list(_rows(cohort_run[1]))  # each study once, in manifest order

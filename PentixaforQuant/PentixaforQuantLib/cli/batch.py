@@ -18,7 +18,7 @@ def cmd_batch(args) -> int:
     try:
         result = run_batch(manifest, args.out, parameters=parameters, normalization=args.suv,
                            workers=args.workers, scheduler=args.scheduler, force=args.force,
-                           figure=not args.no_figure, progress=sys.stderr)
+                           figure=not args.no_figure, bundle=not args.no_bundle, progress=sys.stderr)
     except KeyboardInterrupt:
         print("\ninterrupted: finished studies are kept; run the same command again to resume", file=sys.stderr)
         return 130
@@ -41,6 +41,8 @@ def register(sub) -> None:
                    help="run on a Dask distributed cluster (e.g. tcp://127.0.0.1:8786); needs the 'dask' extra")
     p.add_argument("--force", action="store_true", help="recompute studies whose outputs are complete and unchanged")
     p.add_argument("--no-figure", action="store_true", help="skip each study's PNG picture")
+    p.add_argument("--no-bundle", action="store_true",
+                   help="skip each study's scene bundle study.mrb (a copy of the whole PET volume)")
     p.add_argument("--suv", default="bw", choices=["bw", "lbm", "lbm-james128", "bsa", "ibw"],
                    help="SUV normalisation (a manifest column 'suv' overrides it per study)")
     add_protocol_options(p)

@@ -58,6 +58,7 @@ class StudyTask:
     parameters: dict
     studies_dir: str
     figure: bool
+    bundle: bool
     fingerprint: str
 
     @property
@@ -77,17 +78,18 @@ def _sha256_file(path) -> str:
     return h.hexdigest()
 
 
-def study_fingerprint(dicom, points, *, normalization, series_uid, overrides, parameters: dict, figure) -> str:
+def study_fingerprint(dicom, points, *, normalization, series_uid, overrides, parameters: dict, figure,
+                      bundle=True) -> str:
     """SHA-256 over what decides a study's outputs: the DICOM files (relative name, size, modification time), the
     points file's content, the SUV normalisation, series choice and overrides, the protocol parameters, whether the
-    picture is drawn, and the library version."""
+    picture and the scene bundle are written, and the library version."""
     root = Path(dicom)
     files = sorted(p for p in root.rglob("*") if p.is_file())
     listing = [[str(p.relative_to(root)), st.st_size, st.st_mtime_ns] for p, st in ((p, p.stat()) for p in files)]
     doc = {
         "version": __version__, "dicom": listing, "points": _sha256_file(points), "normalization": normalization,
         "series_uid": series_uid, "overrides": {k: str(v) for k, v in sorted(overrides.items())},
-        "parameters": parameters, "figure": bool(figure),
+        "parameters": parameters, "figure": bool(figure), "bundle": bool(bundle),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -107,9 +109,18 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _max_rss_mb() -> float | None:
+    """Peak resident memory of this process in MB (Linux: VmHWM, which starts afresh in a spawned process;
+    ``ru_maxrss`` would carry over the parent's size across the exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     try:
         import resource
-    except ImportError:  # not on Windows
+    except ImportError:  # Windows
         return None
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 1024.0 / 1024.0 if sys.platform == "darwin" else rss / 1024.0
@@ -130,7 +141,7 @@ def run_study(task: StudyTask) -> dict:
         parameters = ProtocolParameters.from_dict(task.parameters)
         _, doc, paths = quantify(task.dicom, task.points, task.out_dir, parameters, normalization=task.normalization,
                                  overrides=SUVOverrides(**task.overrides), series_uid=task.series_uid,
-                                 figure=task.figure, timings=timings)
+                                 figure=task.figure, bundle=task.bundle, timings=timings)
         record = {
             "study_id": task.study_id, "fingerprint": task.fingerprint,
             "study_json_sha256": _sha256_file(paths["study.json"]),
@@ -324,7 +335,7 @@ def _failures_csv_text(failures: list[dict]) -> str:
 
 def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", workers: int = 1,
               scheduler: str | None = None, client=None, force: bool = False, figure: bool = True,
-              progress=None, on_result: Callable | None = None) -> BatchResult:
+              bundle: bool = True, progress=None, on_result: Callable | None = None) -> BatchResult:
     """Run every study of a checked manifest and write the cohort table.
 
     Parameters
@@ -343,8 +354,9 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
         Run on a Dask cluster instead (address of its scheduler, or a connected client).
     force : bool
         Recompute every study, even when an unchanged complete result exists.
-    figure : bool
-        Draw each study's picture (``study.png``).
+    figure, bundle : bool
+        Write each study's picture (``study.png``) and scene bundle (``study.mrb``, a copy of the PET volume with
+        the points, segments and tables, to open in Slicer).
     progress : text stream or None
         Where the progress bar goes (None = no progress bar).
     on_result : callable, optional
@@ -370,10 +382,10 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
         study_normalization = entry.normalization or normalization
         fingerprint = study_fingerprint(entry.dicom, entry.points, normalization=study_normalization,
                                         series_uid=entry.series_uid, overrides=entry.overrides,
-                                        parameters=study_parameters, figure=figure)
+                                        parameters=study_parameters, figure=figure, bundle=bundle)
         task = StudyTask(entry.study_id, entry.folder, entry.dicom, entry.points, study_normalization,
                          entry.series_uid, dict(entry.overrides), study_parameters, str(studies_dir), figure,
-                         fingerprint)
+                         bundle, fingerprint)
         record = None if force else _trusted_record(task)
         if record is not None:
             results[entry.study_id] = {"status": "done", "measurements": record["measurements"],
@@ -434,6 +446,7 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
                                                      ("protocol", e.protocol)) if v}
                       for e in manifest.entries if e.normalization or e.series_uid or e.overrides or e.protocol},
         "figure": figure,
+        "bundle": bundle,
         "engine": ({"dask": scheduler or "client"} if scheduler is not None or client is not None
                    else {"local_processes": workers}),
         "force": force,

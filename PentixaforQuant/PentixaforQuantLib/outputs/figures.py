@@ -89,8 +89,9 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
     fig = plt.figure(figsize=(4 + 2.6 * max(1, (n + 1) // 2), 8), dpi=110)
     grid_spec = fig.add_gridspec(2, 1 + max(1, (n + 1) // 2), width_ratios=[1.6] + [1] * max(1, (n + 1) // 2))
     ax = fig.add_subplot(grid_spec[:, 0])
-    finite = np.where(np.isfinite(image), image, 0)
-    mip = finite.max(axis=ap)
+    mip = image.max(axis=ap)
+    if not np.isfinite(mip).all():  # rare: a non-finite voxel counts as 0 (the full-size copy only then)
+        mip = np.where(np.isfinite(image), image, 0).max(axis=ap)
     rows_cols = tuple(a for a in (0, 1, 2) if a != ap)  # remaining array axes in order
     # rows must be the S-I axis
     if rows_cols[0] != si:
@@ -99,9 +100,7 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
     aspect = spacing_kji[rows_cols[0]] / spacing_kji[rows_cols[1]]
     ax.imshow(display(mip, rows_cols), cmap="gray_r", vmin=0, vmax=vmax, aspect=aspect, interpolation="nearest")
     for site, (region, _) in regions.items():
-        full = np.zeros(image.shape, bool)
-        full[region.box] = region.mask
-        proj = full.any(axis=ap)
+        proj = _flat_region(image.shape, region, ap)
         if proj.shape != mip.shape:
             proj = proj.T
         ax.contour(display(proj.astype(float), rows_cols), levels=[0.5], colors=_COLORS[site], linewidths=1.2)
@@ -114,10 +113,9 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
         sub = fig.add_subplot(grid_spec[n_panel % 2, 1 + n_panel // 2])
         index = [slice(None)] * 3
         index[si] = int(center[si])
-        plane = finite[tuple(index)]
-        full = np.zeros(image.shape, bool)
-        full[region.box] = region.mask
-        mask_plane = full[tuple(index)]
+        plane = image[tuple(index)]
+        plane = np.where(np.isfinite(plane), plane, 0)
+        mask_plane = _flat_region(image.shape, region, si, int(center[si]))
         rc = tuple(a for a in (0, 1, 2) if a != si)
         if rc[0] != ap:
             plane, mask_plane, rc = plane.T, mask_plane.T, rc[::-1]
@@ -142,6 +140,21 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _flat_region(shape, region: RegionMask, axis: int, index: int | None = None) -> np.ndarray:
+    """A region's projection along ``axis`` (``index`` None) or its plane at ``index``, as a 2-D mask of the
+    image's other two axes, built from the region's box alone (no full-size mask of a whole-body image)."""
+    out = np.zeros([n for a, n in enumerate(shape) if a != axis], bool)
+    box = region.box
+    if index is None:
+        flat = region.mask.any(axis=axis)
+    elif box[axis].start <= index < box[axis].stop:
+        flat = np.take(region.mask, index - box[axis].start, axis=axis)
+    else:
+        return out
+    out[tuple(sl for a, sl in enumerate(box) if a != axis)] = flat
+    return out
 
 
 def _panel_title(site: str, study: StudyResult) -> str:

@@ -72,11 +72,13 @@ def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, u
     set_suv_units(node, units)
     if audit is not None:
         node.SetAttribute(AUDIT_ATTRIBUTE, json.dumps(audit))
-    node.CreateDefaultDisplayNodes()
-    display = node.GetDisplayNode()
-    display.SetAndObserveColorNodeID("vtkMRMLColorTableNodeInvertedGrey")
+    # The display node is made with its window fixed before it observes the volume: the default display node
+    # would first compute an automatic window from a histogram of the whole image (about 1 s on a whole body).
+    display = scene.AddNewNodeByClass("vtkMRMLScalarVolumeDisplayNode")
     display.AutoWindowLevelOff()
     display.SetWindowLevelMinMax(0.0, 6.0)  # SUV 0-6, the usual reading window for Pentixafor and FDG
+    display.SetAndObserveColorNodeID("vtkMRMLColorTableNodeInvertedGrey")
+    node.SetAndObserveDisplayNodeID(display.GetID())
     return node
 
 
@@ -291,6 +293,8 @@ def save_node(node, path) -> Path:
     """Write one node with its default storage node class (volume, segmentation, table, markups)."""
     path = Path(path)
     storage = node.CreateDefaultStorageNode()
+    if hasattr(storage, "SetCropToMinimumExtent"):  # a segmentation: its VOIs' extent, not the whole image
+        storage.SetCropToMinimumExtent(True)
     storage.SetFileName(str(path))
     if not storage.WriteData(node):
         raise OSError(f"cannot write {path}")

@@ -7,11 +7,12 @@ from pathlib import Path
 
 
 def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw", overrides=None, series_uid=None,
-             figure: bool = True, scene=None, timings: dict | None = None):
+             figure: bool = True, bundle: bool = True, scene=None, timings: dict | None = None):
     """Run the protocol on a DICOM series and a points file; write every output. Returns (study, doc, paths).
 
     The outputs appear in ``out_dir`` together or not at all (:func:`~..outputs.atomic.atomic_output_folder`);
-    ``paths`` name them in ``out_dir`` as given. A ``timings`` dict, when given, receives the seconds spent
+    ``paths`` name them in ``out_dir`` as given. ``figure`` and ``bundle`` say whether ``study.png`` and the
+    scene bundle ``study.mrb`` (which holds a copy of the whole PET volume) are written. A ``timings`` dict, when given, receives the seconds spent
     reading the DICOM series with its SUV conversion (``read_s``), measuring (``measure_s``) and writing the
     outputs (``write_s``).
     """
@@ -42,8 +43,9 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
             "study.json": write_study_json(doc, scratch / "study.json"),
             "sites.csv": write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units),
             "segmentation": save_node(nodes.segmentation, scratch / "vois.seg.nrrd"),
-            "scene": save_scene_bundle(logic.scene, scratch / "study.mrb"),
         }
+        if bundle:
+            written["scene"] = save_scene_bundle(logic.scene, scratch / "study.mrb")
         if figure:
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
                                              title=f"{pet.GetName()} - {units}")
