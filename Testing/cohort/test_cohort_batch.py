@@ -205,3 +205,19 @@ def test_local_worker_processes_with_a_worker_killed_mid_run(cohort, tmp_path, c
     reference = _rows(cohort_run[1])
     for sid, row in rows.items():
         assert row["suv_max"] == reference[sid]["suv_max"] and row["mean_suv_max"] == reference[sid]["mean_suv_max"]
+
+
+def test_progress_bar_reports_done_failed_rate_and_time_left():
+    import io
+
+    from PentixaforQuantLib.cohort.batch import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(10, stream, interval_s=0.0)
+    bar.update(skipped=2)
+    bar.start -= 60.0  # as if the run had taken a minute so far
+    bar.update(done=3, failed=1)
+    line = stream.getvalue().splitlines()[-1]
+    assert "6/10 studies (2 unchanged, skipped), 1 failed, 4.0/min, ~1 min 00 s left" in line
+    bar.update(done=4, final=True)
+    assert "10/10 studies" in stream.getvalue().splitlines()[-1] and "finished in 1 min" in stream.getvalue()

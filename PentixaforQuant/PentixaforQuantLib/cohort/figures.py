@@ -40,11 +40,12 @@ def _pyplot():
     return plt
 
 
-def _save(plt, fig, path: Path) -> Path:
+def _save(plt, fig, path: Path, *, tight: bool = True) -> Path:
     """Write the PNG whole or not at all."""
     import io
 
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
@@ -119,27 +120,33 @@ def _heatmap(plt, stats, rows, path):
     order = [(g, sid) for g, info in groups.items() for sid in info["study_ids"]]
     data = np.array([[np.nan if by_id[sid][s] is None else by_id[sid][s] for s in MARROW_SITES_PAPER_ORDER]
                      for _, sid in order], dtype=float).reshape(-1, len(MARROW_SITES_PAPER_ORDER))
-    fig, ax = plt.subplots(figsize=(6.2, max(3.0, 0.32 * len(order) + 1.8)), dpi=120)
+    height = min(14.0, max(3.5, 0.3 * len(order) + 2.2))  # a long cohort is drawn without a label per patient
+    fig, ax = plt.subplots(figsize=(7.0, height), dpi=120)
     cmap = plt.get_cmap("inferno").with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(data), aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_xticks(range(len(MARROW_SITES_PAPER_ORDER)),
                   [f"{i}\n{SITE_TITLES[s].replace('Marrow ', '')}" for i, s in enumerate(MARROW_SITES_PAPER_ORDER, 1)],
                   fontsize=8)
-    ax.set_yticks(range(len(order)), [sid for _, sid in order], fontsize=7 if len(order) > 30 else 8)
+    if len(order) <= 60:
+        ax.set_yticks(range(len(order)), [sid for _, sid in order], fontsize=7 if len(order) > 30 else 8)
+    else:
+        ax.set_yticks([])
     start = 0
     for name, info in groups.items():
         n = len(info["study_ids"])
         if start:
             ax.axhline(start - 0.5, color="white", linewidth=2.5)
-        ax.text(len(MARROW_SITES_PAPER_ORDER) - 0.4, start + (n - 1) / 2, f" {name} (n = {n})", va="center",
+        ax.text(len(MARROW_SITES_PAPER_ORDER) - 0.4, start + (n - 1) / 2, f" {name}\n n = {n}", va="center",
                 ha="left", fontsize=8)
         start += n
-    bar = fig.colorbar(image, ax=ax, pad=0.28 if groups else 0.05)
+    bar = fig.colorbar(image, ax=ax, orientation="horizontal", fraction=0.04 if height > 6 else 0.08,
+                       pad=0.06 if height > 6 else 0.16, aspect=30)
     bar.set_label("SUVmax (SUV)")
+    fig.subplots_adjust(right=0.72)
     excluded = stats["marrow"]["excluded_no_marrow_sites"]
     note = f"; left out (no marrow sites): {', '.join(excluded)}" if excluded else ""
     ax.set_title(f"Marrow SUVmax per site (grey = site missing){note}", fontsize=9)
-    return _save(plt, fig, path)
+    return _save(plt, fig, path, tight=False)
 
 
 def _marrow_groups(plt, stats, rows, path):
