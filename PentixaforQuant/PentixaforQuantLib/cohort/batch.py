@@ -133,7 +133,7 @@ def run_study(task: StudyTask) -> dict:
     from ..scene.quantify import quantify
     from ..suv import SUVOverrides
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     task.done_file.unlink(missing_ok=True)
     timings: dict = {}
     result = {"study_id": task.study_id, "worker_pid": os.getpid()}
@@ -152,6 +152,7 @@ def run_study(task: StudyTask) -> dict:
     except Exception as exc:  # a study's failure is recorded, the batch goes on
         result.update(status="failed", measurements=None, warnings=[], error=_one_line(exc))
     timings["total_s"] = time.perf_counter() - start
+    timings["cpu_s"] = time.process_time() - cpu_start  # this process's CPU time (all its threads)
     result.update(timings=timings, max_rss_mb=_max_rss_mb())
     return result
 
