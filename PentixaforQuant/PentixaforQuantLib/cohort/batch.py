@@ -130,6 +130,7 @@ def run_study(task: StudyTask) -> dict:
     """Run one study (in a worker): ``quantify`` into its folder, then its done record. Never raises for a
     study's own problem: a failure comes back as ``status = "failed"`` with its one-line reason."""
     from ..measure.protocol import ProtocolParameters
+    from ..scene.headless import HeadlessSlicer
     from ..scene.quantify import quantify
     from ..suv import SUVOverrides
 
@@ -137,11 +138,14 @@ def run_study(task: StudyTask) -> dict:
     task.done_file.unlink(missing_ok=True)
     timings: dict = {}
     result = {"study_id": task.study_id, "worker_pid": os.getpid()}
+    # A scene of its own, emptied at the end: a worker runs study after study, and the last study's volume must
+    # not stay alive (through the global slicer.mrmlScene) while the next one is read.
+    headless = HeadlessSlicer.create(install_globals=False)
     try:
         parameters = ProtocolParameters.from_dict(task.parameters)
         _, doc, paths = quantify(task.dicom, task.points, task.out_dir, parameters, normalization=task.normalization,
                                  overrides=SUVOverrides(**task.overrides), series_uid=task.series_uid,
-                                 figure=task.figure, bundle=task.bundle, timings=timings)
+                                 figure=task.figure, bundle=task.bundle, scene=headless.scene, timings=timings)
         record = {
             "study_id": task.study_id, "fingerprint": task.fingerprint,
             "study_json_sha256": _sha256_file(paths["study.json"]),
@@ -151,6 +155,9 @@ def run_study(task: StudyTask) -> dict:
         result.update(status="done", measurements=record["measurements"], warnings=record["warnings"], error="")
     except Exception as exc:  # a study's failure is recorded, the batch goes on
         result.update(status="failed", measurements=None, warnings=[], error=_one_line(exc))
+    finally:
+        headless.scene.Clear(1)
+        del headless
     timings["total_s"] = time.perf_counter() - start
     timings["cpu_s"] = time.process_time() - cpu_start  # this process's CPU time (all its threads)
     result.update(timings=timings, max_rss_mb=_max_rss_mb())
