@@ -28,17 +28,17 @@ from PentixaforQuantLib.phantom.dicom_writer import (
     write_truth_json,
 )
 from PentixaforQuantLib.geometry import VoxelGrid
-from PentixaforQuantLib.phantom.design import (
-    SEED_SITES,
+from PentixaforQuantLib.phantom import (
     PhantomOptions,
     PhantomTruth,
     add_sphere_lesion,
     bladder_adjacent_lesion,
     border_lesion_options,
-    count_voxels_in_sphere,
     make_phantom,
     make_whole_body_grid_phantom,
 )
+from PentixaforQuantLib.phantom.design import SEED_SITES
+from PentixaforQuantLib.phantom.sampling import count_voxels_in_sphere
 
 MARROW = ("C7", "T12", "L5", "right_ilium", "left_ilium")
 # An oblique, orthonormal direction matrix (columns = i, j, k axes in RAS): rotations of 20, -15 and 30 degrees.
