@@ -103,8 +103,7 @@ class PentixaforQuantTest(ScriptedLoadableModuleTest):
     def test_phantom_end_to_end(self):
         import tempfile
 
-        from PentixaforQuantLib.phantom.dicom_writer import write_phantom
-        from PentixaforQuantLib.phantom.design import PhantomOptions, make_phantom
+        from PentixaforQuantLib.phantom import PhantomOptions, make_phantom, write_phantom
 
         self.delayDisplay("Writing the synthetic Pentixafor phantom")
         phantom = make_phantom(PhantomOptions(radionuclide="Ga-68"))

@@ -12,7 +12,7 @@ import vtk
 from PentixaforQuantLib.errors import SUVError
 from PentixaforQuantLib.scene.logic import StudyLogic
 from PentixaforQuantLib.scene.mrml import AUDIT_ATTRIBUTE, save_scene_bundle, segment_mask, volume_grid
-from PentixaforQuantLib.phantom.design import PhantomOptions, add_sphere_lesion, bladder_adjacent_lesion, make_phantom
+from PentixaforQuantLib.phantom import PhantomOptions, add_sphere_lesion, bladder_adjacent_lesion, make_phantom
 from PentixaforQuantLib.measure.sites import MARROW_SITES, SITE_TITLES
 
 

@@ -19,7 +19,7 @@ import tracemalloc
 
 import numpy as np
 
-from ..phantom.design import make_whole_body_grid_phantom
+from ..phantom import make_whole_body_grid_phantom
 from ..measure.protocol import ProtocolParameters, measure_lesion, run_protocol
 from ..measure.sites import LESION
 

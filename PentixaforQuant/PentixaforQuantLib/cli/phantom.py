@@ -7,8 +7,7 @@ from pathlib import Path
 
 def cmd_phantom(args) -> int:
     from ..outputs.points import write_markups_json
-    from ..phantom.design import PhantomOptions, make_phantom
-    from ..phantom.dicom_writer import write_phantom
+    from ..phantom import PhantomOptions, make_phantom, write_phantom
 
     options = PhantomOptions(radionuclide=args.radionuclide, spacing_mm=tuple(args.spacing_mm), fwhm_mm=args.fwhm_mm,
                              noise=args.noise, seed=args.seed)
