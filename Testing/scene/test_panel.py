@@ -298,3 +298,32 @@ def test_a_volume_already_in_suv_is_used_as_is_and_says_so(headless, phantom_stu
     assert controller.audit_rows()[-1] == ("units", "{SUVbw}g/ml", "SUV normalisation")
     controller.set_normalization("lbm")
     assert "came in SUV units" in controller.suv_refusal
+
+
+def test_a_volume_chosen_in_the_selector_from_slicers_dicom_module_is_converted(headless, phantom_study):
+    import vtk
+
+    phantom, folder = phantom_study
+    files = sorted((folder / "dicom").glob("*.dcm"))
+    by_uid, z = {}, {}
+    for f in files:
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        by_uid[ds.SOPInstanceUID], z[f] = str(f), float(ds.ImagePositionPatient[2])
+    names = vtk.vtkStringArray()
+    for f in sorted(files, key=z.get):
+        names.InsertNextValue(str(f))
+    activity = headless.logics["Volumes"].AddArchetypeVolume(names.GetValue(0), "PET activity", 0, names)
+    activity.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))
+    controller = PanelController(headless.scene, resolver=by_uid.get)
+    # What the widget's parameter-node binding of the PET selector writes:
+    controller.parameter_node.SetParameter("petVolume", "")
+    controller.parameter_node.SetNodeReferenceID("petVolume", activity.GetID())
+    pet = controller.pet_node
+    assert pet is not activity and pet.GetAttribute("DICOM.MeasurementUnitsCodeValue") == "{SUVbw}g/ml"
+    assert json.loads(pet.GetAttribute("PentixaforQuant.Source")) == {"kind": "volume", "node_id": activity.GetID()}
+    controller.place_at(phantom.truth.seed_points["lesion"])
+    assert controller.study.lesion.stats.voxels == phantom.truth.expected["lesion"]["voxels"]
+    # A weight override converts the activity volume again, into the same SUV node.
+    assert controller.apply_overrides(overrideWeightKg="35") is pet
+    assert controller.study.lesion.stats.suv_max == pytest.approx(6.0, abs=5e-3)
+    controller.close()

@@ -267,9 +267,12 @@ class PanelController:
         Slicer's scene, or a headless one (made here when omitted).
     parameter_node : vtkMRMLScriptedModuleNode, optional
         Defaults to the scene's singleton "PentixaforQuant" parameter node (created if missing).
+    resolver : callable, optional
+        SOP Instance UID -> file, to convert volumes loaded by Slicer's DICOM module (inside Slicer
+        ``slicer.dicomDatabase.fileForInstance``).
     """
 
-    def __init__(self, scene=None, parameter_node=None):
+    def __init__(self, scene=None, parameter_node=None, *, resolver: Callable | None = None):
         self.logic = StudyLogic(scene)
         self.scene = self.logic.scene
         self.parameter_node = parameter_node or self._singleton_parameter_node()
@@ -286,9 +289,10 @@ class PanelController:
         self.refusal_field: str | None = None
         self._pending_source: dict | None = None  # a PET source whose SUV conversion was refused
         self._converted_normalization = self.get_parameter("normalization")
-        self._resolver: Callable | None = None
+        self._resolver: Callable | None = resolver
         self.demo_phantom = None
         self._demo_folder = None
+        self._pet_id = self.parameter_node.GetNodeReferenceID("petVolume")
         self._observe_parameter_node()
         if self.points_node is not None:
             self._observe_points()
@@ -325,6 +329,11 @@ class PanelController:
 
     def _on_parameters_modified(self) -> None:
         if self._updating_parameters:
+            return
+        pet_id = self.parameter_node.GetNodeReferenceID("petVolume")
+        if pet_id != self._pet_id:  # e.g. chosen in the panel's PET volume selector
+            self._pet_id = pet_id
+            self.set_pet_volume(self.pet_node)
             return
         points = self.parameter_node.GetNodeReference("pointsNode")
         if points is not None and not self._observations_for(points):
@@ -438,6 +447,7 @@ class PanelController:
         ``slicer.dicomDatabase.fileForInstance``). Returns the SUV volume, or None after a refusal."""
         if volume_node is None:
             self._set_reference("petVolume", None)
+            self._pet_id = None
             self._input_changed()
             return None
         if volume_suv_units(volume_node):
@@ -446,7 +456,7 @@ class PanelController:
             self.logic.suv_volume(volume_node)  # adds the audit saying the volume came in SUV
             self._use_pet(volume_node)
             return volume_node
-        self._resolver = resolver
+        self._resolver = resolver or self._resolver
         return self._convert({"kind": "volume", "node_id": volume_node.GetID()})
 
     def load_demo_phantom(self, *, place_points: bool = False):
@@ -536,6 +546,7 @@ class PanelController:
 
     def _use_pet(self, pet) -> None:
         self._set_reference("petVolume", pet)
+        self._pet_id = pet.GetID()
         if self.points_node is None:
             self._set_reference("pointsNode", self._new_points_node())
             self._observe_points()
