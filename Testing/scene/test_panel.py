@@ -327,3 +327,26 @@ def test_a_volume_chosen_in_the_selector_from_slicers_dicom_module_is_converted(
     assert controller.apply_overrides(overrideWeightKg="35") is pet
     assert controller.study.lesion.stats.suv_max == pytest.approx(6.0, abs=5e-3)
     controller.close()
+
+
+def test_the_module_self_test_scenario_passes_headless(headless):
+    from PentixaforQuantLib.scene.panel_selftest import run_panel_self_test
+
+    controller = PanelController(headless.scene)
+    steps = []
+    rows = run_panel_self_test(controller, log=steps.append)
+    assert len(steps) == 3
+    assert float(rows["lesion"]["SUVmax"]) == pytest.approx(controller.demo_phantom.truth.structure("lesion_28mm").suv,
+                                                            abs=2e-3)
+    assert controller.pet_node.GetDisplayNode().GetColorNodeID() == "vtkMRMLColorTableNodeInvertedGrey"
+    controller.close()
+
+
+def test_the_self_test_fails_loudly_when_a_value_is_wrong(headless):
+    from PentixaforQuantLib.scene import panel_selftest
+
+    controller = PanelController(headless.scene)
+    controller.set_parameter("bloodPoolDiameterMm", 40.0)  # the sphere then reaches beyond the aortic lumen
+    with pytest.raises(AssertionError, match="blood-pool SUVmean: table says"):
+        panel_selftest.run_panel_self_test(controller)
+    controller.close()

@@ -31,6 +31,8 @@ SUV
     line), ``refusal_field`` (the override field to fill), ``set_override(field, text)``,
     ``apply_overrides(**fields)`` (converts again and recomputes; the audit marks them "user override"),
     ``clear_overrides()``.
+Display
+    ``apply_display_preset()`` (inverted grey, SUV 0-6, PET in every slice view, VOIs as outlines).
 Output
     ``export_csv(path)``, ``export_study(folder)`` (study.json, sites.csv, segmentation, scene bundle),
     ``add_to_cohort(study_id=None, ...)`` (one wide row per study, :data:`~..outputs.cohort_row.COHORT_COLUMNS`;
@@ -57,6 +59,7 @@ from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES
 from ..suv.conversion import SUVOverrides
 from .logic import StudyLogic, observe_point_changes
 from .mrml import AUDIT_ATTRIBUTE, markups_site_points, read_rows_table, volume_suv_units, write_rows_table
+from .panel_parameters import MODULE_NAME, NODE_REFERENCES, OVERRIDE_FIELDS, PARAMETERS, Parameter
 
 __all__ = [
     "MODULE_NAME",
@@ -69,7 +72,6 @@ __all__ = [
     "PanelController",
 ]
 
-MODULE_NAME = "PentixaforQuant"
 #: The seven sites in panel (and protocol) order; also the labels of the points.
 PANEL_SITES = ALL_SITES
 #: Row titles of the panel's Sites section.
@@ -88,92 +90,6 @@ _MAIN_VALUE = {LESION: "SUVmax", AORTA: "SUVmean", **{s: "SUVmax" for s in MARRO
 _SOURCE_ATTRIBUTE = "PentixaforQuant.Source"
 _POINTS_ATTRIBUTE = "PentixaforQuant.PanelPoints"  # marks the panel's fixed list of seven points
 _COHORT_NAME = "PentixaforQuant cohort"
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One field of the parameter node (name, Python type, default, tooltip with its definition, choices)."""
-
-    name: str
-    type: type
-    default: object
-    tooltip: str
-    choices: tuple = ()
-
-    def to_text(self, value) -> str:
-        """The text the parameter node wrapper writes for ``value`` (numbers ``str()``, bools True/False)."""
-        if self.type is bool:
-            return "True" if value else "False"
-        return str(self.type(value))
-
-    def from_text(self, text: str):
-        if self.type is bool:
-            return text == "True"
-        try:
-            return self.type(text)
-        except (TypeError, ValueError):
-            return self.default
-
-
-#: Every panel parameter, as stored on the parameter node; node references are in :data:`NODE_REFERENCES`.
-PARAMETERS = {p.name: p for p in (
-    Parameter("normalization", str, "bw", "SUV normalisation: body weight (bw), lean body mass Janmahasatian (lbm), "
-              "body surface area Du Bois (bsa) or ideal body weight Devine (ibw)", ("bw", "lbm", "bsa", "ibw")),
-    Parameter("thresholdPercent", float, 40.0, "Isocontour threshold: the lesion VOI holds the voxels connected to "
-              "the peak with SUV >= this % of SUVmax (40 %, Buck et al. 2022; A50 uses 50 % above background)"),
-    Parameter("thresholdMethod", str, "fixed", "fixed: t = % x SUVmax; a50: background-adjusted "
-              "t = BG + % x (SUVmax - BG), BG = median SUV of a shell around the lesion", ("fixed", "a50")),
-    Parameter("connectivity", int, 6, "Voxel neighbourhood of the lesion VOI: 6 (faces), 18 (+ edges), "
-              "26 (+ corners)", (6, 18, 26)),
-    Parameter("searchRadiusMm", float, 10.0, "The lesion peak is the hottest voxel whose centre lies within this "
-              "distance (mm) of the click"),
-    Parameter("bloodPoolDiameterMm", float, 15.0, "Diameter (mm) of the blood-pool sphere in the aortic arch "
-              "lumen; SUVmean of the voxels whose centres lie inside (Buck et al. 2022)"),
-    Parameter("marrowDiameterMm", float, 15.0, "Diameter (mm) of each marrow sphere (C7, T12, L5, ilia); SUVmax of "
-              "the voxels whose centres lie inside (Herhaus et al. 2016)"),
-    Parameter("peakVariant", str, "global", "SUVpeak: global = best 1 mL sphere centred on any VOI voxel "
-              "(PERCIST), local = sphere centred on the SUVmax voxel", ("global", "local")),
-    Parameter("peakRadiusMm", float, 6.2035, "SUVpeak sphere radius (mm): 6.2035 = 1 mL; 6.0 = 1.2 cm diameter"),
-    Parameter("maxVolumeMl", float, 1000.0, "Size limit (mL): a lesion VOI larger than this is flagged as leaked "
-              "and stops growing"),
-    Parameter("tbrNumerator", str, "suv_max", "TBR = this lesion value / blood-pool SUVmean (SUVmax in Buck et al. "
-              "2022)", ("suv_max", "suv_peak", "suv_mean")),
-    Parameter("autoUpdate", bool, True, "Recompute when a point is placed, dropped, cleared or removed"),
-    # SUV overrides: text, empty = use the DICOM header.
-    Parameter("overrideWeightKg", str, "", "Patient weight in kg, replacing PatientWeight (0010,1030)"),
-    Parameter("overrideHeightM", str, "", "Patient height in m, replacing PatientSize (0010,1020)"),
-    Parameter("overrideSex", str, "", "Patient sex M, F or O, replacing PatientSex (0010,0040)"),
-    Parameter("overrideDoseMBq", str, "", "Injected activity in MBq, replacing RadionuclideTotalDose (0018,1074)"),
-    Parameter("overrideInjectionDateTime", str, "", "Injection date-time (YYYY-MM-DD HH:MM:SS), replacing "
-              "RadiopharmaceuticalStartDateTime (0018,1078) / StartTime (0018,1072)"),
-    Parameter("overrideScanDateTime", str, "", "Scan (decay reference) date-time (YYYY-MM-DD HH:MM:SS), replacing "
-              "SeriesDate/SeriesTime and AcquisitionTime"),
-    Parameter("overrideHalfLifeS", str, "", "Radionuclide half-life in s, replacing RadionuclideHalfLife "
-              "(0018,1075)"),
-    # Cohort row of this study.
-    Parameter("studyId", str, "", "Study identifier of the cohort row (adding the same id again replaces it)"),
-    Parameter("diagnosis", str, "", "Diagnosis of the cohort row"),
-    Parameter("group", str, "", "Group of the cohort row"),
-    Parameter("uptake", str, "", "Uptake in the target lesion discernible: yes or no", ("", "yes", "no")),
-    Parameter("activityMBq", str, "", "Injected activity (MBq) for the cohort row"),
-    Parameter("peptideMassUg", str, "", "Injected peptide mass (ug) for the cohort row"),
-)}
-
-#: Node references of the parameter node (the same names as the wrapper's node fields).
-NODE_REFERENCES = ("petVolume", "pointsNode", "roiNode", "cohortTable")
-
-#: Override parameter -> (SUVOverrides field, words naming it, keywords of the DICOM attributes it replaces).
-OVERRIDE_FIELDS = {
-    "overrideWeightKg": ("weight_kg", "weight (kg)", ("PatientWeight", "weight")),
-    "overrideHeightM": ("height_m", "height (m)", ("PatientSize", "height")),
-    "overrideSex": ("sex", "sex (M/F/O)", ("PatientSex", "sex")),
-    "overrideDoseMBq": ("dose_bq", "injected activity (MBq)", ("RadionuclideTotalDose", "dose")),
-    "overrideInjectionDateTime": ("injection_datetime", "injection date-time",
-                                  ("RadiopharmaceuticalStart", "injection")),
-    "overrideHalfLifeS": ("half_life_s", "half-life (s)", ("RadionuclideHalfLife", "half-life", "radionuclide")),
-    "overrideScanDateTime": ("scan_datetime", "scan date-time",
-                             ("SeriesDate", "SeriesTime", "AcquisitionDate", "AcquisitionTime", "scan")),
-}
 
 
 @dataclass
@@ -835,6 +751,22 @@ class PanelController:
         lines.append(f"meanSUVmax ({len(used)} of {len(MARROW_SITES)} sites): {study.mean_suv_max:.2f}"
                      if study.mean_suv_max is not None else "meanSUVmax: needs at least one marrow site")
         return lines
+
+    # --------------------------------------------------------------------------------------------- display
+    def apply_display_preset(self) -> None:
+        """The Pentixafor reading preset on the PET (inverted grey, SUV 0-6), the PET as background of every slice
+        view, the VOIs as outlines, the points visible."""
+        from .mrml import apply_pet_display
+
+        pet = self.pet_node
+        if pet is None:
+            return
+        apply_pet_display(pet)
+        for n in range(self.scene.GetNumberOfNodesByClass("vtkMRMLSliceCompositeNode")):
+            composite = self.scene.GetNthNodeByClass(n, "vtkMRMLSliceCompositeNode")
+            composite.SetBackgroundVolumeID(pet.GetID())
+            composite.SetForegroundVolumeID(None)
+        self._style_outputs()
 
     # ------------------------------------------------------------------------------------------------- SUV
     def audit(self) -> dict | None:
