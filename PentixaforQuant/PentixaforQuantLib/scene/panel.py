@@ -278,9 +278,7 @@ class PanelController:
             self._on_parameters_modified()
             return
         p = PARAMETERS[name]
-        if p.choices and p.type(value) not in p.choices:
-            raise ValueError(f"{name} must be one of {', '.join(map(str, p.choices))}, not {value!r}")
-        self.parameter_node.SetParameter(name, p.to_text(value))  # fires ModifiedEvent -> recompute
+        self.parameter_node.SetParameter(name, p.to_text(p.check(value)))  # fires ModifiedEvent -> recompute
 
     def _set_reference(self, name: str, node) -> None:
         self._updating_parameters = True
@@ -871,6 +869,10 @@ class PanelController:
             self._set_reference("cohortTable", table)
             rows = []
         else:
+            names = [table.GetTable().GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+            if names and names != list(COHORT_COLUMNS):
+                raise PentixaforQuantError(f"table {table.GetName()!r} is not a cohort table (its columns are not "
+                                           "the cohort columns); choose another table or none")
             rows = read_rows_table(table, text_columns=COHORT_TEXT_COLUMNS)
         rows = [r for r in rows if r.get("study_id") != row["study_id"]] + [row]
         write_rows_table(table, rows, COHORT_COLUMNS, text_columns=COHORT_TEXT_COLUMNS)

@@ -18,13 +18,27 @@ MODULE_NAME = "PentixaforQuant"
 
 @dataclass(frozen=True)
 class Parameter:
-    """One field of the parameter node (name, Python type, default, tooltip with its definition, choices)."""
+    """One field of the parameter node: name, Python type, default, tooltip (its definition), the allowed choices
+    or the allowed range (inclusive), as the widget's ``Choice`` / ``WithinRange`` annotations say."""
 
     name: str
     type: type
     default: object
     tooltip: str
     choices: tuple = ()
+    range: tuple | None = None
+
+    def check(self, value):
+        """``value`` as this parameter's type; ValueError naming the parameter when it is not allowed."""
+        try:
+            value = self.type(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name} must be a {self.type.__name__}, not {value!r}") from None
+        if self.choices and value not in self.choices:
+            raise ValueError(f"{self.name} must be one of {', '.join(map(str, self.choices))}, not {value!r}")
+        if self.range is not None and not (self.range[0] <= value <= self.range[1]):
+            raise ValueError(f"{self.name} must be between {self.range[0]:g} and {self.range[1]:g}, not {value!r}")
+        return value
 
     def to_text(self, value) -> str:
         """The text the parameter node wrapper writes for ``value`` (numbers ``str()``, bools True/False)."""
@@ -46,22 +60,24 @@ PARAMETERS = {p.name: p for p in (
     Parameter("normalization", str, "bw", "SUV normalisation: body weight (bw), lean body mass Janmahasatian (lbm), "
               "body surface area Du Bois (bsa) or ideal body weight Devine (ibw)", ("bw", "lbm", "bsa", "ibw")),
     Parameter("thresholdPercent", float, 40.0, "Isocontour threshold: the lesion VOI holds the voxels connected to "
-              "the peak with SUV >= this % of SUVmax (40 %, Buck et al. 2022; A50 uses 50 % above background)"),
+              "the peak with SUV >= this % of SUVmax (40 %, Buck et al. 2022; A50 uses 50 % above background)",
+              range=(1.0, 100.0)),
     Parameter("thresholdMethod", str, "fixed", "fixed: t = % x SUVmax; a50: background-adjusted "
               "t = BG + % x (SUVmax - BG), BG = median SUV of a shell around the lesion", ("fixed", "a50")),
     Parameter("connectivity", int, 6, "Voxel neighbourhood of the lesion VOI: 6 (faces), 18 (+ edges), "
               "26 (+ corners)", (6, 18, 26)),
     Parameter("searchRadiusMm", float, 10.0, "The lesion peak is the hottest voxel whose centre lies within this "
-              "distance (mm) of the click"),
+              "distance (mm) of the click", range=(1.0, 50.0)),
     Parameter("bloodPoolDiameterMm", float, 15.0, "Diameter (mm) of the blood-pool sphere in the aortic arch "
-              "lumen; SUVmean of the voxels whose centres lie inside (Buck et al. 2022)"),
+              "lumen; SUVmean of the voxels whose centres lie inside (Buck et al. 2022)", range=(4.0, 40.0)),
     Parameter("marrowDiameterMm", float, 15.0, "Diameter (mm) of each marrow sphere (C7, T12, L5, ilia); SUVmax of "
-              "the voxels whose centres lie inside (Herhaus et al. 2016)"),
+              "the voxels whose centres lie inside (Herhaus et al. 2016)", range=(4.0, 40.0)),
     Parameter("peakVariant", str, "global", "SUVpeak: global = best 1 mL sphere centred on any VOI voxel "
               "(PERCIST), local = sphere centred on the SUVmax voxel", ("global", "local")),
-    Parameter("peakRadiusMm", float, 6.2035, "SUVpeak sphere radius (mm): 6.2035 = 1 mL; 6.0 = 1.2 cm diameter"),
+    Parameter("peakRadiusMm", float, 6.2035, "SUVpeak sphere radius (mm): 6.2035 = 1 mL; 6.0 = 1.2 cm diameter",
+              range=(3.0, 15.0)),
     Parameter("maxVolumeMl", float, 1000.0, "Size limit (mL): a lesion VOI larger than this is flagged as leaked "
-              "and stops growing"),
+              "and stops growing", range=(1.0, 10000.0)),
     Parameter("tbrNumerator", str, "suv_max", "TBR = this lesion value / blood-pool SUVmean (SUVmax in Buck et al. "
               "2022)", ("suv_max", "suv_peak", "suv_mean")),
     Parameter("autoUpdate", bool, True, "Recompute when a point is placed, dropped, cleared or removed"),
