@@ -350,3 +350,75 @@ def test_the_self_test_fails_loudly_when_a_value_is_wrong(headless):
     with pytest.raises(AssertionError, match="blood-pool SUVmean: table says"):
         panel_selftest.run_panel_self_test(controller)
     controller.close()
+
+
+def test_jump_and_display_preset_drive_the_slice_views(placed):
+    controller, phantom = placed
+    scene = controller.scene
+    red = slicer.vtkMRMLSliceNode()
+    red.SetLayoutName("Red")
+    scene.AddNode(red)
+    composite = slicer.vtkMRMLSliceCompositeNode()
+    composite.SetLayoutName("Red")
+    scene.AddNode(composite)
+    controller.apply_display_preset()
+    assert composite.GetBackgroundVolumeID() == controller.pet_node.GetID()
+    display = controller.pet_node.GetDisplayNode()
+    assert (display.GetWindowLevelMin(), display.GetWindowLevelMax()) == (0.0, 6.0)
+    assert controller.jump_to_site("C7") == pytest.approx(phantom.truth.seed_points["C7"])
+    centre = [red.GetSliceToRAS().GetElement(a, 3) for a in range(3)]
+    assert centre == pytest.approx(phantom.truth.seed_points["C7"])
+    # The lesion: its SUVmax voxel, not the click.
+    assert controller.jump_to_site("lesion") == pytest.approx(controller.study.lesion.peak_ras)
+    controller.clear_site("T12")
+    assert controller.jump_to_site("T12") is None
+
+
+def test_place_mode_is_entered_only_when_asked(panel):
+    controller, phantom = panel
+    interaction = controller.scene.GetNodeByID("vtkMRMLInteractionNodeSingleton")
+    controller.start_placing("aorta", place_mode=False)
+    assert interaction.GetCurrentInteractionMode() != interaction.Place
+    assert controller.next_site == "aorta"
+    controller.start_placing("aorta")
+    assert interaction.GetCurrentInteractionMode() == interaction.Place
+    selection = controller.scene.GetNodeByID("vtkMRMLSelectionNodeSingleton")
+    assert selection.GetActivePlaceNodeID() == controller.points_node.GetID()
+    assert controller.place_at(phantom.truth.seed_points["aorta"]) == "aorta"
+    assert interaction.GetCurrentInteractionMode() != interaction.Place  # one point, then back
+    assert controller.next_site == "lesion"
+
+
+def test_a_click_before_any_pet_is_refused_in_one_line(headless):
+    from PentixaforQuantLib.errors import PentixaforQuantError
+
+    controller = PanelController(headless.scene)
+    with pytest.raises(PentixaforQuantError, match="load a PET volume first"):
+        controller.place_at([0.0, 0.0, 0.0])
+    assert controller.site_status("lesion").line == "not placed"
+    controller.close()
+
+
+def test_a_warning_is_shown_in_its_site_row(placed):
+    controller, _ = placed
+    controller.set_parameter("bloodPoolDiameterMm", 40.0)  # reaches beyond the aortic lumen
+    status = controller.site_status("aorta")
+    assert status.status == "warning" and status.warnings
+    assert status.line.endswith("warning: " + "; ".join(status.warnings))
+    assert controller.state()["sites"][1]["warnings"] == status.warnings
+
+
+def test_a_table_that_is_not_a_cohort_table_is_never_overwritten(placed):
+    from PentixaforQuantLib.errors import PentixaforQuantError
+
+    controller, _ = placed
+    other = controller.scene.AddNewNodeByClass("vtkMRMLTableNode", "my notes")
+    other.AddColumn().SetName("note")
+    controller.set_parameter("cohortTable", other)
+    with pytest.raises(PentixaforQuantError, match="'my notes' is not a cohort table"):
+        controller.add_to_cohort("S1")
+    assert other.GetNumberOfColumns() == 1
+    controller.set_parameter("cohortTable", None)
+    with pytest.raises(PentixaforQuantError, match="uptake must be 'yes', 'no' or empty"):
+        controller.add_to_cohort("S1", uptake="maybe")
+    assert controller.cohort_table is None

@@ -17,7 +17,7 @@ Input
     DICOM module is converted to SUV), ``load_demo_phantom(place_points=False)`` (generated locally),
     ``set_normalization(name)``, ``pet_node``, ``points_node``, ``roi_node`` / ``set_roi(node)``.
 Sites (the "template landmarks" pattern: one fixed list of seven pre-labelled points, :data:`PANEL_SITES`)
-    ``next_site`` (the site the next click fills), ``placing_site``, ``start_placing(site=None)``,
+    ``next_site`` (the site the next click fills), ``placing_site``, ``start_placing(site=None, place_mode=True)``,
     ``cancel_placing()``, ``place_at(ras)`` (fill ``next_site`` at a world RAS point: the web reader's click),
     ``place_site(site, ras)``, ``clear_site(site)``, ``site_ras(site)``, ``jump_to_site(site)``.
 Results
@@ -532,9 +532,11 @@ class PanelController:
             return self.placing_site
         return next((s for s in PANEL_SITES if not self.is_placed(s)), None) if self.points_node else None
 
-    def start_placing(self, site: str | None = None) -> str | None:
+    def start_placing(self, site: str | None = None, *, place_mode: bool = True) -> str | None:
         """Make the next click fill ``site`` (default: the first unplaced one). A placed site is cleared first,
-        so its point can be placed again. Inside Slicer this also enters single-point place mode."""
+        so its point can be placed again. With ``place_mode`` the scene's interaction node enters single-point
+        place mode on the points list (Slicer's views then place the point themselves); a face that turns clicks
+        into :meth:`place_at` calls passes False."""
         site = site or next((s for s in PANEL_SITES if not self.is_placed(s)), None)
         if site is None:
             return None
@@ -544,7 +546,8 @@ class PanelController:
             node.UnsetNthControlPointPosition(index)  # fires PointPositionUndefinedEvent -> recompute
         node.SetControlPointPlacementStartIndex(index)
         self.placing_site = site
-        self._enter_place_mode(node)
+        if place_mode:
+            self._enter_place_mode(node)
         self._notify()
         return site
 
@@ -579,6 +582,8 @@ class PanelController:
 
     def place_at(self, ras) -> str | None:
         """A click at world RAS ``ras``: fills :attr:`next_site` and returns it (None when all are placed)."""
+        if self.points_node is None:
+            raise PentixaforQuantError("load a PET volume first: the site points belong to it")
         site = self.next_site
         if site is not None:
             self.place_site(site, ras)
