@@ -286,9 +286,11 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         return pet
 
     def _progress(self, fraction, message) -> None:
-        self.ui.loadProgressBar.visible = fraction < 1.0
-        self.ui.loadProgressBar.value = int(100 * fraction)
-        self.ui.loadProgressBar.format = message
+        bar = self.ui.loadProgressBar
+        bar.visible = fraction < 1.0
+        bar.setRange(0, 0 if fraction <= 0.0 else 100)  # busy until the reader reports a fraction
+        bar.value = int(100 * fraction)
+        bar.format = message
         slicer.app.processEvents()
 
     def onPlace(self, site, checked) -> None:
