@@ -12,6 +12,7 @@ import pydicom
 import pytest
 import slicer
 
+from dicom_builders import load_like_slicers_dicom_module
 from PentixaforQuantLib.measure.sites import MARROW_SITES, SITE_TITLES
 from PentixaforQuantLib.outputs.cohort_row import COHORT_COLUMNS
 from PentixaforQuantLib.scene.headless import HeadlessSlicer
@@ -301,19 +302,8 @@ def test_a_volume_already_in_suv_is_used_as_is_and_says_so(headless, phantom_stu
 
 
 def test_a_volume_chosen_in_the_selector_from_slicers_dicom_module_is_converted(headless, phantom_study):
-    import vtk
-
     phantom, folder = phantom_study
-    files = sorted((folder / "dicom").glob("*.dcm"))
-    by_uid, z = {}, {}
-    for f in files:
-        ds = pydicom.dcmread(f, stop_before_pixels=True)
-        by_uid[ds.SOPInstanceUID], z[f] = str(f), float(ds.ImagePositionPatient[2])
-    names = vtk.vtkStringArray()
-    for f in sorted(files, key=z.get):
-        names.InsertNextValue(str(f))
-    activity = headless.logics["Volumes"].AddArchetypeVolume(names.GetValue(0), "PET activity", 0, names)
-    activity.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))
+    activity, by_uid = load_like_slicers_dicom_module(headless.logics["Volumes"], folder / "dicom")
     controller = PanelController(headless.scene, resolver=by_uid.get)
     # What the widget's parameter-node binding of the PET selector writes:
     controller.parameter_node.SetParameter("petVolume", "")

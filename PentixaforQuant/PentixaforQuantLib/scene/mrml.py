@@ -35,6 +35,7 @@ __all__ = [
     "write_key_value_table",
     "write_rows_table",
     "read_rows_table",
+    "results_table_cells",
     "set_suv_units",
     "apply_pet_display",
     "PET_WINDOW_SUV",
@@ -341,6 +342,18 @@ def read_rows_table(table_node, *, text_columns=frozenset()) -> list[dict]:
                 value = cell.ToDouble() if cell.IsNumeric() else float(cell.ToString() or "nan")
                 row[name] = None if value != value else value
         rows.append(row)
+    return rows
+
+
+def results_table_cells(table_node) -> dict[str, dict[str, str]]:
+    """The cells of a results table node (:func:`write_table`) as text, by site key (the "Site" column), then
+    column title."""
+    table = table_node.GetTable()
+    titles = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+    rows = {}
+    for r in range(table.GetNumberOfRows()):
+        row = {t: table.GetValue(r, c).ToString() for c, t in enumerate(titles)}
+        rows[row["Site"]] = row
     return rows
 
 

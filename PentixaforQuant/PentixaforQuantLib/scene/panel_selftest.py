@@ -9,20 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..measure.sites import MARROW_SITES
+from .mrml import results_table_cells
 from .panel import PANEL_SITES, PanelController
 
 __all__ = ["run_panel_self_test"]
-
-
-def _table_rows(table_node) -> dict[str, dict[str, str]]:
-    """Cells of the results table node by site key, then column title."""
-    table = table_node.GetTable()
-    titles = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
-    rows = {}
-    for r in range(table.GetNumberOfRows()):
-        row = {t: table.GetValue(r, c).ToString() for c, t in enumerate(titles)}
-        rows[row["Site"]] = row
-    return rows
 
 
 def _check(condition: bool, message: str) -> None:
@@ -49,7 +39,7 @@ def run_panel_self_test(controller: PanelController, log: Callable[[str], None] 
         placed = controller.place_at(truth.seed_points[site])
         _check(placed == site, f"the click filled {placed!r}, expected {site!r}")
     _check(controller.next_site is None, "a site is still unplaced after seven clicks")
-    rows = _table_rows(controller.results_table)
+    rows = results_table_cells(controller.results_table)
     _close(rows["lesion"]["SUVmax"], expected["lesion"]["suv_max"], "lesion SUVmax")
     _check(int(float(rows["lesion"]["Voxels"])) == expected["lesion"]["voxels"], "lesion voxel count")
     _close(rows["aorta"]["SUVmean"], expected["blood_pool"]["suv_mean"], "blood-pool SUVmean")
@@ -63,7 +53,7 @@ def run_panel_self_test(controller: PanelController, log: Callable[[str], None] 
     computed = controller.logic.computations.copy()
     other = truth.structure("lesion_28mm")
     controller.place_site("lesion", other.center_ras)
-    after = _table_rows(controller.results_table)
+    after = results_table_cells(controller.results_table)
     changed = [site for site in PANEL_SITES if after[site] != before[site]]
     _check(changed == ["lesion"], f"moving the lesion point changed the rows {changed}, expected only the lesion")
     _check(controller.logic.computations - computed == {"lesion": 1}, "the move measured more than the lesion once")
