@@ -6,10 +6,11 @@ one markups list, the output nodes), so a saved scene brings the panel back as i
 
 API
 ---
-``PanelController(scene=None, parameter_node=None)``
+``PanelController(scene=None, parameter_node=None, *, resolver=None)``
     Headless without a scene; inside Slicer pass ``slicer.mrmlScene`` (the parameter node is the module's
     singleton ``vtkMRMLScriptedModuleNode`` "PentixaforQuant", the same node the widget's ``@parameterNodeWrapper``
-    wraps; field names and text formats are those of :data:`PARAMETERS`).
+    wraps; field names and text formats are those of :data:`PARAMETERS`, in ``panel_parameters``). ``resolver``
+    maps a SOP Instance UID to its file, for volumes loaded by Slicer's DICOM module.
 Listening
     ``add_listener(fn)`` / ``remove_listener(fn)``: ``fn(controller)`` after every change; ``close()``.
 Input
@@ -19,13 +20,17 @@ Input
 Sites (the "template landmarks" pattern: one fixed list of seven pre-labelled points, :data:`PANEL_SITES`)
     ``next_site`` (the site the next click fills), ``placing_site``, ``start_placing(site=None, place_mode=True)``,
     ``cancel_placing()``, ``place_at(ras)`` (fill ``next_site`` at a world RAS point: the web reader's click),
-    ``place_site(site, ras)``, ``clear_site(site)``, ``site_ras(site)``, ``jump_to_site(site)``.
+    ``place_site(site, ras)``, ``clear_site(site)``, ``is_placed(site)``, ``site_ras(site)``,
+    ``jump_to_site(site)`` (centres the slice views; the lesion on its SUVmax voxel), ``use_points_node(node)``.
+    Refusals (no PET yet, unknown site) raise :class:`~..errors.PentixaforQuantError` with one line.
 Results
     ``recompute()``, ``study``, ``site_status(site)`` / ``site_statuses()`` (:class:`SiteStatus`, one line per
     site), ``summary_lines()`` (TBR, meanSUVmax), ``result_rows()``, ``results_table``, ``segmentation``,
     ``last_error``, ``state()`` (everything above as JSON-able data).
 Parameters
-    ``get_parameter(name)``, ``set_parameter(name, value)`` (recomputes), ``protocol_parameters()``.
+    ``get_parameter(name)``, ``set_parameter(name, value)`` (checks choices and ranges, recomputes; a node
+    reference by name: ``petVolume``, ``pointsNode``, ``roiNode``, ``cohortTable``), ``protocol_parameters()``.
+    A change written to the parameter node by anyone (the widget's bindings) has the same effect.
 SUV
     ``audit()``, ``audit_rows()`` (input, value, DICOM tag/source; decisions; factor), ``suv_refusal`` (one
     line), ``refusal_field`` (the override field to fill), ``set_override(field, text)``,
