@@ -301,6 +301,10 @@ def check_resources(module_tree: ast.Module, cmake: str) -> list[str]:
             problems.append(f"{path.relative_to(MODULE_DIR).as_posix()} is not listed in MODULE_PYTHON_RESOURCES")
     if 'GLOB_RECURSE MODULE_LIB_SCRIPTS RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} "${MODULE_NAME}Lib/*.py"' not in cmake:
         problems.append("the library's .py files are not globbed into MODULE_PYTHON_SCRIPTS")
+    for path in MODULE_DIR.rglob("*.py"):  # e.g. a Segment Statistics plugin sub-package must be listed too
+        rel = path.relative_to(MODULE_DIR).as_posix()
+        if rel.count("/") and not rel.startswith(f"{NAME}Lib/") and rel not in listed:
+            problems.append(f"{rel} is not listed in MODULE_PYTHON_SCRIPTS (it would be missing from the package)")
     extra = sorted(p.name for p in MODULE_DIR.glob("*.py") if p.name != f"{NAME}.py")
     if extra:
         problems.append(f"{extra} at the top of PentixaforQuant/ would each load as a Slicer module")
