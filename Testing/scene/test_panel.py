@@ -412,3 +412,16 @@ def test_a_table_that_is_not_a_cohort_table_is_never_overwritten(placed):
     with pytest.raises(PentixaforQuantError, match="uptake must be 'yes', 'no' or empty"):
         controller.add_to_cohort("S1", uptake="maybe")
     assert controller.cohort_table is None
+
+
+def test_loading_reports_its_progress_slice_by_slice(headless, phantom_study):
+    phantom, folder = phantom_study
+    controller = PanelController(headless.scene)
+    reports = []
+    assert controller.load_dicom(folder / "dicom", progress=lambda f, m: reports.append((f, m))) is not None
+    fractions = [f for f, _ in reports]
+    slices = phantom.grid.shape_kji[0]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert len(reports) == slices + 2
+    assert reports[-2][1] == f"reading slice {slices} of {slices}"
+    controller.close()

@@ -352,6 +352,7 @@ class PanelController:
 
     def load_dicom(self, folder, *, series_uid: str | None = None, progress: Callable | None = None):
         """Load a PET DICOM series (folder or files) as an SUV volume with our reader and make it the input.
+        ``progress(fraction, message)`` is called as it goes (fraction 0 to 1, 1 when the volume is in the scene).
 
         A refusal (e.g. no PatientWeight) is kept in :attr:`suv_refusal` with the field to fill in
         :attr:`refusal_field`, and the source is remembered so :meth:`apply_overrides` can try again; the call
@@ -421,10 +422,12 @@ class PanelController:
         try:
             overrides = self._overrides()
             if progress is not None:
-                progress(0.0, "reading PET DICOM")
+                progress(0.0, "reading the PET DICOM headers")
             if source["kind"] == "dicom":
+                slices = None if progress is None else (
+                    lambda done, total: progress(0.95 * done / total, f"reading slice {done} of {total}"))
                 node = self.logic.load_dicom(source["path"], normalization=normalization, overrides=overrides,
-                                             series_uid=source.get("series_uid"))
+                                             series_uid=source.get("series_uid"), progress=slices)
             else:
                 original = self.scene.GetNodeByID(source["node_id"])
                 if original is None:
