@@ -1,9 +1,18 @@
-"""Options shared by several commands: the SUV inputs and the protocol parameters."""
+"""Options shared by several commands: the SUV inputs and the protocol parameters, and their up-front checks.
+
+Every numeric option is checked before any file is read: NaN, infinity and values outside the stated range are
+refused with one line naming the option, the value and the range. The protocol ranges are those of
+``measure/parameter_ranges.py`` (the same table the Python API checks); the SUV overrides must be finite and
+positive here, and their plausibility is checked by the SUV conversion.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import datetime
+
+from ..errors import ParameterError
 
 
 def add_suv_options(p: argparse.ArgumentParser) -> None:
@@ -22,8 +31,22 @@ def add_suv_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--half-life-s", type=float, help="override the radionuclide half-life (s)")
 
 
+#: SUV override options that must be finite and positive (their plausibility is the SUV conversion's check).
+_POSITIVE_SUV_OVERRIDES = ("weight_kg", "height_m", "dose_mbq", "half_life_s")
+
+
+def check_positive_options(args, names) -> None:
+    """Refuse an option of ``names`` (argparse ``dest``) that is given and not a finite positive number."""
+    for dest in names:
+        value = getattr(args, dest, None)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"--{dest.replace('_', '-')} {value:g}: must be a finite number above 0")
+
+
 def suv_overrides(args):
     from ..suv.conversion import SUVOverrides
+
+    check_positive_options(args, _POSITIVE_SUV_OVERRIDES)
 
     return SUVOverrides(
         weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex,
@@ -49,10 +72,37 @@ def add_protocol_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tbr-numerator", default="suv_max", choices=["suv_max", "suv_peak", "suv_mean"])
 
 
+#: Protocol option (argparse ``dest``) -> (parameter in ``parameter_ranges.PROTOCOL_RANGES``, option units per
+#: parameter unit, the option's unit).
+PROTOCOL_OPTIONS = {
+    "threshold": ("isocontour.threshold_fraction", 100.0, "% of SUVmax"),
+    "search_radius_mm": ("isocontour.search_radius_mm", 1.0, None),
+    "max_volume_ml": ("isocontour.max_volume_ml", 1.0, None),
+    "background_suv": ("isocontour.background_suv", 1.0, None),
+    "peak_radius_mm": ("peak_radius_mm", 1.0, None),
+    "blood_pool_diameter_mm": ("blood_pool_diameter_mm", 1.0, None),
+    "marrow_diameter_mm": ("marrow_diameter_mm", 1.0, None),
+}
+
+
+def check_protocol_options(args) -> None:
+    """Refuse, naming the option and its range, a protocol option outside ``PROTOCOL_RANGES`` (NaN, inf too),
+    and ``--background-suv`` without ``--a50`` (the fixed threshold has no background term)."""
+    from ..measure.parameter_ranges import check_value
+
+    for dest, (parameter, scale, unit) in PROTOCOL_OPTIONS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            check_value(parameter, value / scale, label=f"--{dest.replace('_', '-')}", scale=scale, unit=unit)
+    if args.background_suv is not None and not args.a50:
+        raise ParameterError("--background-suv applies only with --a50 (the fixed threshold has no background term)")
+
+
 def protocol_parameters(args):
     from ..measure.protocol import ProtocolParameters
     from ..measure.voi import IsocontourParameters
 
+    check_protocol_options(args)
     fraction = args.threshold / 100.0
     iso = IsocontourParameters(
         threshold_fraction=fraction, method="a50" if args.a50 else "fixed", connectivity=args.connectivity,
@@ -63,3 +113,14 @@ def protocol_parameters(args):
         blood_pool_diameter_mm=args.blood_pool_diameter_mm, marrow_diameter_mm=args.marrow_diameter_mm,
         tbr_numerator=args.tbr_numerator,
     )
+
+
+def check_ranges(args, ranges) -> None:
+    """Refuse an option (argparse ``dest`` -> ``ValueRange``) that is given and outside its range; for an option
+    with several values (``nargs``) each value is checked."""
+    for dest, rng in ranges.items():
+        value = getattr(args, dest, None)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if v is not None and not rng.contains(v):
+                raise ParameterError(f"--{dest.replace('_', '-')} {v:g}: must be {rng.describe()} ({rng.what})")
