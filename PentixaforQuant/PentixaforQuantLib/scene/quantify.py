@@ -20,7 +20,8 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     from .logic import StudyLogic
     from .mrml import AUDIT_ATTRIBUTE, save_node, save_scene_bundle, volume_array, volume_grid
 
-    points = read_points(points_file)
+    point_notes: list[str] = []  # control points that were never placed: skipped, and said so
+    points = read_points(points_file, notes=point_notes)
     logic = StudyLogic(scene)
     pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
     points_node = logic.new_points_node(points_ras=points)
@@ -29,6 +30,7 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
     doc = study_to_dict(study, suv_audit=json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE)), units=units,
                         source={"dicom": str(dicom_dir), "points": str(points_file)})
+    doc["warnings"] = point_notes + list(doc["warnings"])
     out = Path(out_dir)
     with atomic_output_folder(out) as scratch:
         written = {
