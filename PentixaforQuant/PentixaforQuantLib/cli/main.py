@@ -63,9 +63,12 @@ def main(argv=None) -> int:
     verbose = False
     try:
         parser = build_parser()
-        args, extra = parser.parse_known_args(argv)
-        if extra:  # named by the command's own parser, so the hint points at that command's --help
-            parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        try:
+            args, extra = parser.parse_known_args(argv)
+            if extra:  # named by the command's own parser, so the hint points at that command's --help
+                parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        except SystemExit as exc:  # --help, --version, or a usage error (already printed as one line)
+            return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
         verbose = args.verbose
         with library_output(quiet=not verbose):
             return args.func(args)

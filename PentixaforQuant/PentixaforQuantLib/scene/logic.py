@@ -20,6 +20,7 @@ import numpy as np
 
 from ..suv.series_reader import read_pet_headers, read_pet_volume
 from ..errors import NodeError, ParameterError, PointsError, SUVError
+from ..measure.sites import ALL_SITES
 from .mrml import (
     AUDIT_ATTRIBUTE,
     add_suv_volume_node,
@@ -36,7 +37,7 @@ from .mrml import (
 )
 from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
 from ..outputs.results import COLUMNS, study_rows
-from ..measure.sites import ALL_SITES, AORTA, LESION, SITE_TITLES
+from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS"]
