@@ -44,6 +44,7 @@ POINTS_FILES = {
     "duplicate.csv": b"label,r,a,s\nlesion,1,2,3\nTL,4,5,6\n",
     "latin1.csv": "label,r,a,s\nlésion,1,2,3\n".encode("latin-1"),
     "unknown.csv": b"label,r,a,s\nspleen,1,2,3\n",
+    "escape.csv": b"label,r,a,s\n\x1b[31mred,1,2,3\n",  # a terminal escape sequence in a label
     "deep.mrk.json": b"[" * 200_000,
     "null.mrk.json": b"null",
     "null_markup.mrk.json": b'{"markups": [null]}',
@@ -113,6 +114,7 @@ CASES = [
           ("duplicate.csv", "'lesion' (line 2) and 'TL' (line 3) both name site 'lesion'"),
           ("latin1.csv", "latin1.csv is not UTF-8 text (byte 0xe9"),
           ("unknown.csv", "line 2: label 'spleen' names no site"),
+          ("escape.csv", "line 2: label '\\x1b[31mred' names no site"),
           ("deep.mrk.json", "JSON nested too deeply"),
           ("null.mrk.json", "holds no 'markups' list"),
           ("null_markup.mrk.json", "markup 1 is not an object"),
@@ -153,7 +155,7 @@ def test_refusal_is_one_line_naming_the_cause(argv, code, message, inputs, tmp_p
     err = captured.err.splitlines()
     assert result == code
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
-    assert "Traceback" not in captured.err and captured.out == ""
+    assert "Traceback" not in captured.err and "\x1b" not in captured.err and captured.out == ""
     assert not out.exists() or argv[0] == "phantom" and not any(out.iterdir())  # refused before any output
 
 

@@ -21,7 +21,7 @@ import traceback
 
 from ..errors import PentixaforQuantError
 from . import bench, demo, phantom, quantify, suv
-from .quiet import library_output
+from .quiet import library_output, terminal_line
 
 EXIT_INTERNAL = 1
 EXIT_REFUSED = 2
@@ -35,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
     """A usage error is one line (``error: ...`` and where to find the usage), not the whole usage text."""
 
     def error(self, message):
-        self.exit(EXIT_REFUSED, f"error: {message} (see '{self.prog} --help')\n")
+        self.exit(EXIT_REFUSED, f"error: {terminal_line(message)} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,10 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def main(argv=None) -> int:
     """Run one command; every outcome is an exit code and, on failure, one line on stderr."""
     verbose = False
@@ -73,11 +69,11 @@ def main(argv=None) -> int:
         with library_output(quiet=not verbose):
             return args.func(args)
     except PentixaforQuantError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {terminal_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
     except OSError as exc:  # a file that cannot be read or written: the user can act on it
         where = getattr(exc, "filename", None)
-        print(f"error: {exc.strerror or _one_line(exc)}{f': {where}' if where else ''}", file=sys.stderr)
+        print(f"error: {exc.strerror or terminal_line(exc)}{f': {where}' if where else ''}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -90,7 +86,7 @@ def main(argv=None) -> int:
     except Exception as exc:  # noqa: BLE001 - an internal error: one line, the traceback only when asked for
         if verbose:
             traceback.print_exc()
-        print(f"error: internal error {type(exc).__name__}: {_one_line(exc)[:300]} "
+        print(f"error: internal error {type(exc).__name__}: {terminal_line(exc)[:300]} "
               "(run with --verbose for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from .options import add_protocol_options, add_suv_options, protocol_parameters, suv_overrides
+from .quiet import terminal_line
 
 EXIT_PARTIAL = 3
 
@@ -31,23 +32,24 @@ def report_problems(study, doc: dict | None = None) -> int:
     coordinates) instead of one consequence per site.
     """
     for w in (doc["warnings"] if doc is not None else study.warnings):
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {terminal_line(w)}", file=sys.stderr)
     if not study.errors:
         return 0
     measured = study.lesion is not None or study.blood_pool is not None or study.marrow
     if measured or len(study.errors) < 2:
         for site, message in study.errors.items():
-            print(f"error: {site}: {message}", file=sys.stderr)
+            print(f"error: {site}: {terminal_line(message)}", file=sys.stderr)
         return EXIT_PARTIAL
     site, message = next(iter(study.errors.items()))
-    print(f"error: none of the {len(study.errors)} sites could be measured (first, {site}: {message}); if the "
-          f"points lie in the body, check {_scale_inputs(doc)}and the points' coordinate system; every site's "
-          "reason is in study.json", file=sys.stderr)
+    scale = terminal_line(_scale_inputs(doc))
+    print(f"error: none of the {len(study.errors)} sites could be measured (first, {site}: {terminal_line(message)}); "
+          f"if the points lie in the body, check {scale} and the points' coordinate system; every site's reason is "
+          "in study.json", file=sys.stderr)
     return EXIT_PARTIAL
 
 
 def _scale_inputs(doc: dict | None) -> str:
-    """``"the SUV scale (factor 1.2e-08 from weight_kg 0.001, dose_bq 1.5e+08) "`` from the audit in ``doc``."""
+    """``"the SUV scale (factor 1.2e-08 from weight_kg 0.001, dose_bq 1.5e+08)"`` from the audit in ``doc``."""
     audit = (doc or {}).get("suv") or {}
     inputs = audit.get("inputs") or {}
     used = []
@@ -58,7 +60,7 @@ def _scale_inputs(doc: dict | None) -> str:
             used.append(f"{key} {value:g}" if isinstance(value, (int, float)) else f"{key} {value}")
     factor = audit.get("factor")
     scale = f"factor {factor:.3g}" if isinstance(factor, (int, float)) else "factors"
-    return f"the SUV scale ({scale} from {', '.join(used)}) " if used else "the SUV scale "
+    return f"the SUV scale ({scale} from {', '.join(used)})" if used else "the SUV scale"
 
 
 def cmd_quantify(args) -> int:

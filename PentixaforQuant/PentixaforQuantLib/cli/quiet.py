@@ -1,7 +1,9 @@
-"""Keep library noise off the terminal: pydicom warnings, Python logging, and what VTK, ITK and the NIfTI library
-print from C++ straight to file descriptor 2. The command's own messages still reach stderr.
-
+"""What reaches the terminal. Library noise stays off it: pydicom warnings, Python logging, and what VTK, ITK and
+the NIfTI library print from C++ straight to file descriptor 2; the command's own messages still reach stderr.
 ``--verbose`` lets all of it through (:func:`library_output` with ``quiet=False`` does nothing).
+
+Messages can quote untrusted text (labels, DICOM values): :func:`terminal_line` makes them one line and shows
+control characters escaped, so that no file can move the cursor or recolour the terminal.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import sys
 import warnings
 from contextlib import contextmanager
 
-__all__ = ["library_output"]
+__all__ = ["library_output", "terminal_line"]
+
+
+def terminal_line(text) -> str:
+    """``text`` on one line (runs of whitespace become one space), control characters shown as escapes."""
+    line = " ".join(str(text).split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
 
 
 @contextmanager

@@ -248,6 +248,8 @@ class StudyLogic:
 
     def new_points_node(self, name: str = "Pentixafor points", points_ras: dict | None = None):
         """A markups point list for the sites; optionally filled with site -> world RAS points."""
+        if not isinstance(name, str):
+            raise NodeError(f"name: expected text, got {type(name).__name__}")
         if points_ras is not None:
             _require_ras_points(points_ras, "points_ras", sites_only=False)
         node = self.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
