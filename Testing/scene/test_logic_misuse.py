@@ -21,6 +21,10 @@ def study(phantom_study):
     unplaced = logic.new_points_node("unplaced")
     unplaced.AddControlPoint([0.0, 0.0, 0.0], "lesion")
     unplaced.UnsetNthControlPointPosition(0)  # listed but never placed
+    twice = logic.new_points_node("twice")
+    twice.AddControlPoint([0.0, 0.0, 0.0], "C7")
+    twice.AddControlPoint([1.0, 2.0, 3.0], "Lesion")
+    twice.AddControlPoint([4.0, 5.0, 6.0], "target lesion")
     plain = logic.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "no image")
     activity = logic.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "activity")
     activity.SetAndObserveImageData(pet.GetImageData())  # the same voxels without SUV units
@@ -28,7 +32,7 @@ def study(phantom_study):
     labels.SetAndObserveImageData(pet.GetImageData())
     other = StudyLogic()
     foreign = other.load_dicom(folder / "dicom")
-    return {"logic": logic, "pet": pet, "points": points, "empty": empty, "unplaced": unplaced, "plain": plain,
+    return {"logic": logic, "pet": pet, "points": points, "empty": empty, "unplaced": unplaced, "twice": twice, "plain": plain,
             "activity": activity, "labels": labels, "foreign": foreign, "other": other, "folder": folder}
 
 
@@ -55,6 +59,8 @@ CASES = [
      "points node 'empty' holds no placed points"),
     ("points-unplaced", lambda s: s["logic"].measure(s["pet"], s["unplaced"]), PointsError,
      "points node 'unplaced' holds no placed points"),
+    ("points-twice", lambda s: s["logic"].measure(s["pet"], s["twice"]), PointsError,
+     "'Lesion' (point 2) and 'target lesion' (point 3) in 'twice' both name site 'lesion'"),
     ("parameters-dict", lambda s: s["logic"].measure(s["pet"], s["points"], parameters={"threshold": 0.4}),
      ParameterError, "parameters: expected ProtocolParameters (or None for the defaults), got dict"),
     ("roi-is-volume", lambda s: s["logic"].measure(s["pet"], s["points"], roi_node=s["pet"]), NodeError,
