@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..suv.series_reader import read_pet_headers, read_pet_volume
-from ..errors import NodeError, ParameterError, PointsError, SUVError
-from ..measure.sites import ALL_SITES
+from ..errors import SUVError
 from .mrml import (
     AUDIT_ATTRIBUTE,
     add_suv_volume_node,
@@ -36,6 +35,8 @@ from .mrml import (
     write_table,
 )
 from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
+from ..errors import NodeError, ParameterError, PointsError
+from ..measure.sites import ALL_SITES
 from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
