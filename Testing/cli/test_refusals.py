@@ -256,10 +256,13 @@ def test_ctrl_c_is_one_line_exit_130_and_leaves_no_output(tmp_path):
         assert sorted(p.name for p in out.iterdir()) in ([], ["phantom"])
 
 
-def test_help_still_shows_the_full_usage(capsys):
+def test_help_still_shows_the_full_usage_with_the_option_ranges(capsys):
     assert main(["quantify", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "--peak-radius-mm" in out and "--verbose" in out
+    assert "--verbose" in out
+    flat = " ".join(out.split())  # argparse wraps the help text
+    assert "SUVpeak sphere radius (6.2035 = 1 mL); range: above 0 and at most 15 mm" in flat
+    assert "range: from 10 to 90 % of SUVmax" in flat
 
 
 def test_options_inside_their_ranges_still_run(inputs, phantom_study, tmp_path):

@@ -19,7 +19,7 @@ import tracemalloc
 
 from ..errors import ParameterError
 from ..measure.parameter_ranges import ValueRange
-from .options import check_ranges
+from .options import annotate_ranges, check_ranges
 
 #: Option ranges; the default grid (116 million voxels) is about the largest a whole-body PET holds.
 BENCH_RANGES = {
@@ -146,4 +146,5 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--shape", type=int, nargs=3, default=[600, 440, 440], metavar=("K", "J", "I"))
     p.add_argument("--repeats", type=int, default=3, help="repeats of the slow whole-volume baseline")
+    annotate_ranges(p, BENCH_RANGES)
     p.set_defaults(func=cmd_bench)

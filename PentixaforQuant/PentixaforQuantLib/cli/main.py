@@ -21,6 +21,7 @@ import traceback
 
 from ..errors import PentixaforQuantError
 from . import bench, demo, phantom, quantify, suv
+from .options import annotate_ranges
 from .quiet import library_output, terminal_line
 
 EXIT_INTERNAL = 1
@@ -41,7 +42,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = _Parser(prog="pentixafor-quant", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="pentixafor-quant", description="CXCR4 PET (68Ga-Pentixafor) quantification from PET "
+                     "DICOM: the SUV audit, the target-lesion VOI, blood pool and TBR, the bone-marrow template.",
+                     epilog="Exit codes: 0 done; 1 internal error; 2 input or option refused (one line says why); "
+                            "3 results written but a site could not be measured; 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     verbose_help = "let library messages (pydicom, VTK, ITK) through and show tracebacks of internal errors"
     parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
@@ -51,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.commands = sub.choices
     for subparser in sub.choices.values():  # also accepted after the command; SUPPRESS keeps the global value
         subparser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
+        annotate_ranges(subparser)
     return parser
 
 

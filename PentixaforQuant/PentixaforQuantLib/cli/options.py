@@ -124,3 +124,23 @@ def check_ranges(args, ranges) -> None:
         for v in values:
             if v is not None and not rng.contains(v):
                 raise ParameterError(f"--{dest.replace('_', '-')} {v:g}: must be {rng.describe()} ({rng.what})")
+
+
+def annotate_ranges(parser: argparse.ArgumentParser, ranges=None) -> None:
+    """Append each checked option's range to its ``--help`` text.
+
+    ``ranges``: argparse ``dest`` -> ``ValueRange`` (in the option's own unit); without it the protocol options
+    (:data:`PROTOCOL_OPTIONS`, shown in their own unit) are annotated.
+    """
+    from ..measure.parameter_ranges import PROTOCOL_RANGES
+
+    for action in parser._actions:
+        if ranges is not None and action.dest in ranges:
+            text = ranges[action.dest].describe()
+        elif ranges is None and action.dest in PROTOCOL_OPTIONS:
+            parameter, scale, unit = PROTOCOL_OPTIONS[action.dest]
+            text = PROTOCOL_RANGES[parameter].describe(scale, unit)
+        else:
+            continue
+        text = text.replace("%", "%%")  # argparse formats help texts with %
+        action.help = f"{action.help}; range: {text}" if action.help else f"range: {text}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..measure.parameter_ranges import ValueRange
-from .options import check_ranges
+from .options import annotate_ranges, check_ranges
 
 #: Option ranges: spacing below 1 mm would need several GB; a PSF or noise beyond these is no PET scanner.
 PHANTOM_RANGES = {
@@ -39,4 +39,5 @@ def register(sub) -> None:
     p.add_argument("--fwhm-mm", type=float, default=0.0, help="Gaussian PSF FWHM (0 = unblurred)")
     p.add_argument("--noise", type=float, default=0.0, help="relative SD of multiplicative noise")
     p.add_argument("--seed", type=int, default=0)
+    annotate_ranges(p, PHANTOM_RANGES)
     p.set_defaults(func=cmd_phantom)

@@ -53,13 +53,19 @@ class ValueRange:
     def describe(self, scale: float = 1.0, unit: str | None = None) -> str:
         """``"above 0 and at most 15 mm"``; ``scale`` and ``unit`` express the range in another unit (e.g. %)."""
         unit = self.unit if unit is None else unit
-        lo, hi = f"{self.low * scale:g}", f"{self.high * scale:g}"
+        lo, hi = _number(self.low * scale), _number(self.high * scale)
         first = f"from {lo}" if self.low_inclusive else f"above {lo}"
         last = f"to {hi}" if self.high_inclusive else f"below {hi}"
         if not self.low_inclusive and self.high_inclusive:
             last = f"and at most {hi}"
         text = f"{first} {last}"
         return f"{text} {unit}".rstrip()
+
+
+def _number(x: float) -> str:
+    """``10`` for 10.000000000000002 (0.1 x 100), ``4294967295``, ``6.2035``."""
+    x = round(float(x), 9)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
 #: Parameter (``ProtocolParameters`` attribute, or ``isocontour.<attribute>``) -> its range.
