@@ -32,8 +32,8 @@ def study(phantom_study):
     labels.SetAndObserveImageData(pet.GetImageData())
     other = StudyLogic()
     foreign = other.load_dicom(folder / "dicom")
-    return {"logic": logic, "pet": pet, "points": points, "empty": empty, "unplaced": unplaced, "twice": twice, "plain": plain,
-            "activity": activity, "labels": labels, "foreign": foreign, "other": other, "folder": folder}
+    return {"logic": logic, "pet": pet, "points": points, "empty": empty, "unplaced": unplaced, "twice": twice,
+            "plain": plain, "activity": activity, "labels": labels, "foreign": foreign, "other": other, "folder": folder}
 
 
 # (id, call on the fixture's nodes, error class, message substring)

@@ -21,7 +21,7 @@ import traceback
 
 from ..errors import PentixaforQuantError
 from . import bench, demo, phantom, quantify, suv
-from .options import annotate_ranges
+from .options import annotate_ranges, check_options
 from .quiet import library_output, terminal_line
 
 EXIT_INTERNAL = 1
@@ -71,6 +71,7 @@ def main(argv=None) -> int:
         except SystemExit as exc:  # --help, --version, or a usage error (already printed as one line)
             return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
         verbose = args.verbose
+        check_options(args)  # every numeric option against its range, before any file is read
         with library_output(quiet=not verbose):
             return args.func(args)
     except PentixaforQuantError as exc:

@@ -9,10 +9,7 @@ positive here, and their plausibility is checked by the SUV conversion.
 from __future__ import annotations
 
 import argparse
-import math
 from datetime import datetime
-
-from ..errors import ParameterError
 
 
 def add_suv_options(p: argparse.ArgumentParser) -> None:
@@ -31,22 +28,8 @@ def add_suv_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--half-life-s", type=float, help="override the radionuclide half-life (s)")
 
 
-#: SUV override options that must be finite and positive (their plausibility is the SUV conversion's check).
-_POSITIVE_SUV_OVERRIDES = ("weight_kg", "height_m", "dose_mbq", "half_life_s")
-
-
-def check_positive_options(args, names) -> None:
-    """Refuse an option of ``names`` (argparse ``dest``) that is given and not a finite positive number."""
-    for dest in names:
-        value = getattr(args, dest, None)
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ParameterError(f"--{dest.replace('_', '-')} {value:g}: must be a finite number above 0")
-
-
 def suv_overrides(args):
     from ..suv.conversion import SUVOverrides
-
-    check_positive_options(args, _POSITIVE_SUV_OVERRIDES)
 
     return SUVOverrides(
         weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex,
@@ -72,6 +55,39 @@ def add_protocol_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tbr-numerator", default="suv_max", choices=["suv_max", "suv_peak", "suv_mean"])
 
 
+def protocol_parameters(args):
+    from ..measure.protocol import ProtocolParameters
+    from ..measure.voi import IsocontourParameters
+
+    fraction = args.threshold / 100.0
+    iso = IsocontourParameters(
+        threshold_fraction=fraction, method="a50" if args.a50 else "fixed", connectivity=args.connectivity,
+        search_radius_mm=args.search_radius_mm, max_volume_ml=args.max_volume_ml, background_suv=args.background_suv,
+    )
+    return ProtocolParameters(
+        isocontour=iso, peak_variant=args.peak, peak_radius_mm=args.peak_radius_mm,
+        blood_pool_diameter_mm=args.blood_pool_diameter_mm, marrow_diameter_mm=args.marrow_diameter_mm,
+        tbr_numerator=args.tbr_numerator,
+    )
+
+
+# ------------------------------------------------------------------- the checks of the options, before any file is read
+#: SUV override options that must be finite and positive (their plausibility is the SUV conversion's check).
+_POSITIVE_SUV_OVERRIDES = ("weight_kg", "height_m", "dose_mbq", "half_life_s")
+
+
+def check_positive_options(args, names) -> None:
+    """Refuse an option of ``names`` (argparse ``dest``) that is given and not a finite positive number."""
+    import math
+
+    from ..errors import ParameterError
+
+    for dest in names:
+        value = getattr(args, dest, None)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"--{dest.replace('_', '-')} {value:g}: must be a finite number above 0")
+
+
 #: Protocol option (argparse ``dest``) -> (parameter in ``parameter_ranges.PROTOCOL_RANGES``, option units per
 #: parameter unit, the option's unit).
 PROTOCOL_OPTIONS = {
@@ -88,6 +104,7 @@ PROTOCOL_OPTIONS = {
 def check_protocol_options(args) -> None:
     """Refuse, naming the option and its range, a protocol option outside ``PROTOCOL_RANGES`` (NaN, inf too),
     and ``--background-suv`` without ``--a50`` (the fixed threshold has no background term)."""
+    from ..errors import ParameterError
     from ..measure.parameter_ranges import check_value
 
     for dest, (parameter, scale, unit) in PROTOCOL_OPTIONS.items():
@@ -98,26 +115,18 @@ def check_protocol_options(args) -> None:
         raise ParameterError("--background-suv applies only with --a50 (the fixed threshold has no background term)")
 
 
-def protocol_parameters(args):
-    from ..measure.protocol import ProtocolParameters
-    from ..measure.voi import IsocontourParameters
-
-    check_protocol_options(args)
-    fraction = args.threshold / 100.0
-    iso = IsocontourParameters(
-        threshold_fraction=fraction, method="a50" if args.a50 else "fixed", connectivity=args.connectivity,
-        search_radius_mm=args.search_radius_mm, max_volume_ml=args.max_volume_ml, background_suv=args.background_suv,
-    )
-    return ProtocolParameters(
-        isocontour=iso, peak_variant=args.peak, peak_radius_mm=args.peak_radius_mm,
-        blood_pool_diameter_mm=args.blood_pool_diameter_mm, marrow_diameter_mm=args.marrow_diameter_mm,
-        tbr_numerator=args.tbr_numerator,
-    )
+def check_options(args) -> None:
+    """Every check that applies to the parsed options of a command (``main`` calls it before the command runs)."""
+    check_positive_options(args, [dest for dest in _POSITIVE_SUV_OVERRIDES if hasattr(args, dest)])
+    if hasattr(args, "threshold"):
+        check_protocol_options(args)
 
 
 def check_ranges(args, ranges) -> None:
     """Refuse an option (argparse ``dest`` -> ``ValueRange``) that is given and outside its range; for an option
     with several values (``nargs``) each value is checked."""
+    from ..errors import ParameterError
+
     for dest, rng in ranges.items():
         value = getattr(args, dest, None)
         values = value if isinstance(value, (list, tuple)) else [value]

@@ -207,7 +207,8 @@ class StudyLogic:
         _require_volume(volume_node, "volume", self.scene)
         _require_overrides(overrides)
         if resolver is not None and not callable(resolver):
-            raise NodeError(f"resolver: expected a function from SOP Instance UID to file, got {type(resolver).__name__}")
+            raise NodeError(f"resolver: expected a function from SOP Instance UID to file, got "
+                            f"{type(resolver).__name__}")
         units = volume_suv_units(volume_node)
         if units:
             if volume_node.GetAttribute(AUDIT_ATTRIBUTE) is None:
