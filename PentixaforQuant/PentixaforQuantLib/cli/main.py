@@ -79,7 +79,8 @@ def main(argv=None) -> int:
         return EXIT_REFUSED
     except OSError as exc:  # a file that cannot be read or written: the user can act on it
         where = getattr(exc, "filename", None)
-        print(f"error: {exc.strerror or terminal_line(exc)}{f': {where}' if where else ''}", file=sys.stderr)
+        print(f"error: {terminal_line(exc.strerror or exc)}{f': {terminal_line(where)}' if where else ''}",
+              file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
