@@ -226,7 +226,7 @@ def test_pydicom_warnings_only_with_verbose(phantom_study, tmp_path):
     assert verbose.returncode == 0 and "exceeds the maximum length of 64 allowed for VR LO" in verbose.stderr
 
 
-def test_vtk_and_itk_messages_on_fd_2_are_kept_off_the_terminal():
+def test_vtk_messages_on_fd_2_are_kept_off_the_terminal():
     # VTK writes its errors from C++ to file descriptor 2; the command's own messages still reach stderr.
     code = ("import sys, vtk\n"
             "from PentixaforQuantLib.cli.quiet import library_output\n"
