@@ -351,6 +351,10 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
         points = logic.newPointsNode()          # place points labelled lesion, aorta, C7, T12, L5, ...
         study = logic.measure(pet, points)      # table + segments appear in the scene
         panel = logic.getController()           # what the panel does: panel.place_at(ras), panel.state(), ...
+
+    Misuse (None, a node of the wrong kind or from another scene, a points list without placed points, a volume
+    not in SUV units, parameters of the wrong type) raises a ``PentixaforQuantError`` subclass whose message is
+    one line naming the argument; the checks live in ``StudyLogic``, so both faces refuse the same things.
     """
 
     def __init__(self) -> None:

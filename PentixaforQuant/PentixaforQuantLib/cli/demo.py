@@ -30,7 +30,7 @@ def cmd_demo(args) -> int:
     print()
     for path in paths.values():
         print(f"wrote {path}")
-    return report_problems(study)
+    return report_problems(study, doc)
 
 
 def register(sub) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +36,8 @@ from .mrml import (
     write_table,
 )
 from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
+from ..errors import NodeError, ParameterError, PointsError
+from ..measure.sites import ALL_SITES
 from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
@@ -57,6 +59,79 @@ SEGMENT_COLORS = {
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
 _REF_PARAMETERS = "PentixaforQuant.ParametersTable"
 _REF_SEGMENTATION = "PentixaforQuant.Segmentation"
+
+
+# ------------------------------------------------------------------------------------ checks at the entry points
+# Misuse of the Logic (None, a node of the wrong kind or from another scene, a points node without points, options
+# of the wrong type) is refused here with a PentixaforQuantError subclass naming the argument, not left to fail as
+# an AttributeError deep inside.
+
+
+def _node_text(node) -> str:
+    name = node.GetName() if hasattr(node, "GetName") else None
+    kind = node.GetClassName() if hasattr(node, "GetClassName") else type(node).__name__
+    return f"{kind} {name!r}" if name else kind
+
+
+def _require_node(node, class_name: str, role: str, scene) -> None:
+    """Refuse None, an object that is not an MRML node of ``class_name``, or a node outside ``scene``."""
+    if node is None:
+        raise NodeError(f"{role}: no node given (None); pass a {class_name}")
+    is_a = getattr(node, "IsA", None)
+    if not callable(is_a) or not is_a(class_name):
+        raise NodeError(f"{role}: expected a {class_name}, got {_node_text(node)}")
+    if node.GetScene() is not scene:
+        raise NodeError(f"{role} {node.GetName()!r} is not in this logic's scene: add it to that scene first")
+
+
+def _require_volume(node, role: str, scene) -> None:
+    """A scalar volume node with one value per voxel (not a label map, not a vector volume), with image data."""
+    _require_node(node, "vtkMRMLScalarVolumeNode", role, scene)
+    if node.IsA("vtkMRMLLabelMapVolumeNode"):
+        raise NodeError(f"{role} {node.GetName()!r} is a label map, not a PET volume")
+    image = node.GetImageData()
+    if image is None or image.GetNumberOfPoints() == 0:
+        raise NodeError(f"{role} {node.GetName()!r} has no image data")
+    if image.GetNumberOfScalarComponents() != 1:
+        raise NodeError(f"{role} {node.GetName()!r} has {image.GetNumberOfScalarComponents()} values per voxel; "
+                        "a PET volume has one")
+
+
+def _require_parameters(parameters) -> None:
+    if parameters is not None and not isinstance(parameters, ProtocolParameters):
+        raise ParameterError(f"parameters: expected ProtocolParameters (or None for the defaults), got "
+                             f"{type(parameters).__name__}")
+
+
+def _require_overrides(overrides) -> None:
+    from ..suv import SUVOverrides
+
+    if overrides is not None and not isinstance(overrides, SUVOverrides):
+        raise ParameterError(f"overrides: expected SUVOverrides (or None), got {type(overrides).__name__}")
+
+
+def _require_ras_points(points, role: str, *, sites_only: bool) -> None:
+    """A mapping label -> three finite numbers (RAS, mm); with ``sites_only`` every key must be a site name."""
+    if not isinstance(points, Mapping):
+        raise PointsError(f"{role}: expected a mapping of site -> RAS point, got {type(points).__name__}")
+    for label, ras in points.items():
+        if sites_only and label not in ALL_SITES:
+            raise PointsError(f"{role}: {str(label)[:40]!r} is not a site; use one of: {', '.join(ALL_SITES)}")
+        try:
+            values = np.asarray(ras, dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.shape != (3,) or not np.all(np.isfinite(values)):
+            raise PointsError(f"{role}: point {str(label)[:40]!r} is not three finite numbers (RAS, mm): "
+                              f"{str(ras)[:60]}")
+
+
+def _placed_point_count(points_node) -> int:
+    import slicer
+
+    defined = slicer.vtkMRMLMarkupsNode.PositionDefined
+    return sum(points_node.GetNthControlPointPositionStatus(n) == defined
+               for n in range(points_node.GetNumberOfControlPoints()))
 
 
 @dataclass
@@ -113,6 +188,7 @@ class StudyLogic:
         The SUV audit is stored on the node (attribute ``PentixaforQuant.SUVAudit``) and saved with the scene.
         ``progress(slices_read, slices)`` is called as the pixel data is read.
         """
+        _require_overrides(overrides)
         pet = read_pet_volume(source, series_uid=series_uid, normalization=normalization, overrides=overrides,
                               progress=progress)
         ds = pet.headers.datasets[0]
@@ -133,7 +209,14 @@ class StudyLogic:
         ------
         SUVError
             The volume is neither in SUV units nor traceable to its DICOM files.
+        NodeError
+            ``volume_node`` is not a scalar volume with image data in this logic's scene.
         """
+        _require_volume(volume_node, "volume", self.scene)
+        _require_overrides(overrides)
+        if resolver is not None and not callable(resolver):
+            raise NodeError(f"resolver: expected a function from SOP Instance UID to file, got "
+                            f"{type(resolver).__name__}")
         units = volume_suv_units(volume_node)
         if units:
             if volume_node.GetAttribute(AUDIT_ATTRIBUTE) is None:
@@ -175,6 +258,10 @@ class StudyLogic:
 
     def new_points_node(self, name: str = "Pentixafor points", points_ras: dict | None = None):
         """A markups point list for the sites; optionally filled with site -> world RAS points."""
+        if not isinstance(name, str):
+            raise NodeError(f"name: expected text, got {type(name).__name__}")
+        if points_ras is not None:
+            _require_ras_points(points_ras, "points_ras", sites_only=False)
         node = self.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
         node.CreateDefaultDisplayNodes()
         for site, ras in (points_ras or {}).items():
@@ -185,6 +272,7 @@ class StudyLogic:
     def output_nodes(self, points_node) -> StudyNodes:
         """The results table, parameters table and segmentation of the study placed with ``points_node``
         (created on first use and referenced from the points node)."""
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
         base = points_node.GetName()
 
         def get(role, cls, suffix):
@@ -206,7 +294,17 @@ class StudyLogic:
 
         Only sites whose point, parameters or bounding ROI changed since the last call are recomputed.
         Sites that cannot be measured are listed in ``StudyResult.errors`` and in the table (status "error").
+
+        Raises
+        ------
+        NodeError, PointsError, ParameterError, SUVError
+            Arguments that are not what this method measures (see :meth:`_check_inputs`); a points node without any
+            placed point (unless ``points_ras`` is given); a PET volume not in SUV units.
         """
+        self._check_inputs(pet_node, points_node, parameters, roi_node, points_ras)
+        if points_ras is None and _placed_point_count(points_node) == 0:
+            raise PointsError(f"points node {points_node.GetName()!r} holds no placed points: place points labelled "
+                              f"{', '.join(ALL_SITES)}")
         parameters = parameters or ProtocolParameters()
         points = markups_site_points(points_node) if points_ras is None else points_ras
         units = volume_suv_units(pet_node)
@@ -254,6 +352,16 @@ class StudyLogic:
         self.last_study = study
         return study
 
+    def _check_inputs(self, pet_node, points_node, parameters, roi_node, points_ras=None) -> None:
+        """The arguments of :meth:`measure` and :meth:`observe`: nodes of the right kind in this scene, etc."""
+        _require_volume(pet_node, "PET volume", self.scene)
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
+        _require_parameters(parameters)
+        if roi_node is not None:
+            _require_node(roi_node, "vtkMRMLMarkupsROINode", "bounding ROI", self.scene)
+        if points_ras is not None:
+            _require_ras_points(points_ras, "points_ras", sites_only=True)
+
     @staticmethod
     def _measure_site(site, image, grid, ras_local, parameters, allowed, to_world) -> LesionResult | SphereResult | str:
         from ..errors import MeasurementError
@@ -296,13 +404,16 @@ class StudyLogic:
     def observe(self, pet_node, points_node, *, parameters: ProtocolParameters | None = None, roi_node=None) -> None:
         """Recompute when a point is placed, dropped after a drag, moved programmatically, cleared or removed (or
         the ROI changes); never on placement-preview or mid-drag moves (see :func:`observe_point_changes`)."""
+        self._check_inputs(pet_node, points_node, parameters, roi_node)
         self.stop_observing()
 
         def update(reason=None, index=None):
             from ..errors import PentixaforQuantError
 
             try:
-                study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
+                # The points are passed explicitly: while observing, a list without placed points is a valid state.
+                study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node,
+                                     points_ras=markups_site_points(points_node))
             except PentixaforQuantError as exc:  # e.g. a label that names no site while the user types it
                 self.last_error = str(exc)
                 return

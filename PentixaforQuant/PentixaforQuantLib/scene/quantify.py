@@ -16,21 +16,24 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     from ..outputs.points import read_points
     from .logic import StudyLogic
 
-    points = read_points(points_file)
+    point_notes: list[str] = []  # control points that were never placed: skipped, and said so
+    points = read_points(points_file, notes=point_notes)
     logic = StudyLogic(scene)
     pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
     points_node = logic.new_points_node(points_ras=points)
     study = logic.measure(pet, points_node, parameters=parameters)
     paths = write_study_outputs(logic, pet, points_node, study, out_dir,
-                                source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure)
+                                source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure,
+                                warnings=point_notes)
     doc = json.loads(paths["study.json"].read_text(encoding="utf-8"))
     return study, doc, paths
 
 
 def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict | None = None,
-                        figure: bool = True) -> dict:
+                        figure: bool = True, warnings=()) -> dict:
     """Write every output of a measured study into ``out_dir``: study.json, sites.csv, the segmentation, the scene
-    bundle and (``figure``) the study picture. The files appear together or not at all; returns their paths in
+    bundle and (``figure``) the study picture. ``warnings`` (e.g. points that were never placed) are recorded in
+    study.json before the study's own. The files appear together or not at all; returns their paths in
     ``out_dir`` (as given) by kind."""
     from ..outputs.atomic import atomic_output_folder
     from ..outputs.figures import study_figure
@@ -41,6 +44,7 @@ def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict
     units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
     audit = pet.GetAttribute(AUDIT_ATTRIBUTE)
     doc = study_to_dict(study, suv_audit=json.loads(audit) if audit else None, units=units, source=source)
+    doc["warnings"] = list(warnings) + list(doc["warnings"])
     points = markups_site_points(points_node)
     out = Path(out_dir)
     with atomic_output_folder(out) as scratch:
