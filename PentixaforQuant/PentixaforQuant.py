@@ -37,6 +37,20 @@ class PentixaforQuant(ScriptedLoadableModule):
             "Tested against the IBSI-SUV digital reference objects (Vacha et al., IBSI, CC BY 4.0) and a "
             "synthetic Pentixafor reference phantom with analytic answers."
         )
+        slicer.app.connect("startupCompleted()", registerSegmentStatisticsPlugin)
+
+
+def registerSegmentStatisticsPlugin():
+    """Add PentixaforQuant's SUV plugin (SUVpeak, SUV max/mean/SD with DICOM codes) to Segment Statistics."""
+    try:
+        from SegmentStatistics import SegmentStatisticsLogic
+        from PentixaforQuantSegmentStatistics.SUVSegmentStatisticsPlugin import (
+            PentixaforQuantSUVSegmentStatisticsPlugin,
+        )
+    except ImportError as exc:  # Segment Statistics absent: the rest of the module works without the plugin
+        logging.warning(f"PentixaforQuant: Segment Statistics plugin not registered ({exc})")
+        return
+    SegmentStatisticsLogic.registerPlugin(PentixaforQuantSUVSegmentStatisticsPlugin())
 
 
 def missingPackages():
@@ -88,6 +102,13 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
 
     def stopObserving(self):
         self.study.stop_observing()
+
+    def exportDicom(self, petVolumeNode, pointsNode, outputFolder, parameters=None, roiNode=None):
+        """Write the VOIs as DICOM SEG and the numbers as DICOM SR TID 1500 into ``outputFolder`` (needs highdicom,
+        installed only after the user agrees). Returns {"seg": path, "sr": path}."""
+        resolver = slicer.dicomDatabase.fileForInstance if slicer.dicomDatabase else None
+        return self.study.export_dicom(petVolumeNode, pointsNode, outputFolder, parameters=parameters,
+                                       roi_node=roiNode, resolver=resolver)
 
 
 class PentixaforQuantTest(ScriptedLoadableModuleTest):

@@ -14,6 +14,7 @@ __all__ = [
     "SUVError",
     "MeasurementError",
     "PointsError",
+    "DicomExportError",
 ]
 
 
@@ -39,3 +40,7 @@ class MeasurementError(PentixaforQuantError):
 
 class PointsError(PentixaforQuantError):
     """A points file (markups JSON or CSV) cannot be read or names an unknown site."""
+
+
+class DicomExportError(PentixaforQuantError):
+    """A DICOM SEG or SR cannot be written validly (missing optional package, PET header unfit to copy)."""

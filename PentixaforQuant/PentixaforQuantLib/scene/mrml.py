@@ -17,7 +17,7 @@ from ..errors import PentixaforQuantError, PointsError
 from ..geometry import VoxelGrid
 from ..measure.sites import canonical_site
 from ..measure.voi import RegionMask, box_region
-from ..suv.codes import suv_units_code
+from ..suv.codes import SUV_QUANTITY, suv_units_code
 
 __all__ = [
     "AUDIT_ATTRIBUTE",
@@ -86,6 +86,9 @@ def set_suv_units(node, units: str) -> None:
     entry = slicer.vtkCodedEntry()
     entry.SetValueSchemeMeaning(*suv_units_code(units))
     node.SetVoxelValueUnits(entry)
+    quantity = slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)  # read by Segment Statistics and QuantitativeReporting
+    node.SetVoxelValueQuantity(quantity)
     node.SetAttribute("DICOM.MeasurementUnitsCodeValue", units)  # what Slicer's PET DICOM plugin sets
 
 

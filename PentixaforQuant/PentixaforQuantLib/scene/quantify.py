@@ -7,11 +7,13 @@ from pathlib import Path
 
 
 def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw", overrides=None, series_uid=None,
-             figure: bool = True, scene=None):
+             figure: bool = True, scene=None, dicom_out=None):
     """Run the protocol on a DICOM series and a points file; write every output. Returns (study, doc, paths).
 
     The outputs appear in ``out_dir`` together or not at all (:func:`~..outputs.atomic.atomic_output_folder`);
-    ``paths`` name them in ``out_dir`` as given.
+    ``paths`` name them in ``out_dir`` as given. With ``dicom_out`` (a folder other than ``out_dir``), the DICOM
+    SEG and SR TID 1500 of the study are written there too (``seg.dcm``, ``sr.dcm``, also atomically); they are
+    built and checked before anything is written, so a refusal leaves both folders untouched.
     """
     from ..outputs.atomic import atomic_output_folder
     from ..outputs.figures import study_figure
@@ -20,12 +22,15 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     from .logic import StudyLogic
     from .mrml import AUDIT_ATTRIBUTE, save_node, save_scene_bundle, volume_array, volume_grid
 
+    if dicom_out is not None and Path(dicom_out).resolve() == Path(out_dir).resolve():
+        raise ValueError("the DICOM output folder must differ from the output folder")
     points = read_points(points_file)
     logic = StudyLogic(scene)
     pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
     points_node = logic.new_points_node(points_ras=points)
     study = logic.measure(pet, points_node, parameters=parameters)
     nodes = logic.output_nodes(points_node)
+    dicom = logic.dicom_outputs(pet, points_node, study=study) if dicom_out is not None else None
     units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
     doc = study_to_dict(study, suv_audit=json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE)), units=units,
                         source={"dicom": str(dicom_dir), "points": str(points_file)})
@@ -41,4 +46,8 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
                                              title=f"{pet.GetName()} - {units}")
     paths = {key: out / path.name for key, path in written.items()}
+    if dicom is not None:
+        from ..outputs.dicom_export import write_dicom_outputs
+
+        paths.update({f"dicom_{key}": path for key, path in write_dicom_outputs(dicom, dicom_out).items()})
     return study, doc, paths
