@@ -135,6 +135,10 @@ class PentixaforQuantTest(ScriptedLoadableModuleTest):
             pet = logic.loadDicom(os.path.join(folder, "dicom"))
         points = logic.study.new_points_node(points_ras=phantom.truth.seed_points)
         study = logic.measure(pet, points)
+        registerSegmentStatisticsPlugin()
+        from PentixaforQuantSegmentStatistics.SUVSegmentStatisticsPlugin import checkPluginOnStudy
+
+        checkPluginOnStudy(self, pet, logic.study.output_nodes(points).segmentation, study)
         truth = phantom.truth.expected
         self.assertAlmostEqual(study.lesion.stats.suv_max, truth["lesion"]["suv_max"], places=2)
         self.assertEqual(study.lesion.stats.voxels, truth["lesion"]["voxels"])

@@ -92,3 +92,32 @@ class PentixaforQuantSUVSegmentStatisticsPlugin(SegmentStatisticsPluginBase):
         if info["method"] is not None:
             out["DICOM.MeasurementMethodCode"] = code(info["method"])
         return out
+
+
+def checkPluginOnStudy(testCase, petNode, segmentationNode, study):
+    """Module self-test (inside Slicer): Segment Statistics with this plugin registered gives the protocol's numbers
+    with complete DICOM codes, and reports nothing (without failing) on a volume that is not in SUV."""
+    from SegmentStatistics import SegmentStatisticsLogic
+
+    plugin = PentixaforQuantSUVSegmentStatisticsPlugin.__name__
+    logic = SegmentStatisticsLogic()
+    parameters = logic.getParameterNode()
+    parameters.SetParameter("Segmentation", segmentationNode.GetID())
+    parameters.SetParameter("ScalarVolume", petNode.GetID())
+    logic.computeStatistics()
+    statistics = logic.getStatistics()
+    lesion = segmentationNode.GetSegmentation().GetSegmentIdBySegmentName("Target lesion")
+    testCase.assertAlmostEqual(statistics[lesion, f"{plugin}.suv_peak"], study.lesion.peak.suv_peak, places=5)
+    testCase.assertAlmostEqual(statistics[lesion, f"{plugin}.suv_max"], study.lesion.stats.suv_max, places=5)
+    for spec in SEGMENT_STATISTICS_KEYS:
+        info = statistics["MeasurementInfo"][f"{plugin}.{spec.key}"]
+        testCase.assertTrue(info["DICOM.QuantityCode"] and info["DICOM.UnitsCode"], spec.key)
+    # A volume in activity units: this plugin reports nothing, the core plugins still do.
+    raw = slicer.modules.volumes.logic().CloneVolume(slicer.mrmlScene, petNode, "not SUV")
+    raw.SetVoxelValueUnits(None)
+    raw.RemoveAttribute("DICOM.MeasurementUnitsCodeValue")
+    parameters.SetParameter("ScalarVolume", raw.GetID())
+    logic.computeStatistics()
+    statistics = logic.getStatistics()
+    testCase.assertNotIn((lesion, f"{plugin}.suv_peak"), statistics)
+    testCase.assertIn((lesion, "ScalarVolumeSegmentStatisticsPlugin.mean"), statistics)

@@ -16,6 +16,7 @@ the PET used.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +85,21 @@ def _check_frame_of_reference(pet_datasets, files) -> None:
                                "no DICOM SEG/SR written")
 
 
-def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str) -> None:
+#: What the SEG and the SR copy from the PET (Patient, General Study and Patient Study modules).
+_COPIED = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex", "OtherPatientIDs",
+           "PatientAge", "PatientSize", "PatientWeight", "StudyInstanceUID", "StudyDate", "StudyTime",
+           "ReferringPhysicianName", "StudyID", "AccessionNumber", "StudyDescription")
+
+
+def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=None) -> None:
     """Refuse a text value that does not fit its VR, naming the attribute and, if copied, the PET file."""
     from pydicom import config
     from pydicom.valuerep import validate_value
 
-    for elem in ds.iterall():
+    with warnings.catch_warnings():  # pydicom warns when it decodes a bad value; the refusal below says it all
+        warnings.simplefilter("ignore", UserWarning)
+        elements = list(ds.iterall()) if keywords is None else [ds[k] for k in keywords if k in ds]
+    for elem in elements:
         if elem.VR not in _TEXT_VRS or elem.value is None:
             continue
         values = elem.value if isinstance(elem.value, (list, tuple)) or type(elem.value).__name__ == "MultiValue" \
@@ -105,7 +115,7 @@ def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str) -> None:
                 name = elem.keyword or str(elem.tag)
                 source = f" of the PET series ({pet_file})" if elem.keyword and elem.keyword in pet else ""
                 raise DicomExportError(
-                    f"{name} {elem.tag}{source} is not valid DICOM {elem.VR} for the {what}: {exc}; it is not "
+                    f"{name} {elem.tag}{source} is not valid DICOM {elem.VR} for the {what}: {str(exc).rstrip('.')}; it is not "
                     "shortened or altered (it identifies the patient or study): correct it in the PET series"
                 ) from None
 
@@ -142,6 +152,9 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
     if not pet_datasets:
         raise DicomExportError("no PET instances given")
     _check_frame_of_reference(pet_datasets, pet_files)
+    first_file = Path(pet_files[0]).name if pet_files else "first instance"
+    # The identifiers the new objects copy, checked before they are copied (and everything again afterwards).
+    _check_values(pet_datasets[0], "DICOM SEG and SR", pet_datasets[0], first_file, keywords=_COPIED)
     regions = study_regions(study)
     if not regions:
         raise DicomExportError("no site was measured: there is no VOI to write as DICOM SEG")
@@ -152,7 +165,6 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
     sr = study_measurement_report(study, seg, segment_numbers, pet_datasets, pet_series_uid, units=units,
                                   tracking_uids=tracking, series_instance_uid=generate_uid(),
                                   sop_instance_uid=generate_uid(), suv_audit=suv_audit)
-    first_file = Path(pet_files[0]).name if pet_files else "first instance"
     _check_values(seg, "DICOM SEG", pet_datasets[0], first_file)
     _check_values(sr, "DICOM SR", pet_datasets[0], first_file)
     return DicomOutputs(seg, sr, segment_numbers)

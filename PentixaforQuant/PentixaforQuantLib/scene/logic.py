@@ -406,7 +406,10 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
         audit = json.loads(audit_json)
         for name, entry in (audit.get("inputs") or {}).items():
             if isinstance(entry, dict):
-                items.append((f"SUV input: {name}", json.dumps(entry.get("value")), str(entry.get("source", ""))))
+                # Strings as they are: the table file (TSV) would drop JSON's quotes when the scene is reloaded.
+                value = entry.get("value")
+                items.append((f"SUV input: {name}", value if isinstance(value, str) else json.dumps(value),
+                              str(entry.get("source", ""))))
             else:
                 items.append((f"SUV input: {name}", json.dumps(entry), "SUV audit"))
         for n, decision in enumerate(audit.get("decisions") or [], start=1):

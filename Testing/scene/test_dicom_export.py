@@ -1,0 +1,66 @@
+"""DICOM SEG + SR from the Logic on a real MRML scene: the PET files found from the volume node (the files it was
+read from, or its DICOM.instanceUIDs through a resolver, as Slicer's DICOM database gives them)."""
+
+from __future__ import annotations
+
+import pydicom
+import pytest
+
+hd = pytest.importorskip("highdicom")
+
+from dicom_validation import seg_masks_with_pydicom  # noqa: E402
+
+from PentixaforQuantLib.errors import DicomExportError  # noqa: E402
+from PentixaforQuantLib.scene.logic import DICOM_FILES_ATTRIBUTE, StudyLogic  # noqa: E402
+from PentixaforQuantLib.scene.mrml import segment_mask, volume_grid  # noqa: E402
+from PentixaforQuantLib.measure.sites import SITE_TITLES  # noqa: E402
+from PentixaforQuantLib.suv import read_pet_headers  # noqa: E402
+
+
+@pytest.fixture
+def measured(headless, phantom_study):
+    phantom, folder = phantom_study
+    logic = StudyLogic(headless.scene)
+    pet = logic.load_dicom(folder / "dicom")
+    points = logic.new_points_node(points_ras=phantom.truth.seed_points)
+    study = logic.measure(pet, points)
+    return logic, pet, points, study, folder
+
+
+def test_export_dicom_from_the_logic_matches_the_segments_and_the_table(measured, tmp_path):
+    logic, pet, points, study, folder = measured
+    paths = logic.export_dicom(pet, points, tmp_path / "dicom")
+    headers = read_pet_headers(folder / "dicom")
+    masks = seg_masks_with_pydicom(pydicom.dcmread(paths["seg"]), headers.datasets)
+    seg_node = logic.output_nodes(points).segmentation
+    for number, site in enumerate(SITE_TITLES, start=1):
+        expected = segment_mask(seg_node, SITE_TITLES[site], volume_grid(pet))
+        assert (masks[number] == expected).all(), site
+    sr = hd.sr.srread(paths["sr"])
+    lesion = sr.content.get_volumetric_roi_measurement_groups()[0]
+    suv_max = [m for m in lesion.get_measurements() if m.derivation is not None and m.derivation.value == "56851009"]
+    assert suv_max[0].value == pytest.approx(study.lesion.stats.suv_max, rel=1e-12)
+
+
+def test_export_finds_the_files_through_the_instance_uids(measured, tmp_path):
+    logic, pet, points, study, folder = measured
+    by_uid = {str(ds.SOPInstanceUID): str(f) for f, ds in zip(*_files_and_headers(folder))}
+    pet.SetAttribute(DICOM_FILES_ATTRIBUTE, "[]")  # as after moving the scene to another machine
+    with pytest.raises(DicomExportError, match="PET DICOM files of volume .* are not found"):
+        logic.dicom_outputs(pet, points)
+    outputs = logic.dicom_outputs(pet, points, resolver=by_uid.get)
+    assert outputs.segmentation.StudyInstanceUID == pydicom.dcmread(next(iter(by_uid.values()))).StudyInstanceUID
+
+
+def test_export_refuses_files_of_another_series(measured, tmp_path):
+    from PentixaforQuantLib.phantom import make_phantom, PhantomOptions, write_phantom
+
+    logic, pet, points, study, folder = measured
+    other = write_phantom(make_phantom(PhantomOptions(radionuclide="Ga-68")), tmp_path / "other")
+    with pytest.raises(DicomExportError, match="not the PET series of volume"):
+        logic.dicom_outputs(pet, points, dicom_source=other / "dicom")
+
+
+def _files_and_headers(folder):
+    h = read_pet_headers(folder / "dicom")
+    return h.files, h.datasets
