@@ -76,7 +76,8 @@ def test_plugin_does_not_import_the_library_numerics_at_module_level():
 
 def test_module_registers_the_plugin_after_startup():
     tree = _tree(MODULE_DIR / "PentixaforQuant.py")
-    register = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "registerSegmentStatisticsPlugin")
+    register = next(n for n in tree.body
+                    if isinstance(n, ast.FunctionDef) and n.name == "registerSegmentStatisticsPlugin")
     assert "SegmentStatisticsLogic.registerPlugin" in ast.unparse(register)
     assert CLASS in ast.unparse(register)
     module_init = next(n for n in _class(tree, "PentixaforQuant").body if isinstance(n, ast.FunctionDef)

@@ -213,9 +213,7 @@ def test_sr_values_and_parameters_read_with_pydicom_alone(exported):
     pet, study, paths = exported
     sr = pydicom.dcmread(paths["sr"])
     items = list(_content_items(sr))
-    nums = [(_code(i.ConceptNameCodeSequence[0])[0], float(i.MeasuredValueSequence[0].NumericValue),
-             str(i.MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue))
-            for i in items if i.ValueType == "NUM"]
+    measured = [i.MeasuredValueSequence[0] for i in items if i.ValueType == "NUM"]
     expected = []
     for site in ALL_MEASURED:
         r = study.lesion if site == LESION else study.blood_pool if site == AORTA else study.marrow[site]
@@ -226,8 +224,9 @@ def test_sr_values_and_parameters_read_with_pydicom_alone(exported):
         if site == LESION:
             expected.append(study.tbr)
     expected.append(study.mean_suv_max)
-    assert len(nums) == len(expected)
-    np.testing.assert_allclose([v for _, v, _ in nums], expected, rtol=1e-9, atol=1e-12)
+    assert len(measured) == len(expected)
+    assert [float(m.FloatingPointValue) for m in measured] == [float(v) for v in expected]  # the exact doubles
+    np.testing.assert_allclose([float(m.NumericValue) for m in measured], expected, rtol=1e-9, atol=1e-12)
     texts = [str(i.TextValue) for i in items if i.ValueType == "TEXT"]
     params = [t for t in texts if t.startswith("parameters ")]
     assert params and json.loads(params[0].removeprefix("parameters ")) == json.loads(

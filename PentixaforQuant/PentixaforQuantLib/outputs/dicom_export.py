@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.uid import generate_uid
 
 from ..errors import DicomExportError
@@ -102,8 +103,7 @@ def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=
     for elem in elements:
         if elem.VR not in _TEXT_VRS or elem.value is None:
             continue
-        values = elem.value if isinstance(elem.value, (list, tuple)) or type(elem.value).__name__ == "MultiValue" \
-            else [elem.value]
+        values = elem.value if isinstance(elem.value, (list, tuple, MultiValue)) else [elem.value]
         for value in values:
             if elem.VR == "PN":
                 value = str(value)
@@ -113,11 +113,12 @@ def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=
                 validate_value(elem.VR, value, config.RAISE)
             except ValueError as exc:
                 name = elem.keyword or str(elem.tag)
-                source = f" of the PET series ({pet_file})" if elem.keyword and elem.keyword in pet else ""
-                raise DicomExportError(
-                    f"{name} {elem.tag}{source} is not valid DICOM {elem.VR} for the {what}: {str(exc).rstrip('.')}; it is not "
-                    "shortened or altered (it identifies the patient or study): correct it in the PET series"
-                ) from None
+                copied = bool(elem.keyword) and elem.keyword in pet
+                source = f" of the PET series ({pet_file})" if copied else ""
+                advice = ("; it is not shortened or altered (it identifies the patient or study): correct it in the "
+                          "PET series") if copied else ""
+                raise DicomExportError(f"{name} {elem.tag}{source} is not valid DICOM {elem.VR} for the {what}: "
+                                       f"{str(exc).rstrip('.')}{advice}") from None
 
 
 def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets, series_grid: VoxelGrid,

@@ -25,9 +25,11 @@ from ..measure.voi import RegionMask
 from ..suv.codes import Code
 from .dicom_codes import ALGORITHM_FAMILY, SITE_CODES
 
-__all__ = ["require_highdicom", "coded", "MANUFACTURER", "regions_on_series", "study_segmentation"]
+__all__ = ["require_highdicom", "coded", "MANUFACTURER", "UTF8", "regions_on_series", "study_segmentation"]
 
 MANUFACTURER = "PentixaforQuant"
+#: Specific Character Set of the new objects: UTF-8, so any name from the PET survives.
+UTF8 = "ISO_IR 192"
 
 #: A voxel centre must map to a series pixel centre within this fraction of a voxel.
 GRID_TOLERANCE_VOXELS = 1e-3
@@ -140,7 +142,7 @@ def study_segmentation(
             # Laterality of the anatomic region (PS3.3 C.8.20.4, Anatomic Region Modifier Sequence; CID 244).
             description.AnatomicRegionSequence[0].AnatomicRegionModifierSequence = [coded(c.laterality)]
         descriptions.append(description)
-    return hd.seg.Segmentation(
+    seg = hd.seg.Segmentation(
         source_images=list(pet_datasets),
         pixel_array=pixels,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
@@ -157,5 +159,6 @@ def study_segmentation(
         content_label="VOIS",
         content_description="PentixaforQuant VOIs: target lesion, blood pool, marrow sites",
         omit_empty_frames=True,
-        specific_character_set="ISO_IR 192",
     )
+    seg.SpecificCharacterSet = UTF8  # text is held decoded; written as UTF-8 whatever the PET used
+    return seg

@@ -40,7 +40,7 @@ from .dicom_codes import (
     VOLUME,
     VOLUME_METHOD,
 )
-from .dicom_seg import MANUFACTURER, coded, require_highdicom
+from .dicom_seg import MANUFACTURER, UTF8, coded, require_highdicom
 from .results import describe_methods
 
 __all__ = ["DEVICE_OBSERVER_UID", "study_measurement_report", "MEAN_SUV_MAX_LABEL"]
@@ -121,10 +121,9 @@ def study_measurement_report(
         c = SITE_CODES[site]
         stats = result.stats
         measurements = [
-            hd.sr.Measurement(name=quantity, value=stats.suv_max, unit=suv_unit, derivation=coded(DERIVATIONS["suv_max"])),
-            hd.sr.Measurement(name=quantity, value=stats.suv_mean, unit=suv_unit,
-                              derivation=coded(DERIVATIONS["suv_mean"])),
-            hd.sr.Measurement(name=quantity, value=stats.suv_sd, unit=suv_unit, derivation=coded(DERIVATIONS["suv_sd"])),
+            hd.sr.Measurement(name=quantity, value=getattr(stats, key), unit=suv_unit,
+                              derivation=coded(DERIVATIONS[key]))
+            for key in ("suv_max", "suv_mean", "suv_sd")
         ]
         if site == LESION:
             peak = result.peak
@@ -199,8 +198,8 @@ def study_measurement_report(
         manufacturer=MANUFACTURER,
         is_complete=True,
         series_description="PentixaforQuant measurements",
-        specific_character_set="ISO_IR 192",
     )
+    sr.SpecificCharacterSet = UTF8
     # Declare the private coding scheme of the local codes (SOP Common, Coding Scheme Identification Sequence).
     scheme = Dataset()
     scheme.CodingSchemeDesignator = LOCAL_SCHEME
