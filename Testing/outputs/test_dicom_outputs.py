@@ -73,8 +73,10 @@ def test_seg_copies_patient_and_study_and_references_the_pet_series(exported):
     assert seg.SpecificCharacterSet == "ISO_IR 192"
     referenced = seg.ReferencedSeriesSequence[0]
     assert referenced.SeriesInstanceUID == pet.headers.series_uid
-    pet_uids = {str(ds.SOPInstanceUID) for ds in pet.headers.datasets}
-    assert {str(i.ReferencedSOPInstanceUID) for i in referenced.ReferencedInstanceSequence} <= pet_uids
+    # The source images are exactly the PET frames a VOI touches.
+    touched = sorted({int(k) for r in study_regions(study).values() for k in r.indices_kji()[:, 0]})
+    expected = {str(pet.headers.datasets[k].SOPInstanceUID) for k in touched}
+    assert {str(i.ReferencedSOPInstanceUID) for i in referenced.ReferencedInstanceSequence} == expected
 
 
 def test_seg_has_one_coded_segment_per_site(exported):
@@ -372,3 +374,34 @@ def test_vois_on_a_reordered_volume_land_on_the_right_pet_frames(phantom_study, 
     reference = run_protocol(pet.suv, pet.grid, seeds)
     for number, site in enumerate(ALL_MEASURED, start=1):
         np.testing.assert_array_equal(masks[number], study_regions(reference)[site].full_mask(pet.grid.shape_kji))
+
+
+def test_site_codes_cover_every_site():
+    from PentixaforQuantLib.measure.sites import ALL_SITES
+
+    assert set(SITE_CODES) == set(ALL_SITES)
+    assert all(len(c.label) <= 64 for c in SITE_CODES.values())  # Segment Label is LO
+
+
+def test_missing_highdicom_is_one_clear_refusal(monkeypatch, phantom_study):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "highdicom", None)  # what "import highdicom" meets when it is not installed
+    phantom, folder = phantom_study
+    pet = read_pet_volume(folder / "dicom")
+    study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points)
+    with pytest.raises(DicomExportError, match=r"needs the optional package highdicom: pip install "
+                                               r"'pentixaforquant\[dicom\]'"):
+        _build(pet, study)
+
+
+def test_site_warnings_travel_into_the_report(phantom_study, tmp_path):
+    """A warning carried with a number is in the SR beside it (here the blood-pool variation warning, forced by a
+    limit below zero), so the number never travels without it."""
+    phantom, folder = phantom_study
+    pet = read_pet_volume(folder / "dicom")
+    study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points, ProtocolParameters(blood_pool_max_cov=-1.0))
+    assert study.blood_pool.warnings
+    sr = pydicom.dcmread(write_dicom_outputs(_build(pet, study), tmp_path / "out")["sr"])
+    texts = [str(i.TextValue) for i in _content_items(sr) if i.ValueType == "TEXT"]
+    assert f"warning: {study.blood_pool.warnings[0]}" in texts

@@ -11,24 +11,15 @@ hd = pytest.importorskip("highdicom")
 from dicom_validation import seg_masks_with_pydicom  # noqa: E402
 
 from PentixaforQuantLib.errors import DicomExportError  # noqa: E402
-from PentixaforQuantLib.scene.logic import DICOM_FILES_ATTRIBUTE, StudyLogic  # noqa: E402
+from PentixaforQuantLib.scene.logic import DICOM_FILES_ATTRIBUTE  # noqa: E402
 from PentixaforQuantLib.scene.mrml import segment_mask, volume_grid  # noqa: E402
 from PentixaforQuantLib.measure.sites import SITE_TITLES  # noqa: E402
 from PentixaforQuantLib.suv import read_pet_headers  # noqa: E402
 
 
-@pytest.fixture
-def measured(headless, phantom_study):
-    phantom, folder = phantom_study
-    logic = StudyLogic(headless.scene)
-    pet = logic.load_dicom(folder / "dicom")
-    points = logic.new_points_node(points_ras=phantom.truth.seed_points)
-    study = logic.measure(pet, points)
-    return logic, pet, points, study, folder
-
-
-def test_export_dicom_from_the_logic_matches_the_segments_and_the_table(measured, tmp_path):
-    logic, pet, points, study, folder = measured
+def test_export_dicom_from_the_logic_matches_the_segments_and_the_table(measured, phantom_study, tmp_path):
+    logic, pet, points, study, phantom = measured
+    folder = phantom_study[1]
     paths = logic.export_dicom(pet, points, tmp_path / "dicom")
     headers = read_pet_headers(folder / "dicom")
     masks = seg_masks_with_pydicom(pydicom.dcmread(paths["seg"]), headers.datasets)
@@ -42,8 +33,9 @@ def test_export_dicom_from_the_logic_matches_the_segments_and_the_table(measured
     assert suv_max[0].value == pytest.approx(study.lesion.stats.suv_max, rel=1e-12)
 
 
-def test_export_finds_the_files_through_the_instance_uids(measured, tmp_path):
-    logic, pet, points, study, folder = measured
+def test_export_finds_the_files_through_the_instance_uids(measured, phantom_study):
+    logic, pet, points, study, phantom = measured
+    folder = phantom_study[1]
     by_uid = {str(ds.SOPInstanceUID): str(f) for f, ds in zip(*_files_and_headers(folder))}
     pet.SetAttribute(DICOM_FILES_ATTRIBUTE, "[]")  # as after moving the scene to another machine
     with pytest.raises(DicomExportError, match="PET DICOM files of volume .* are not found"):
@@ -53,9 +45,9 @@ def test_export_finds_the_files_through_the_instance_uids(measured, tmp_path):
 
 
 def test_export_refuses_files_of_another_series(measured, tmp_path):
-    from PentixaforQuantLib.phantom import make_phantom, PhantomOptions, write_phantom
+    from PentixaforQuantLib.phantom import PhantomOptions, make_phantom, write_phantom
 
-    logic, pet, points, study, folder = measured
+    logic, pet, points, study, phantom = measured
     other = write_phantom(make_phantom(PhantomOptions(radionuclide="Ga-68")), tmp_path / "other")
     with pytest.raises(DicomExportError, match="not the PET series of volume"):
         logic.dicom_outputs(pet, points, dicom_source=other / "dicom")

@@ -27,16 +27,6 @@ def _table(node) -> dict[str, dict[str, str]]:
     return rows
 
 
-@pytest.fixture
-def measured(headless, phantom_study):
-    phantom, folder = phantom_study
-    logic = StudyLogic(headless.scene)
-    pet = logic.load_dicom(folder / "dicom")
-    points = logic.new_points_node(points_ras=phantom.truth.seed_points)
-    study = logic.measure(pet, points)
-    return logic, pet, points, study, phantom
-
-
 def test_measure_writes_the_table_with_units_and_the_known_answers(measured):
     logic, pet, points, study, phantom = measured
     expected = phantom.truth.expected

@@ -39,12 +39,8 @@ def _coded(entry) -> tuple[str, str, str]:
 
 
 @pytest.fixture
-def reloaded(headless, phantom_study, tmp_path):
-    phantom, folder = phantom_study
-    logic = StudyLogic(headless.scene)
-    pet = logic.load_dicom(folder / "dicom")
-    points = logic.new_points_node(points_ras=phantom.truth.seed_points)
-    study = logic.measure(pet, points)
+def reloaded(measured, tmp_path):
+    logic, pet, points, study, phantom = measured
     mrb = save_scene_bundle(logic.scene, tmp_path / "study.mrb")
     other = HeadlessSlicer.create(install_globals=False)
     other.open_bundle(mrb, tmp_path / "unpacked")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..measure.sites import AORTA, LESION, MARROW_SITES, SITE_TITLES
+from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv.codes import SUV_QUANTITY, Code, suv_units_code
 
 __all__ = [
@@ -96,7 +96,6 @@ SITE_CODES: dict[str, SiteCodes] = {
     "right_ilium": SiteCodes(SITE_TITLES["right_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _RIGHT),
     "left_ilium": SiteCodes(SITE_TITLES["left_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _LEFT),
 }
-assert set(SITE_CODES) == {LESION, AORTA, *MARROW_SITES}
 
 #: Derivation (CID 7464 / 7466) of each SUV statistic; the measurement name is the SUV quantity (DCM 126400) and
 #: the unit the UCUM code of the normalisation (``{SUVbw}g/ml``, ...), as Slicer's PET tools write them.

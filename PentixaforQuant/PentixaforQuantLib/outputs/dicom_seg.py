@@ -103,7 +103,8 @@ def study_segmentation(
     volume_grid : VoxelGrid
         Grid of the volume the VOIs were measured on.
     pet_datasets : list of pydicom.Dataset
-        The PET instances in slice order (k = 0 first; :func:`~..suv.read_pet_headers` gives them).
+        The PET instances in slice order (k = 0 first; :func:`~..suv.read_pet_headers` gives them). The frames
+        a VOI touches are the SEG's source images.
     series_grid : VoxelGrid
         Grid of the PET series (``PetSeriesHeaders.grid``).
     tracking_uids : mapping
@@ -116,16 +117,20 @@ def study_segmentation(
         raise DicomExportError(f"the PET series grid {tuple(series_grid.shape_kji)} does not match its "
                                f"{n_frames} instances of {rows}x{cols}")
     sites = list(regions)
-    if not sites:
+    if not sites or not any(region.voxel_count for region in regions.values()):
         raise DicomExportError("no VOI to export: no site was measured")
     on_series = regions_on_series(regions, volume_grid, series_grid)
-    pixels = np.zeros((n_frames, rows, cols, len(sites)), dtype=bool)
+    # Only the PET frames a VOI touches become source images (a whole-body series has hundreds of empty ones).
+    frames = np.unique(np.concatenate([k for k, _, _ in on_series.values()]))
+    frame_of = np.full(n_frames, -1, dtype=np.int64)
+    frame_of[frames] = np.arange(frames.size)
+    pixels = np.zeros((frames.size, rows, cols, len(sites)), dtype=bool)
     descriptions = []
     algorithm = hd.AlgorithmIdentificationSequence(name=MANUFACTURER, family=coded(ALGORITHM_FAMILY),
                                                    version=__version__)
     for n, site in enumerate(sites, start=1):
         k, j, i = on_series[site]
-        pixels[k, j, i, n - 1] = True
+        pixels[frame_of[k], j, i, n - 1] = True
         c = SITE_CODES[site]
         description = hd.seg.SegmentDescription(
             segment_number=n,
@@ -143,7 +148,7 @@ def study_segmentation(
             description.AnatomicRegionSequence[0].AnatomicRegionModifierSequence = [coded(c.laterality)]
         descriptions.append(description)
     seg = hd.seg.Segmentation(
-        source_images=list(pet_datasets),
+        source_images=[pet_datasets[k] for k in frames],
         pixel_array=pixels,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,

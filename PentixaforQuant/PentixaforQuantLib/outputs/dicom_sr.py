@@ -157,8 +157,9 @@ def study_measurement_report(
             finding_category=coded(c.category),
             finding_sites=_finding_sites(hd, [site]) or None,
             method=coded(method),
-            algorithm_id=hd.sr.AlgorithmIdentification(name=MANUFACTURER, version=__version__,
-                                                       parameters=[text, *common]),
+            algorithm_id=hd.sr.AlgorithmIdentification(
+                name=MANUFACTURER, version=__version__,
+                parameters=[text, *common, *(f"warning: {w}" for w in result.warnings)]),
             measurements=measurements,
         ))
     if study.mean_suv_max is not None:
