@@ -176,3 +176,21 @@ def test_quantify_dicom_refusal_writes_nothing(phantom_study, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "Frame of Reference UID (0020,0052)" in err[0], err
     assert not (tmp_path / "o").exists() and not (tmp_path / "dicom").exists()
+
+
+@pytest.mark.parametrize("where, message", [("foreign", "already holds files this tool did not write"),
+                                            ("inside", "must lie outside the output folder")])
+def test_quantify_dicom_out_folder_is_checked_before_anything_is_written(where, message, phantom_study, tmp_path,
+                                                                          capsys):
+    pytest.importorskip("highdicom")
+    phantom, folder = phantom_study
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    dicom = tmp_path / "o" / "dicom" if where == "inside" else tmp_path / "dicom"
+    if where == "foreign":
+        dicom.mkdir()
+        (dicom / "notes.txt").write_text("mine")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(dicom), "--no-figure"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "o").exists()

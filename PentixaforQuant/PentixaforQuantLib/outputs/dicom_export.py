@@ -33,7 +33,8 @@ from .atomic import atomic_output_folder
 from .dicom_seg import require_highdicom, study_segmentation
 from .dicom_sr import MEAN_SUV_MAX_LABEL, study_measurement_report
 
-__all__ = ["DicomOutputs", "SEG_FILE", "SR_FILE", "study_regions", "build_dicom_outputs", "write_dicom_outputs"]
+__all__ = ["DicomOutputs", "SEG_FILE", "SR_FILE", "study_regions", "build_dicom_outputs", "write_dicom_files",
+           "write_dicom_outputs"]
 
 SEG_FILE = "seg.dcm"
 SR_FILE = "sr.dcm"
@@ -180,10 +181,17 @@ def _save(ds: Dataset, path: Path) -> None:
         pydicom.dcmwrite(path, ds, write_like_original=False)  # pydicom 2
 
 
+def write_dicom_files(outputs: DicomOutputs, folder) -> dict[str, Path]:
+    """Write ``seg.dcm`` and ``sr.dcm`` into an existing folder (e.g. the scratch folder of an atomic output)."""
+    folder = Path(folder)
+    _save(outputs.segmentation, folder / SEG_FILE)
+    _save(outputs.report, folder / SR_FILE)
+    return {"seg": folder / SEG_FILE, "sr": folder / SR_FILE}
+
+
 def write_dicom_outputs(outputs: DicomOutputs, out_dir) -> dict[str, Path]:
     """Write ``seg.dcm`` and ``sr.dcm`` into ``out_dir``, together or not at all (an atomic output folder)."""
     out = Path(out_dir)
     with atomic_output_folder(out) as scratch:
-        _save(outputs.segmentation, scratch / SEG_FILE)
-        _save(outputs.report, scratch / SR_FILE)
-    return {"seg": out / SEG_FILE, "sr": out / SR_FILE}
+        names = {key: path.name for key, path in write_dicom_files(outputs, scratch).items()}
+    return {key: out / name for key, name in names.items()}

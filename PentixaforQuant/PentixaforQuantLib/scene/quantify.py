@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 
@@ -16,14 +17,18 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     built and checked before anything is written, so a refusal leaves both folders untouched.
     """
     from ..outputs.atomic import atomic_output_folder
+    from ..outputs.dicom_export import write_dicom_files
     from ..outputs.figures import study_figure
     from ..outputs.points import read_points
     from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
     from .logic import StudyLogic
     from .mrml import AUDIT_ATTRIBUTE, save_node, save_scene_bundle, volume_array, volume_grid
 
-    if dicom_out is not None and Path(dicom_out).resolve() == Path(out_dir).resolve():
-        raise ValueError("the DICOM output folder must differ from the output folder")
+    if dicom_out is not None:
+        a, b = Path(dicom_out).resolve(), Path(out_dir).resolve()
+        if a == b or b in a.parents or a in b.parents:
+            raise ValueError(f"the DICOM output folder {dicom_out} must lie outside the output folder {out_dir} "
+                             "(and not contain it): each is replaced as a whole")
     points = read_points(points_file)
     logic = StudyLogic(scene)
     pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
@@ -35,7 +40,9 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     doc = study_to_dict(study, suv_audit=json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE)), units=units,
                         source={"dicom": str(dicom_dir), "points": str(points_file)})
     out = Path(out_dir)
-    with atomic_output_folder(out) as scratch:
+    # The DICOM folder is opened first, so that both folders are checked before anything is written.
+    with (atomic_output_folder(dicom_out) if dicom is not None else nullcontext()) as dicom_scratch, \
+            atomic_output_folder(out) as scratch:
         written = {
             "study.json": write_study_json(doc, scratch / "study.json"),
             "sites.csv": write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units),
@@ -45,9 +52,7 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
         if figure:
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
                                              title=f"{pet.GetName()} - {units}")
-    paths = {key: out / path.name for key, path in written.items()}
-    if dicom is not None:
-        from ..outputs.dicom_export import write_dicom_outputs
-
-        paths.update({f"dicom_{key}": path for key, path in write_dicom_outputs(dicom, dicom_out).items()})
+        if dicom is not None:
+            written.update({f"dicom_{key}": path for key, path in write_dicom_files(dicom, dicom_scratch).items()})
+    paths = {key: (Path(dicom_out) if key.startswith("dicom_") else out) / path.name for key, path in written.items()}
     return study, doc, paths
