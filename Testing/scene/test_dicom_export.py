@@ -3,6 +3,7 @@ read from, or its DICOM.instanceUIDs through a resolver, as Slicer's DICOM datab
 
 from __future__ import annotations
 
+import numpy as np
 import pydicom
 import pytest
 
@@ -56,3 +57,25 @@ def test_export_refuses_files_of_another_series(measured, tmp_path):
 def _files_and_headers(folder):
     h = read_pet_headers(folder / "dicom")
     return h.files, h.datasets
+
+
+def test_export_from_a_volume_loaded_by_slicers_dicom_reader(headless, phantom_study, slicer_dicom_volume,
+                                                             tmp_path):
+    """The volume from ITK's reader, the files from the database resolver: the VOIs land on the PET pixels they
+    were measured on (a grid whose slices run otherwise is tested in Testing/outputs/test_dicom_outputs.py)."""
+    from PentixaforQuantLib.scene.logic import StudyLogic
+
+    phantom, folder = phantom_study
+    activity, by_uid = slicer_dicom_volume
+    logic = StudyLogic(headless.scene)
+    pet = logic.suv_volume(activity, resolver=by_uid.get)
+    points = logic.new_points_node(points_ras=phantom.truth.seed_points)
+    study = logic.measure(pet, points)
+    pet.SetAttribute(DICOM_FILES_ATTRIBUTE, "[]")  # only the database route is left
+    paths = logic.export_dicom(pet, points, tmp_path / "dicom", resolver=by_uid.get)
+    headers = read_pet_headers(folder / "dicom")
+    masks = seg_masks_with_pydicom(pydicom.dcmread(paths["seg"]), headers.datasets)
+    np.testing.assert_array_equal(masks[1], phantom.mask(phantom.truth.target_lesion))
+    assert masks[1].sum() == study.lesion.stats.voxels
+    aorta = masks[2]
+    assert aorta.sum() == phantom.truth.expected["blood_pool"]["voxels"] and phantom.mask("aorta")[aorta].all()

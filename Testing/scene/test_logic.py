@@ -145,25 +145,11 @@ def test_scene_bundle_reloads_with_the_same_numbers(measured, tmp_path):
     other.scene.Clear(1)
 
 
-def test_volume_loaded_by_slicers_dicom_reader_gets_suv_from_its_files(headless, phantom_study):
+def test_volume_loaded_by_slicers_dicom_reader_gets_suv_from_its_files(headless, phantom_study,
+                                                                      slicer_dicom_volume):
     """The path of a PET series loaded by Slicer's DICOM module: activity values + DICOM.instanceUIDs."""
-    import pydicom
-
     phantom, folder = phantom_study
-    files = sorted((folder / "dicom").glob("*.dcm"))
-    by_uid, positions = {}, {}
-    for f in files:
-        ds = pydicom.dcmread(f, stop_before_pixels=True)
-        by_uid[ds.SOPInstanceUID] = str(f)
-        positions[str(f)] = float(ds.ImagePositionPatient[2])
-    ordered = sorted(files, key=lambda f: positions[str(f)])  # what Slicer's DICOM plugin does
-    names = vtk.vtkStringArray()
-    for f in ordered:
-        names.InsertNextValue(str(f))
-    volumes = headless.logics["Volumes"]
-    activity = volumes.AddArchetypeVolume(str(ordered[0]), "PET activity", 0, names)
-    assert activity is not None
-    activity.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))  # any order, as in Slicer
+    activity, by_uid = slicer_dicom_volume
     logic = StudyLogic(headless.scene)
     with pytest.raises(SUVError, match="resolver"):
         logic.suv_volume(activity)
