@@ -267,14 +267,17 @@ def phantom_copy(phantom_study, tmp_path):
     return phantom, dst
 
 
-def test_non_ascii_identifiers_give_valid_objects(phantom_copy, tmp_path):
+@pytest.mark.parametrize("charset, name, description", [
+    ("ISO_IR 192", "Ærø-Müller^Zoë Ωμέγα 山田", "Pentixafor PET – étude ПЭТ"),  # UTF-8, several scripts
+    ("ISO_IR 100", "Müller^Jörg", "Étude TEP"),  # Latin-1, re-encoded as UTF-8
+])
+def test_non_ascii_identifiers_give_valid_objects(charset, name, description, phantom_copy, tmp_path):
     phantom, folder = phantom_copy
-    name = "Ærø-Müller^Zoë Ωμέγα 山田"
 
     def change(ds):
-        ds.SpecificCharacterSet = "ISO_IR 192"
+        ds.SpecificCharacterSet = charset
         ds.PatientName = name
-        ds.StudyDescription = "Pentixafor PET – étude ПЭТ"
+        ds.StudyDescription = description
 
     _rewrite_series(folder, change)
     pet = read_pet_volume(folder)
@@ -283,15 +286,20 @@ def test_non_ascii_identifiers_give_valid_objects(phantom_copy, tmp_path):
     for path in paths.values():
         ds = pydicom.dcmread(path)
         assert str(ds.PatientName) == name
-        assert ds.StudyDescription == "Pentixafor PET – étude ПЭТ"
+        assert ds.StudyDescription == description and ds.SpecificCharacterSet == "ISO_IR 192"
         assert_valid_dicom(path)
 
 
-def test_overlong_patient_id_is_refused_naming_attribute_and_file(phantom_copy, tmp_path):
+@pytest.mark.parametrize("keyword, tag, value, vr", [
+    ("PatientID", "(0010,0020)", "X" * 70, "LO"),  # LO allows 64 characters
+    ("StudyID", "(0020,0010)", "S" * 17, "SH"),  # SH allows 16
+    ("AccessionNumber", "(0008,0050)", "A" * 17, "SH"),
+])
+def test_overlong_identifier_is_refused_naming_attribute_and_file(keyword, tag, value, vr, phantom_copy, tmp_path):
     phantom, folder = phantom_copy
 
     def change(ds):
-        ds.PatientID = "X" * 70  # LO allows 64 characters
+        setattr(ds, keyword, value)
 
     with pytest.warns(UserWarning, match="exceeds the maximum length"):  # pydicom, writing the bad test input
         files = _rewrite_series(folder, change)
@@ -300,7 +308,7 @@ def test_overlong_patient_id_is_refused_naming_attribute_and_file(phantom_copy, 
     with pytest.raises(DicomExportError) as refusal:
         _build(pet, study)
     message = str(refusal.value)
-    assert "PatientID (0010,0020)" in message and "LO" in message and "\n" not in message
+    assert f"{keyword} {tag}" in message and f"DICOM {vr}" in message and "\n" not in message
     assert any(f.name in message for f in files)
 
 
