@@ -413,3 +413,15 @@ def test_site_warnings_travel_into_the_report(phantom_study, tmp_path):
     sr = pydicom.dcmread(write_dicom_outputs(_build(pet, study), tmp_path / "out")["sr"])
     texts = [str(i.TextValue) for i in _content_items(sr) if i.ValueType == "TEXT"]
     assert f"warning: {study.blood_pool.warnings[0]}" in texts
+
+
+def test_the_dicom_extra_is_the_requirement_the_module_installs():
+    """pyproject's ``dicom`` extra, the test extra and what Slicer is offered to install name the same version."""
+    import re
+    from pathlib import Path
+
+    from PentixaforQuantLib.outputs.dicom_seg import HIGHDICOM_REQUIREMENT
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^dicom = \["(.+?)"\]', pyproject, re.M).group(1) == HIGHDICOM_REQUIREMENT
+    assert f'"{HIGHDICOM_REQUIREMENT}",' in pyproject.split("[project.optional-dependencies]")[1].split("bench")[0]

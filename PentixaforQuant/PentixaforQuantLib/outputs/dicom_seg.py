@@ -25,7 +25,7 @@ from ..measure.voi import RegionMask
 from ..suv.codes import Code
 from .dicom_codes import ALGORITHM_FAMILY, SITE_CODES
 
-__all__ = ["require_highdicom", "coded", "MANUFACTURER", "UTF8", "regions_on_series", "study_segmentation"]
+__all__ = ["HIGHDICOM_REQUIREMENT", "require_highdicom", "coded", "MANUFACTURER", "UTF8", "regions_on_series", "study_segmentation"]
 
 MANUFACTURER = "PentixaforQuant"
 #: Specific Character Set of the new objects: UTF-8, so any name from the PET survives.
@@ -35,6 +35,11 @@ UTF8 = "ISO_IR 192"
 GRID_TOLERANCE_VOXELS = 1e-3
 
 
+#: The optional package the DICOM outputs need (the ``dicom`` extra of pyproject.toml says the same); inside Slicer
+#: the module installs it with the user's consent.
+HIGHDICOM_REQUIREMENT = "highdicom>=0.27"
+
+
 def require_highdicom():
     """The highdicom module, or one clear refusal naming the extra to install."""
     try:
@@ -42,7 +47,7 @@ def require_highdicom():
     except ImportError:
         raise DicomExportError(
             "DICOM SEG and SR export needs the optional package highdicom: pip install 'pentixaforquant[dicom]' "
-            "(in Slicer: the module offers to install it)"
+            f"(in Slicer: install {HIGHDICOM_REQUIREMENT} when the module offers it)"
         ) from None
     return highdicom
 
