@@ -237,6 +237,9 @@ def test_sr_values_and_parameters_read_with_pydicom_alone(exported):
     assert any(t.startswith("SUVpeak global, sphere radius 6.2035 mm") for t in texts)
     assert any("SUVmax(target lesion) / SUVmean(blood pool)" in t for t in texts)
     assert any(t == f"SUV units {pet.conversion.units}" for t in texts)
+    audit = json.loads(next(t for t in texts if t.startswith("SUV conversion ")).removeprefix("SUV conversion "))
+    assert audit["factor"] == pet.conversion.to_dict()["factor"] and audit["source_units"] == "BQML"
+    assert audit["decisions"] == pet.conversion.to_dict()["decisions"]
 
 
 def test_dciodvfy_reports_no_errors_on_seg_and_sr(exported):

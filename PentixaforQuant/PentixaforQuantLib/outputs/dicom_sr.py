@@ -110,8 +110,9 @@ def study_measurement_report(
     p = study.parameters
     common = [f"SUV units {units}", "parameters " + json.dumps(p.to_dict(), sort_keys=True)]
     if suv_audit:
-        summary = {k: suv_audit.get(k) for k in ("normalization", "factor", "decay_correction", "scan_datetime",
-                                                  "injection_datetime") if suv_audit.get(k) is not None}
+        keys = ("normalization", "factor", "factors", "source_units", "decay_correction", "scan_datetime",
+                "injection_datetime", "decisions")
+        summary = {k: suv_audit[k] for k in keys if suv_audit.get(k) is not None}
         if summary:
             common.append("SUV conversion " + json.dumps(summary, sort_keys=True, default=str))
     ref = {"sop_class_uid": segmentation.SOPClassUID, "sop_instance_uid": segmentation.SOPInstanceUID}
