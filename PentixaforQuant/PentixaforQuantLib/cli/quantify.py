@@ -68,7 +68,7 @@ def cmd_quantify(args) -> int:
 
     study, doc, paths = quantify(args.dicom_dir, args.points, args.out, protocol_parameters(args),
                                  normalization=args.suv, overrides=suv_overrides(args), series_uid=args.series_uid,
-                                 figure=not args.no_figure)
+                                 figure=not args.no_figure, dicom_out=args.dicom_out)
     print_study(study, doc["units"])
     for path in paths.values():
         print(f"wrote {path}")
@@ -83,6 +83,9 @@ def register(sub) -> None:
                         "right_ilium, left_ilium")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-figure", action="store_true", help="skip the PNG picture")
+    p.add_argument("--dicom-out", metavar="DIR",
+                   help="also write the VOIs as DICOM SEG and the numbers as DICOM SR TID 1500 into DIR (seg.dcm, "
+                        "sr.dcm; needs the 'dicom' extra: highdicom)")
     add_suv_options(p)
     add_protocol_options(p)
     p.set_defaults(func=cmd_quantify)

@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -42,7 +43,8 @@ from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
 
-__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
+__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM_FILES_ATTRIBUTE",
+           "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
 SEGMENT_COLORS = {
@@ -59,6 +61,10 @@ SEGMENT_COLORS = {
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
 _REF_PARAMETERS = "PentixaforQuant.ParametersTable"
 _REF_SEGMENTATION = "PentixaforQuant.Segmentation"
+#: Node reference from the results table, parameters table and segmentation to the PET volume they measure.
+PET_REFERENCE = "PentixaforQuant.PETVolume"
+#: Volume attribute: the PET DICOM files (JSON list) a volume was read from, for the DICOM SEG/SR export.
+DICOM_FILES_ATTRIBUTE = "PentixaforQuant.DicomFiles"
 
 
 # ------------------------------------------------------------------------------------ checks at the entry points
@@ -193,8 +199,10 @@ class StudyLogic:
                               progress=progress)
         ds = pet.headers.datasets[0]
         default_name = str(getattr(ds, "SeriesDescription", "") or "PET") + f" {pet.conversion.units.split('}')[0][1:]}"
-        return add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,
+        node = add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,
                                    units=pet.conversion.units, audit=pet.conversion.to_dict())
+        _remember_dicom_source(node, pet.headers.datasets, pet.headers.files)
+        return node
 
     def suv_volume(self, volume_node, *, resolver: Callable | None = None, normalization: str = "bw",
                    overrides=None):
@@ -254,6 +262,7 @@ class StudyLogic:
         node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
+        _remember_dicom_source(node, headers.datasets, headers.files)
         return node
 
     def new_points_node(self, name: str = "Pentixafor points", points_ras: dict | None = None):
@@ -376,6 +385,9 @@ class StudyLogic:
 
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed) -> None:
         write_table(nodes.results_table, study_rows(study, points), COLUMNS, suv_units=units)
+        # The outputs name the PET they were measured on (saved with the scene).
+        for node in (nodes.results_table, nodes.parameters_table, nodes.segmentation):
+            node.SetNodeReferenceID(PET_REFERENCE, pet_node.GetID())
         nodes.results_table.SetAttribute("PentixaforQuant.Parameters", json.dumps(study.parameters.to_dict()))
         audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
         if audit_json:
@@ -399,6 +411,47 @@ class StudyLogic:
                 segment_id = segmentation.GetSegmentIdBySegmentName(name)
                 if segment_id:
                     segmentation.RemoveSegment(segment_id)
+
+    # ------------------------------------------------------------------------------------------ DICOM
+    def dicom_outputs(self, pet_node, points_node, *, study: StudyResult | None = None,
+                      parameters: ProtocolParameters | None = None, roi_node=None, dicom_source=None,
+                      resolver: Callable | None = None):
+        """The study as DICOM SEG + SR TID 1500 (built and checked, not written): see ``outputs.dicom_export``.
+
+        The PET instances are found from ``dicom_source`` (folder or files), else from the files this Logic read
+        the volume from, else from the volume's ``DICOM.instanceUIDs`` through ``resolver`` (inside Slicer:
+        ``slicer.dicomDatabase.fileForInstance``). ``study`` defaults to measuring the placed points now.
+
+        Raises
+        ------
+        DicomExportError
+            No PET files for the volume, files of another series, highdicom missing, or an unfit PET header.
+        """
+        from ..errors import DicomExportError
+        from ..outputs.dicom_export import build_dicom_outputs
+
+        units = volume_suv_units(pet_node)
+        if units is None:
+            raise SUVError(f"volume {pet_node.GetName()!r} is not in SUV units: convert it first (suv_volume)")
+        if study is None:
+            study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
+        headers = read_pet_headers(_dicom_files(pet_node, dicom_source, resolver))
+        expected = set((pet_node.GetAttribute("DICOM.instanceUIDs") or "").split())
+        found = {str(ds.get("SOPInstanceUID", "")) for ds in headers.datasets}
+        if expected and found != expected:
+            raise DicomExportError(f"the DICOM files found are not the PET series of volume {pet_node.GetName()!r} "
+                                   f"({len(found & expected)} of {len(expected)} instances match)")
+        audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
+        return build_dicom_outputs(study, volume_grid(pet_node), headers.datasets, headers.grid, headers.series_uid,
+                                   units=units, suv_audit=json.loads(audit_json) if audit_json else None,
+                                   pet_files=headers.files)
+
+    def export_dicom(self, pet_node, points_node, out_dir, **options) -> dict:
+        """Write ``seg.dcm`` and ``sr.dcm`` of the study into ``out_dir`` (atomically); options as
+        :meth:`dicom_outputs`. Returns {"seg": path, "sr": path}."""
+        from ..outputs.dicom_export import write_dicom_outputs
+
+        return write_dicom_outputs(self.dicom_outputs(pet_node, points_node, **options), out_dir)
 
     # ------------------------------------------------------------------------------------------ observing
     def observe(self, pet_node, points_node, *, parameters: ProtocolParameters | None = None, roi_node=None) -> None:
@@ -492,6 +545,28 @@ def observe_point_changes(points_node, on_change: Callable) -> list[tuple[object
         (markups.PointModifiedEvent, "moved"),
     )
     return [(points_node, points_node.AddObserver(event, make(reason))) for event, reason in events]
+def _remember_dicom_source(node, datasets, files) -> None:
+    """Record which DICOM instances (and files) a volume came from, for the DICOM SEG/SR export."""
+    node.SetAttribute("DICOM.instanceUIDs", " ".join(str(ds.get("SOPInstanceUID", "")) for ds in datasets))
+    node.SetAttribute(DICOM_FILES_ATTRIBUTE, json.dumps([str(Path(f).resolve()) for f in files]))
+
+
+def _dicom_files(pet_node, dicom_source, resolver) -> list:
+    """The PET DICOM files of a volume (see :meth:`StudyLogic.dicom_outputs`)."""
+    from ..errors import DicomExportError
+
+    if dicom_source is not None:
+        return dicom_source
+    files = json.loads(pet_node.GetAttribute(DICOM_FILES_ATTRIBUTE) or "[]")
+    if files and all(Path(f).is_file() for f in files):
+        return files
+    uids = (pet_node.GetAttribute("DICOM.instanceUIDs") or "").split()
+    if uids and resolver is not None:
+        resolved = [resolver(uid) for uid in uids]
+        if all(resolved):
+            return resolved
+    raise DicomExportError(f"the PET DICOM files of volume {pet_node.GetName()!r} are not found (moved, or not "
+                           "in the DICOM database): give the PET series folder")
 
 
 def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet_node) -> list[tuple[str, str, str]]:
@@ -510,7 +585,10 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
         audit = json.loads(audit_json)
         for name, entry in (audit.get("inputs") or {}).items():
             if isinstance(entry, dict):
-                items.append((f"SUV input: {name}", json.dumps(entry.get("value")), str(entry.get("source", ""))))
+                # Strings as they are: the table file (TSV) would drop JSON's quotes when the scene is reloaded.
+                value = entry.get("value")
+                items.append((f"SUV input: {name}", value if isinstance(value, str) else json.dumps(value),
+                              str(entry.get("source", ""))))
             else:
                 items.append((f"SUV input: {name}", json.dumps(entry), "SUV audit"))
         for n, decision in enumerate(audit.get("decisions") or [], start=1):
