@@ -37,7 +37,7 @@ from .mrml import (
 from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
 from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
-from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
+from ..suv import compute_suv_conversion, suv_conversion_for_suv_volume
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS"]
 
