@@ -91,11 +91,14 @@ def test_body_size_vectors_calculate_suv():
 def test_normalisation_factors_with_100_bq_dose_without_decay(normalization, sex, expected, units):
     c = conv(
         PatientWeight="75", PatientSize="1.85", PatientSex=sex, DecayCorrection="ADMIN",
-        normalization=normalization, overrides=SUVOverrides(dose_bq=100.0),
+        normalization=normalization,
+        overrides=SUVOverrides(dose_bq=100.0, accept_implausible="calculate-suv test vectors use 100 Bq"),
     )
     assert c.factor == pytest.approx(expected, abs=1e-3)
     assert c.units == units
     assert c.audit.inputs["dose_bq"]["source"] == "user override"
+    # 100 Bq is far below any injection: accepted only with the stated reason, which the warning quotes.
+    assert any("100 Bq" in w and "calculate-suv test vectors" in w for w in c.audit.warnings)
 
 # ------------------------------------------------------------------------------------------------------------
 # Normalisations, sex, audit

@@ -25,6 +25,15 @@ class SUVAudit:
         override"``, or the rule that derived the value.
     decisions : list of str
         Each decision in words, in the order taken.
+    warnings : list of str
+        What the user should look at although the conversion went through: implausible values accepted with a
+        stated reason, overrides that were not used, an SUV maximum that is unusually low.
+    series_uid : str or None
+        SeriesInstanceUID of the instances converted.
+    instances : int
+        Number of instances (one file each) whose headers gave the factors.
+    series_notes : list of str
+        What the series reader decided (files ignored, copies dropped).
     """
 
     normalization: str
@@ -37,6 +46,15 @@ class SUVAudit:
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     decisions: list[str] = field(default_factory=list)
     factor_summary: str = ""
+    warnings: list[str] = field(default_factory=list)
+    series_uid: str | None = None
+    instances: int = 0
+    series_notes: list[str] = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        """Record a warning (once)."""
+        if text not in self.warnings:
+            self.warnings.append(text)
 
     def to_dict(self) -> dict:
         """JSON-able form (date-times as ISO 8601 strings)."""
@@ -51,6 +69,10 @@ class SUVAudit:
             "inputs": {k: {"value": _jsonable(v["value"]), "source": v["source"]} for k, v in self.inputs.items()},
             "decisions": list(self.decisions),
             "factor_summary": self.factor_summary,
+            "warnings": list(self.warnings),
+            "series_uid": self.series_uid,
+            "instances": self.instances,
+            "series_notes": list(self.series_notes),
         }
 
     def __str__(self) -> str:
@@ -71,6 +93,11 @@ class SUVAudit:
             lines.extend(f"  - {d}" for d in self.decisions)
         if self.factor_summary:
             lines.append(f"Factor: {self.factor_summary}")
+        if self.series_uid:
+            lines.append(f"Series: {self.series_uid} ({self.instances} files read)")
+        if self.warnings:
+            lines.append("Warnings:")
+            lines.extend(f"  - {w}" for w in self.warnings)
         return "\n".join(lines)
 
 
@@ -147,6 +174,10 @@ class SUVConversion:
             injection_datetime=audit["injection_datetime"],
             decisions=audit["decisions"],
             inputs=audit["inputs"],
+            warnings=audit["warnings"],
+            series_uid=audit["series_uid"],
+            instances=audit["instances"],
+            series_notes=audit["series_notes"],
         )
         return out
 

@@ -92,8 +92,16 @@ def _compute_suv_conversion(datasets: Sequence, normalization: str, overrides: S
     spec = NORMALIZATIONS[norm]
     audit = SUVAudit(normalization=norm, units=spec.units, suv_type=spec.suv_type)
     ctx = SeriesInputs(datasets, overrides, audit)
+    audit.series_uid = fast_string(ctx.first, "SeriesInstanceUID")
+    audit.instances = len(ctx.datasets)
+    if overrides.accept_implausible is not None:
+        reason = str(overrides.accept_implausible).strip()
+        if not reason:
+            raise SUVError("accept_implausible needs a reason (why the implausible values are right); it is empty")
+        ctx.record("accept_implausible", reason, "user override")
 
     factors = factors_from_units(ctx, spec)
+    _check_unused_overrides(ctx, spec)
 
     factors = np.asarray(factors, dtype=float)
     if factors.shape != (len(ctx.datasets),) or not np.all(np.isfinite(factors)) or not np.all(factors > 0):
@@ -114,6 +122,34 @@ def _compute_suv_conversion(datasets: Sequence, normalization: str, overrides: S
             f"{np.median(factors):.6g})"
         )
     return conversion
+
+
+#: Override field -> (audit input it is recorded under, name used in messages).
+_OVERRIDE_INPUTS = (
+    ("weight_kg", "weight_kg", "weight"),
+    ("height_m", "height_m", "height"),
+    ("sex", "sex", "sex"),
+    ("dose_bq", "dose_bq", "dose"),
+    ("half_life_s", "half_life_s", "half-life"),
+    ("injection_datetime", "injection_datetime", "injection-time"),
+    ("scan_datetime", "scan_datetime", "scan-time"),
+)
+
+
+def _check_unused_overrides(ctx: SeriesInputs, spec) -> None:
+    """An override the conversion did not use is refused when the scanner already applied its own value (it
+    cannot correct it), and recorded as unused (a warning) when the chosen normalisation does not need it."""
+    for field, input_name, label in _OVERRIDE_INPUTS:
+        if getattr(ctx.ov, field) is None:
+            continue
+        entry = ctx.audit.inputs.get(input_name)
+        if entry is not None and entry["source"] == "user override":
+            continue
+        why = ctx.scanner_applied.get(label)
+        if why:
+            raise SUVError(f"the {label} override cannot apply: {why}; remove the override")
+        ctx.audit.warn(f"the {label} override was not used: SUV by {spec.label} does not need it")
+        ctx.note(f"the {label} override was not used (not needed for SUV by {spec.label})")
 
 
 def suv_conversion_for_suv_volume(units_label: str) -> SUVConversion:

@@ -32,6 +32,7 @@ def activity_factors(ctx: SeriesInputs, bqml_per_unit: np.ndarray, spec: Normali
     ctx.record("decay_correction", decay, tag_label("DecayCorrection"))
     if decay not in ("START", "ADMIN", "NONE"):
         raise SUVError(f"{tag_label('DecayCorrection')} {decay!r} is not START, ADMIN or NONE")
+    ctx.cache["decay"] = decay
 
     corrected = ctx.series_string("CorrectedImage")
     flags = [s.strip() for s in (corrected or "").split("\\") if s.strip()]
@@ -57,6 +58,9 @@ def activity_factors(ctx: SeriesInputs, bqml_per_unit: np.ndarray, spec: Normali
 
     if decay == "ADMIN":
         ctx.note("DecayCorrection ADMIN: images are decay-corrected to the injection time, so the dose is not decayed")
+        why = "DecayCorrection ADMIN: the scanner decay-corrected the images to the injection with its own times"
+        for name in ("injection-time", "scan-time", "half-life"):
+            ctx.scanner_applied[name] = why
         return bqml_per_unit * x / dose
 
     half_life = half_life_s(ctx)

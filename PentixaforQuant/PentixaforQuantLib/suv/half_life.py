@@ -6,7 +6,8 @@ import math
 
 from . import radionuclides
 from .dicom_values import get_value, string, tag_label
-from .limits import HALF_LIFE_TOLERANCE
+from .limits import HALF_LIFE_RANGE_S, HALF_LIFE_TOLERANCE
+from .plausibility import unit_hint
 from .series_inputs import SeriesInputs
 from ..errors import SUVError
 
@@ -22,9 +23,21 @@ def half_life_s(ctx: SeriesInputs) -> float:
     if nuclide is not None:
         ctx.record("radionuclide", nuclide.symbol, how)
     if ctx.ov.half_life_s is not None:
-        t = float(ctx.ov.half_life_s)
+        try:
+            t = float(ctx.ov.half_life_s)
+        except (TypeError, ValueError):
+            raise SUVError(f"the half-life override must be a number of seconds; got {ctx.ov.half_life_s!r}") from None
         if not (math.isfinite(t) and t > 0):
-            raise SUVError(f"half-life override must be a positive number of seconds; got {t!r}")
+            raise SUVError(f"the half-life override must be a positive number of seconds; got {ctx.ov.half_life_s!r}")
+        if nuclide is not None and abs(t - nuclide.half_life_s) > HALF_LIFE_TOLERANCE * nuclide.half_life_s:
+            near = lambda v: abs(v - nuclide.half_life_s) <= HALF_LIFE_TOLERANCE * nuclide.half_life_s  # noqa: E731
+            hint = unit_hint(t, near, [(60.0, "in minutes", "s"), (3600.0, "in hours", "s")])
+            ctx.implausible(
+                f"the half-life override {t:g} s contradicts {nuclide.symbol} ({nuclide.half_life_s:g} s) identified "
+                f"from {how}{hint}"
+            )
+        elif nuclide is None:
+            _check_range(ctx, t, "the half-life override")
         ctx.record("half_life_s", t, "user override")
         if header:
             ctx.note(
@@ -47,6 +60,7 @@ def half_life_s(ctx: SeriesInputs) -> float:
                 ctx.record("radionuclide", agree[0].symbol, f"{how}; chosen by the header half-life")
         else:
             ctx.note(f"{tag_label('RadionuclideHalfLife')} not cross-checked: {how}")
+            _check_range(ctx, header, tag_label("RadionuclideHalfLife"))
         t = header
         where = tag_label("RadiopharmaceuticalInformationSequence")
         ctx.record("half_life_s", t, f"{tag_label('RadionuclideHalfLife')} in {where}")
@@ -63,6 +77,15 @@ def half_life_s(ctx: SeriesInputs) -> float:
         )
     ctx.cache["half_life"] = t
     return t
+
+
+def _check_range(ctx: SeriesInputs, t: float, what: str) -> None:
+    lo, hi = HALF_LIFE_RANGE_S
+    if not lo <= t <= hi:
+        hint = unit_hint(t, lambda v: lo <= v <= hi, [(60.0, "in minutes", "s"), (3600.0, "in hours", "s")])
+        ctx.implausible(
+            f"{what} {t:g} s is outside {lo:g} s-{hi / 86400:g} d, the half-lives of PET radionuclides{hint}"
+        )
 
 
 def identify_radionuclide(ctx: SeriesInputs) -> tuple:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .dicom_time import format_datetime, parse_tm
+from .dicom_time import format_datetime
 from .dicom_values import string, tag_label
+from .limits import MIDNIGHT_SHIFT_MAX_S
 from .series_inputs import SeriesInputs
 from ..errors import SUVError
 
@@ -14,8 +15,8 @@ __all__ = ["injection_datetime"]
 
 def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
     """Injection time: StartDateTime, else StartTime on the reference (scan) date with midnight handling."""
-    if ctx.ov.injection_datetime is not None:
-        inj = ctx.local(ctx.ov.injection_datetime, "the injection-time override")
+    inj = ctx.override_datetime("injection")
+    if inj is not None:
         ctx.record("injection_datetime", inj, "user override")
         return inj
     where = tag_label("RadiopharmaceuticalInformationSequence")
@@ -27,10 +28,7 @@ def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
             continue
         dt_values.append(ctx.parse_dt_attr(item, "RadiopharmaceuticalStartDateTime"))
         text = string(item, "RadiopharmaceuticalStartTime")
-        try:
-            tm_values.append(parse_tm(text) if text else None)
-        except ValueError as exc:
-            raise SUVError(f"{tag_label('RadiopharmaceuticalStartTime')} is not a valid time: {exc}") from None
+        tm_values.append(ctx.parse_tm_text(text, tag_label("RadiopharmaceuticalStartTime")) if text else None)
     start_dt = ctx.same("RadiopharmaceuticalStartDateTime", dt_values)
     start_tm = ctx.same("RadiopharmaceuticalStartTime", tm_values)
     if start_dt is not None:
@@ -49,10 +47,21 @@ def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
     inj = datetime.combine(reference.date(), start_tm)
     source = f"{tag_label('RadiopharmaceuticalStartTime')} in {where}, on the scan date"
     if inj > reference:
-        inj -= timedelta(days=1)
+        shifted = inj - timedelta(days=1)
+        uptake_s = (reference - shifted).total_seconds()
+        if uptake_s > MIDNIGHT_SHIFT_MAX_S:
+            raise SUVError(
+                f"{tag_label('RadiopharmaceuticalStartTime')} {start_tm.isoformat()} is later in the day than the "
+                f"scan {format_datetime(reference)}; taking it on the previous day would mean {uptake_s / 3600:.1f} h "
+                f"of uptake (more than the {MIDNIGHT_SHIFT_MAX_S / 3600:g} h of the midnight rule), so the time is "
+                "wrong: give RadiopharmaceuticalStartDateTime or the injection time as an override"
+            )
+        inj = shifted
         ctx.note(
             f"RadiopharmaceuticalStartTime {start_tm.isoformat()} is later in the day than the scan "
-            f"{format_datetime(reference)}, so the injection is taken on the previous day ({inj.date().isoformat()})"
+            f"{format_datetime(reference)}, so the injection is taken on the previous day ({inj.date().isoformat()}): "
+            f"the midnight rule applies to uptake times up to {MIDNIGHT_SHIFT_MAX_S / 3600:g} h "
+            f"(here {uptake_s / 3600:.2f} h)"
         )
         source += " (previous day: injection before midnight)"
     else:

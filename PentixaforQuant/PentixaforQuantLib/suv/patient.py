@@ -9,77 +9,116 @@ import math
 
 from . import body_size
 from .dicom_values import tag_label
-from .limits import HEIGHT_RANGE_M, WEIGHT_MAX_KG
+from .limits import HEIGHT_CM_ABOVE, HEIGHT_RANGE_M, WEIGHT_GRAMS_ABOVE, WEIGHT_RANGE_KG
+from .plausibility import unit_hint
 from .series_inputs import SeriesInputs
 from ..errors import SUVError
 
 __all__ = ["height_m", "normalising_amount", "sex", "weight_kg"]
 
 
+def _in(bounds):
+    lo, hi = bounds
+    return lambda v: lo <= v <= hi
+
+
+def _replaces_scanner_value(ctx: SeriesInputs, what: str, override, header, tag: str) -> None:
+    """Refuse an override of a value the scanner already applied to stored SUV (Units GML, CM2ML, Philips SUV).
+
+    An override standing in for a missing header value is accepted (the scanner's value is unknown).
+    """
+    why = ctx.scanner_applied.get(what)
+    if why and header is not None and override != header:
+        shown = f"{header:g}" if isinstance(header, float) else str(header)
+        raise SUVError(f"the {what} override cannot apply: {why} with {tag} {shown}; remove the override")
+
+
 def weight_kg(ctx: SeriesInputs) -> float:
+    """Patient weight (kg): the override, else PatientWeight (0010,1030) (above 1000 read as grams)."""
     if "weight" in ctx.cache:
         return ctx.cache["weight"]
     header = ctx.header_or_none(lambda: ctx.series_number("PatientWeight"), ctx.ov.weight_kg)
+    lo, hi = WEIGHT_RANGE_KG
+    tag = tag_label("PatientWeight")
     if ctx.ov.weight_kg is not None:
-        w = float(ctx.ov.weight_kg)
-        if not (math.isfinite(w) and 0 < w <= WEIGHT_MAX_KG):
-            raise SUVError(f"weight override must be between 0 and {WEIGHT_MAX_KG:g} kg; got {w!r}")
+        w = _positive_number(ctx.ov.weight_kg, "weight", "kg")
+        if not lo <= w <= hi:
+            hint = unit_hint(w, _in(WEIGHT_RANGE_KG), [(1e-3, "in grams", "kg")])
+            ctx.implausible(f"the weight override {w:g} kg is outside {lo:g}-{hi:g} kg{hint}")
+        header_kg = None if not header else (header / 1000.0 if header > WEIGHT_GRAMS_ABOVE else header)
+        _replaces_scanner_value(ctx, "weight", w, header_kg, tag)
         ctx.record("weight_kg", w, "user override")
         if header:
-            ctx.note(f"weight {w:g} kg from user override replaces {tag_label('PatientWeight')} {header:g}")
+            ctx.note(f"weight {w:g} kg from user override replaces {tag} {header:g}")
     else:
         if header is None or header == 0:
             raise SUVError(
-                f"patient weight missing: {tag_label('PatientWeight')} is "
-                f"{'absent or empty' if header is None else '0'}; give the weight as an override"
+                f"patient weight missing: {tag} is {'absent or empty' if header is None else '0'}; give the weight "
+                "as an override"
             )
         if header < 0:
-            raise SUVError(f"{tag_label('PatientWeight')} is negative ({header:g})")
+            raise SUVError(f"{tag} is negative ({header:g})")
         w = header
-        source = tag_label("PatientWeight")
-        if header > 1000:
+        source = tag
+        if header > WEIGHT_GRAMS_ABOVE:
             w = header / 1000.0
-            ctx.note(f"{tag_label('PatientWeight')} {header:g} is above 1000, so it is read as grams: {w:g} kg")
+            ctx.note(f"{tag} {header:g} is above {WEIGHT_GRAMS_ABOVE:g}, so it is read as grams: {w:g} kg")
             source += " (grams converted to kg)"
-        elif header > WEIGHT_MAX_KG:
-            raise SUVError(
-                f"{tag_label('PatientWeight')} {header:g} is implausible (above {WEIGHT_MAX_KG:g} kg, "
-                "below 1000 g)"
-            )
+        if not lo <= w <= hi:
+            unit = "kg" if w == header else "kg (read as grams)"
+            ctx.implausible(f"{tag} {header:g} is implausible: {w:g} {unit} is outside {lo:g}-{hi:g} kg")
         ctx.record("weight_kg", w, source)
     ctx.cache["weight"] = w
     return w
 
 
 def height_m(ctx: SeriesInputs) -> float:
+    """Patient height (m): the override, else PatientSize (0010,1020) (above 3 read as centimetres)."""
     if "height" in ctx.cache:
         return ctx.cache["height"]
     header = ctx.header_or_none(lambda: ctx.series_number("PatientSize"), ctx.ov.height_m)
     lo, hi = HEIGHT_RANGE_M
+    tag = tag_label("PatientSize")
     if ctx.ov.height_m is not None:
-        h = float(ctx.ov.height_m)
-        if not (math.isfinite(h) and lo <= h <= hi):
-            raise SUVError(f"height override must be between {lo:g} and {hi:g} m; got {h!r}")
+        h = _positive_number(ctx.ov.height_m, "height", "m")
+        if not lo <= h <= hi:
+            hint = unit_hint(h, _in(HEIGHT_RANGE_M), [(1e-2, "in centimetres", "m"), (1e-3, "in millimetres", "m")])
+            ctx.implausible(f"the height override {h:g} m is outside {lo:g}-{hi:g} m{hint}")
+        header_m = None if not header else (header / 100.0 if header > HEIGHT_CM_ABOVE else header)
+        _replaces_scanner_value(ctx, "height", h, header_m, tag)
         ctx.record("height_m", h, "user override")
         if header:
-            ctx.note(f"height {h:g} m from user override replaces {tag_label('PatientSize')} {header:g}")
+            ctx.note(f"height {h:g} m from user override replaces {tag} {header:g}")
     else:
         if header is None or header == 0:
             raise SUVError(
-                f"patient height missing: {tag_label('PatientSize')} is "
-                f"{'absent or empty' if header is None else '0'}; give the height as an override"
+                f"patient height missing: {tag} is {'absent or empty' if header is None else '0'}; give the height "
+                "as an override"
             )
+        if header < 0:
+            raise SUVError(f"{tag} is negative ({header:g})")
         h = header
-        source = tag_label("PatientSize")
-        if header > 3:
+        source = tag
+        if header > HEIGHT_CM_ABOVE:
             h = header / 100.0
-            ctx.note(f"{tag_label('PatientSize')} {header:g} is above 3, so it is read as centimetres: {h:g} m")
+            ctx.note(f"{tag} {header:g} is above {HEIGHT_CM_ABOVE:g}, so it is read as centimetres: {h:g} m")
             source += " (cm converted to m)"
         if not lo <= h <= hi:
-            raise SUVError(f"{tag_label('PatientSize')} {header:g} is implausible as a height in m or cm")
+            hint = unit_hint(header, _in(HEIGHT_RANGE_M), [(1e-3, "in millimetres", "m")])
+            ctx.implausible(f"{tag} {header:g} is implausible as a height in m or cm{hint}")
         ctx.record("height_m", h, source)
     ctx.cache["height"] = h
     return h
+
+
+def _positive_number(value, what: str, unit: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SUVError(f"the {what} override must be a number of {unit}; got {value!r}") from None
+    if not (math.isfinite(number) and number > 0):
+        raise SUVError(f"the {what} override must be a positive number of {unit}; got {value!r}")
+    return number
 
 
 def sex(ctx: SeriesInputs) -> str:
@@ -90,6 +129,8 @@ def sex(ctx: SeriesInputs) -> str:
         s = str(ctx.ov.sex).strip().upper()
         if s not in body_size.SEXES:
             raise SUVError(f"sex override must be M, F or O; got {ctx.ov.sex!r}")
+        if header in body_size.SEXES:
+            _replaces_scanner_value(ctx, "sex", s, header, tag_label("PatientSex"))
         ctx.record("sex", s, "user override")
     else:
         if header not in body_size.SEXES:

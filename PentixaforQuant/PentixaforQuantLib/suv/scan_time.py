@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from .dicom_time import format_datetime, parse_da, parse_dt, parse_tm
+from .dicom_time import format_datetime, parse_da
 from .dicom_values import fast_number, fast_string, tag_label, text
 from .limits import BACKCOMP_SPREAD_S
 from .private_tags import private_value
@@ -47,16 +47,10 @@ def acquisition_datetimes(ctx: SeriesInputs) -> list[datetime | None]:
 
 def _acquisition_datetime(ctx: SeriesInputs, dt_text, da_text, tm_text, series_da_text) -> datetime | None:
     if dt_text:
-        try:
-            return ctx.local(parse_dt(dt_text), tag_label("AcquisitionDateTime"))
-        except ValueError as exc:
-            raise SUVError(f"{tag_label('AcquisitionDateTime')} is not a valid date-time: {exc}") from None
+        return ctx.parse_dt_text(dt_text, tag_label("AcquisitionDateTime"))
     if not tm_text:
         return None
-    try:
-        t = parse_tm(tm_text)
-    except ValueError as exc:
-        raise SUVError(f"{tag_label('AcquisitionTime')} is not a valid time: {exc}") from None
+    t = ctx.parse_tm_text(tm_text, tag_label("AcquisitionTime"))
     date_text, date_kw = (da_text, "AcquisitionDate") if da_text else (series_da_text, "SeriesDate")
     if not date_text:
         return None
@@ -84,8 +78,8 @@ def _series_datetime(ctx: SeriesInputs) -> datetime | None:
 
 def scan_datetime(ctx: SeriesInputs, half_life_s: float) -> datetime:
     """Reference time of DecayCorrection START by the QIBA order (see docs/suv.md)."""
-    if ctx.ov.scan_datetime is not None:
-        scan = ctx.local(ctx.ov.scan_datetime, "the scan-time override")
+    scan = ctx.override_datetime("scan")
+    if scan is not None:
         ctx.record("scan_datetime", scan, "user override")
         ctx.note(f"scan time = {format_datetime(scan)} from user override")
         return scan
@@ -124,10 +118,7 @@ def scan_datetime(ctx: SeriesInputs, half_life_s: float) -> datetime:
         for d in decisions:
             ctx.note(d)
         if value is not None and text(value):
-            try:
-                ge_values.append(ctx.local(parse_dt(text(value)), source))
-            except ValueError as exc:
-                raise SUVError(f"{source} (GE PET scan DateTime) is not a valid date-time: {exc}") from None
+            ge_values.append(ctx.parse_dt_text(text(value), f"{source} (GE PET scan DateTime)"))
             ge_source = source
     if ge_values:
         if len(set(ge_values)) > 1:

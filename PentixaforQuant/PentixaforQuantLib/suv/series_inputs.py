@@ -7,13 +7,15 @@ attribute that differs between instances.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 from typing import Any, Sequence
 
 from .audit import SUVAudit, short_text
-from .dicom_time import parse_da, parse_dt, parse_tm
+from .dicom_time import format_datetime, parse_da, parse_dt, parse_tm
 from .dicom_values import get_value, number, string, tag_label, uniform
-from .overrides import SUVOverrides
+from .overrides import SUVOverrides, parse_override_datetime
+from .plausibility import implausible
 from ..errors import DicomValueError, SUVError
 
 __all__ = ["SeriesInputs"]
@@ -34,6 +36,9 @@ class SeriesInputs:
         self.ov = overrides
         self.audit = audit
         self.cache: dict[str, Any] = {}
+        #: Inputs the scanner already applied to the stored values (override name -> why), e.g. the weight of
+        #: Units GML SUVbw: an override of them cannot apply and is refused.
+        self.scanner_applied: dict[str, str] = {}
         # Decide bytewise agreement before any value is decoded (decoding replaces the undecoded bytes).
         for keyword in _SERIES_KEYWORDS:
             self.instances_for(keyword)
@@ -93,6 +98,10 @@ class SeriesInputs:
         values = [None if item is None else number(item, keyword) for item in self.radiopharm_items()]
         return self.same(keyword, values)
 
+    def implausible(self, message: str) -> None:
+        """Refuse a value outside a plausibility limit, or record it as a warning when the user gave a reason."""
+        implausible(message, self.audit, self.ov)
+
     # -- time zones -------------------------------------------------------------------------------------------
     def _timezone_offset(self):
         text = string(self.first, "TimezoneOffsetFromUTC")
@@ -119,20 +128,39 @@ class SeriesInputs:
         text = string(ds, keyword)
         if not text:
             return None
+        return self.parse_dt_text(text, label or tag_label(keyword))
+
+    def parse_dt_text(self, text: str, label: str) -> datetime:
+        """A DT value with a clock time (at least hours and minutes), in the series' local time."""
         try:
-            return self.local(parse_dt(text), label or tag_label(keyword))
+            value = parse_dt(text)
         except ValueError as exc:
-            raise SUVError(f"{label or tag_label(keyword)} is not a valid date-time: {exc}") from None
+            raise SUVError(f"{label} is not a valid date-time: {exc}") from None
+        digits = re.match(r"\d*", text.strip()).group()
+        if len(digits) < 12:
+            raise SUVError(
+                f"{label} {text.strip()!r} has no time of day (hours and minutes); it would be read as "
+                f"{'midnight' if len(digits) <= 8 else 'a whole hour'}"
+            )
+        return self.local(value, label)
+
+    def parse_tm_text(self, text: str, label: str):
+        """A TM value with at least hours and minutes."""
+        try:
+            value = parse_tm(text)
+        except ValueError as exc:
+            raise SUVError(f"{label} is not a valid time: {exc}") from None
+        stripped = text.strip()
+        if ":" not in stripped and len(re.match(r"\d*", stripped).group()) < 4:
+            raise SUVError(f"{label} {stripped!r} gives the hour only; minutes are needed")
+        return value
 
     def parse_da_tm(self, ds, da_kw: str, tm_kw: str, fallback_date=None) -> datetime | None:
         tm = string(ds, tm_kw)
         if not tm:
             return None
         da = string(ds, da_kw)
-        try:
-            t = parse_tm(tm)
-        except ValueError as exc:
-            raise SUVError(f"{tag_label(tm_kw)} is not a valid time: {exc}") from None
+        t = self.parse_tm_text(tm, tag_label(tm_kw))
         if not da:
             if fallback_date is None:
                 return None
@@ -141,6 +169,40 @@ class SeriesInputs:
             return datetime.combine(parse_da(da), t)
         except ValueError as exc:
             raise SUVError(f"{tag_label(da_kw)} is not a valid date: {exc}") from None
+
+    def override_datetime(self, which: str) -> datetime | None:
+        """The ``injection`` or ``scan`` date-time override as a naive local time, or None.
+
+        A UTC offset is honoured: converted to the series' TimezoneOffsetFromUTC; when the header gives none, both
+        time overrides with offsets are compared in UTC, and an offset that would have to be compared with header
+        clock times of unknown zone is refused (never dropped).
+        """
+        value = getattr(self.ov, f"{which}_datetime")
+        if value is None:
+            return None
+        what = f"{which}-time"
+        dt = parse_override_datetime(value, what)
+        if dt.tzinfo is None:
+            return dt
+        if self._local_offset is not None:
+            local = dt.astimezone(self._local_offset).replace(tzinfo=None)
+            self.note(
+                f"the {what} override {dt.isoformat()} is converted to the series' time zone "
+                f"({tag_label('TimezoneOffsetFromUTC')}): {format_datetime(local)}"
+            )
+            return local
+        other_name = "scan" if which == "injection" else "injection"
+        other = getattr(self.ov, f"{other_name}_datetime")
+        other_dt = parse_override_datetime(other, f"{other_name}-time") if other is not None else None
+        if other_dt is not None and other_dt.tzinfo is not None and self.cache.get("decay") == "START":
+            utc = dt.astimezone(timezone.utc).replace(tzinfo=None)
+            self.note("the injection- and scan-time overrides both carry UTC offsets; they are compared in UTC")
+            return utc
+        raise SUVError(
+            f"the {what} override {dt.isoformat()} has a UTC offset but the header gives no "
+            f"{tag_label('TimezoneOffsetFromUTC')}, so the header's clock times cannot be compared with it; give "
+            "the override as the scanner's local clock time, without an offset"
+        )
 
     def header_or_none(self, read, override):
         """``read()``; when an override is given, an unusable header value is noted instead of refused."""

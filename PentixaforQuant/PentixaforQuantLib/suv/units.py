@@ -86,6 +86,20 @@ _REFUSED_UNITS = {
 }
 
 
+#: The patient inputs of each SUV type's normalising quantity.
+_PATIENT_INPUTS = {
+    "BW": ("weight",), "LBM": ("weight", "height", "sex"), "LBMJAMES128": ("weight", "height", "sex"),
+    "LBMJANMA": ("weight", "height", "sex"), "IBW": ("height", "sex"), "BSA": ("weight", "height"),
+}
+
+
+def _stored_by_scanner(ctx: SeriesInputs, stored_type: str, what: str) -> None:
+    """Record that the scanner applied dose, times, half-life and the stored type's patient inputs itself."""
+    why = f"{what}: the voxels are SUV ({stored_type}) computed by the scanner"
+    for name in ("dose", "half-life", "injection-time", "scan-time", *_PATIENT_INPUTS.get(stored_type, ())):
+        ctx.scanner_applied[name] = why
+
+
 def _ratio_to(ctx: SeriesInputs, stored_type: str, spec: Normalization) -> float:
     """Factor from SUV of ``stored_type`` to SUV of the requested normalisation: X_requested / X_stored."""
     if stored_type == spec.suv_type:
@@ -116,6 +130,7 @@ def _normalised_units(ctx: SeriesInputs, units: str, spec: Normalization) -> np.
     if suv_type == "LBM":
         ctx.note("SUVType LBM is read with the James formula using 120 for men (IBSI-SUV manual)")
     ctx.note(f"Units {units}: values are already SUV ({suv_type}); no dose or decay input is needed")
+    _stored_by_scanner(ctx, suv_type, f"Units {units}")
     return np.full(len(ctx.datasets), _ratio_to(ctx, suv_type, spec))
 
 
@@ -137,6 +152,7 @@ def _counts(ctx: SeriesInputs, spec: Normalization) -> np.ndarray:
             raise SUVError(f"{suv_src} (Philips SUV Scale Factor) is negative")
         ctx.record("philips_suv_scale_factor", summary(suv_f), f"{suv_src} (Philips SUV Scale Factor)")
         ctx.note("Units CNTS: Philips SUV Scale Factor (7053,1000) converts counts to SUV by body weight")
+        _stored_by_scanner(ctx, "BW", "Units CNTS with the Philips SUV Scale Factor")
         ratio = _ratio_to(ctx, "BW", spec)
         return np.asarray(suv_f, float) * ratio
     if all(a is not None for a in act_f):
