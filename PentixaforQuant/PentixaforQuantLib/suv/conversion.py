@@ -34,7 +34,7 @@ from typing import Sequence
 import numpy as np
 
 from .audit import SUVAudit, SUVConversion
-from .dicom_values import fast_string, text
+from .dicom_values import fast_string, quiet_pydicom, text
 from .normalizations import NORMALIZATIONS, SUV_LABELS, normalization_name
 from .overrides import SUVOverrides
 from .series_inputs import SeriesInputs
@@ -77,7 +77,8 @@ def compute_suv_conversion(
         implausible input.
     """
     try:
-        return _compute_suv_conversion(datasets, normalization, overrides)
+        with quiet_pydicom():  # pydicom's warnings on malformed values quote raw bytes; the rules refuse them
+            return _compute_suv_conversion(datasets, normalization, overrides)
     except DicomValueError as exc:  # a header value that cannot be read: refused as SUV input, same message
         raise SUVError(str(exc)) from None
 

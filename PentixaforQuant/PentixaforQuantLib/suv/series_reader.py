@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from .conversion import SUVConversion, SUVOverrides, compute_suv_conversion
-from .dicom_values import fast_number, fast_string, raw_bytes
+from .dicom_values import fast_number, fast_string, quiet_pydicom, raw_bytes
 from .plausibility import check_suv_maximum
 from .series_files import ParsedFile, collect_paths, is_pet_like, one_line, parse_file
 from ..errors import DicomSeriesError
@@ -103,6 +102,10 @@ class PetVolume:
 # Choosing the series
 
 
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"
+
+
 def _describe(ds: Dataset) -> str:
     desc = one_line(_text_or_empty(ds, "SeriesDescription"), 60)
     return f"'{desc}'" if desc else "no description"
@@ -142,6 +145,11 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
         missing position/orientation, mixed orientations, inconsistent matrix size, pixel spacing or pixel
         format, an implausible matrix size, duplicate positions, non-uniform slice spacing.
     """
+    with quiet_pydicom():
+        return _read_pet_headers(source, series_uid)
+
+
+def _read_pet_headers(source, series_uid: str | None) -> PetSeriesHeaders:
     paths, what = collect_paths(source)
     by_series: dict[str, list[ParsedFile]] = {}
     modality_of: dict[str, str] = {}
@@ -168,8 +176,12 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
             (damaged_of.setdefault(uid, []) if uid else damaged_unknown).append(parsed)
             continue
         if not uid:
-            if pet_like:
-                parsed.status, parsed.reason = "damaged", "PET image without SeriesInstanceUID (0020,000E)"
+            if not _is_dicomdir(ds):  # every composite object has a SeriesInstanceUID: this header is cut short
+                parsed.status = "damaged"
+                parsed.reason = (
+                    f"{'PET image' if pet_like else 'DICOM file'} without SeriesInstanceUID (0020,000E) "
+                    f"(damaged, or truncated at byte {parsed.size}?)"
+                )
                 damaged_unknown.append(parsed)
             continue
         by_series.setdefault(uid, []).append(parsed)
@@ -186,9 +198,12 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
         series_uid = str(series_uid).strip()
         if series_uid not in by_series and series_uid not in damaged_of:
             listed = ", ".join(sorted(pet)) or "none"
-            raise DicomSeriesError(f"series {series_uid} not found in {what} (PET series there: {listed})")
+            listed = one_line(listed, 300)
+            raise DicomSeriesError(f"series {one_line(series_uid, 70)} not found in {what} (PET series there: {listed})")
         if series_uid not in pet:
-            raise DicomSeriesError(f"series {series_uid} is not PET: Modality is {modality_of[series_uid]}")
+            raise DicomSeriesError(
+                f"series {one_line(series_uid, 70)} is not PET: Modality is {one_line(modality_of[series_uid], 20)}"
+            )
         chosen = series_uid
     else:
         if not pet:
@@ -197,13 +212,13 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
             found: dict[str, int] = {}
             for uid in by_series:
                 found[modality_of[uid]] = found.get(modality_of[uid], 0) + 1
-            listed = ", ".join(f"{m} ({n} series)" for m, n in sorted(found.items())) or "no image series"
+            listed = ", ".join(f"{one_line(m, 20)} ({n} series)" for m, n in sorted(found.items())) or "no image series"
             raise DicomSeriesError(f"no PET series (Modality PT) in {what}; found {listed}")
         if len(pet) > 1:
             ranked = sorted(pet, key=lambda u: (-len(pet[u]), u))
             listed = "; ".join(
-                f"{u} ({_describe(pet[u][0].dataset) if pet[u] else 'damaged files only'}, "
-                f"{len(pet[u]) + len(damaged_of.get(u, []))} files)"
+                f"{one_line(u, 70)} ({_describe(pet[u][0].dataset) if pet[u] else 'damaged files only'}, "
+                f"{_files(len(pet[u]) + len(damaged_of.get(u, [])))})"
                 for u in ranked
             )
             raise DicomSeriesError(
@@ -220,7 +235,7 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
         notes.append(f"{n_ignored} file{'s' if n_ignored != 1 else ''} that {'are' if n_ignored != 1 else 'is'} not DICOM ignored")
     others = [u for u in by_series if u not in pet]
     if others:
-        kinds = sorted({modality_of[u] for u in others})
+        kinds = sorted({one_line(modality_of[u], 20) for u in others})
         n_files = sum(len(by_series[u]) for u in others)
         notes.append(
             f"{n_files} DICOM file{'s' if n_files != 1 else ''} of {len(others)} non-PET series "
@@ -228,9 +243,17 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
         )
     other_pet = [u for u in pet if u != chosen]
     if other_pet:
-        notes.append(f"series {chosen} read as asked; {len(other_pet)} other PET series not read")
+        notes.append(f"series {one_line(chosen, 70)} read as asked; {len(other_pet)} other PET series not read")
     items = _drop_copies(pet[chosen], notes)
     return _assemble(items, chosen, notes)
+
+
+def _is_dicomdir(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    try:
+        return meta is not None and str(meta.get("MediaStorageSOPClassUID", "")) == "1.2.840.10008.1.3.10"
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _pixel_bytes(item: ParsedFile) -> bytes:
@@ -240,8 +263,7 @@ def _pixel_bytes(item: ParsedFile) -> bytes:
             with open(item.path, "rb") as fp:
                 fp.seek(item.pixel_offset)
                 return fp.read(item.pixel_length)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_pydicom():
             return bytes(pydicom.dcmread(item.path).PixelData)
     except Exception as exc:  # noqa: BLE001 - damaged pixel data
         raise DicomSeriesError(f"pixel data of {item.path.name} cannot be read: {one_line(exc, 80)}") from None
@@ -262,7 +284,7 @@ def _drop_copies(items: list[ParsedFile], notes: list[str]) -> list[ParsedFile]:
         for other in group[1:]:
             if _pixel_bytes(other) != first or _text_or_empty(other.dataset, "ImagePositionPatient") != where:
                 raise DicomSeriesError(
-                    f"{group[0].path.name} and {other.path.name} have the same SOPInstanceUID (0008,0018) {uid} "
+                    f"{group[0].path.name} and {other.path.name} have the same SOPInstanceUID (0008,0018) {one_line(uid, 70)} "
                     "but different pixel data or position; remove the wrong one"
                 )
         kept.append(group[0])
@@ -384,7 +406,7 @@ def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> Pet
             )
     if len(items) == 1:
         raise DicomSeriesError(
-            f"the PET series {series_uid} has a single slice ({first_path.name}); a volume needs at least two "
+            f"the PET series {one_line(series_uid, 70)} has a single slice ({first_path.name}); a volume needs at least two "
             "slices to measure the slice spacing (it is never invented)"
         )
 
@@ -412,7 +434,7 @@ def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> Pet
         if item.pixel_length < expected or item.pixel_length > expected + 1:  # odd lengths are padded to even
             raise DicomSeriesError(
                 f"pixel data of {item.path.name} is {item.pixel_length} bytes but Rows x Columns x BitsAllocated "
-                f"({n_rows} x {n_cols} x {allocated}) need {expected}"
+                f"({n_rows} x {n_cols} x {allocated} bits) need {expected}"
             )
         if item.pixel_offset + expected > item.size:
             have = max(0, item.size - item.pixel_offset)
@@ -567,8 +589,7 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray) -> tu
 
     # Reading and scaling release the GIL, so a few threads overlap file I/O with arithmetic.
     workers = min(4, os.cpu_count() or 1, nk)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pydicom's decoder warnings on damaged files quote raw bytes
+    with quiet_pydicom():  # pydicom's decoder warnings on damaged files quote raw bytes
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for _ in pool.map(work, range(nk)):
