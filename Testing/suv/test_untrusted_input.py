@@ -127,6 +127,11 @@ def _offset_honoured(pet):
     assert pet.conversion.factor == pytest.approx(70_000.0 / (368.08e6 * 2.0 ** (-3600.0 / 6586.2)), rel=1e-12)
 
 
+def _baseline_factor(pet):
+    assert pet.conversion.factor == pytest.approx(70_000.0 / (368.08e6 * 2.0 ** (-3600.0 / 6586.2)), rel=1e-12)
+    assert any("compared in UTC" in d for d in pet.conversion.audit.decisions)
+
+
 def _midnight(pet):
     assert pet.conversion.audit.injection_datetime.isoformat() == "2024-12-31T23:30:00"
     assert any("midnight rule" in d for d in pet.conversion.audit.decisions)
@@ -161,6 +166,8 @@ CASES = [
          overrides={"injection_datetime": "2025-01-01T10:00+01:00"}),
     Case("injection-override-utc-offset-honoured", changed(TimezoneOffsetFromUTC="+0100"), "ok",
          overrides={"injection_datetime": "2025-01-01T09:00+00:00"}, check=_offset_honoured),
+    Case("both-time-overrides-with-offsets-compared-in-utc", plain, "ok", check=_baseline_factor,
+         overrides={"injection_datetime": "2025-01-01T09:00+00:00", "scan_datetime": "2025-01-01T12:00+02:00"}),
     Case("header-start-datetime-date-only", radiopharm(RadiopharmaceuticalStartDateTime="20250101"), "refused",
          "RadiopharmaceuticalStartDateTime (0018,1078) '20250101' has no time of day"),
     Case("header-start-time-hour-only", radiopharm(RadiopharmaceuticalStartDateTime=None,

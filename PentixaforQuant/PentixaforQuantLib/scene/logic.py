@@ -38,6 +38,7 @@ from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, S
 from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv import compute_suv_conversion, suv_conversion_for_suv_volume
+from ..suv.plausibility import check_suv_maximum
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS"]
 
@@ -160,6 +161,10 @@ class StudyLogic:
         factors = np.empty(grid.shape_kji[0], np.float32)
         factors[k_of_instance] = conversion.factors
         suv = values.astype(np.float32) * factors[:, None, None]
+        files_by_slice = [None] * grid.shape_kji[0]
+        for instance, k in enumerate(k_of_instance):
+            files_by_slice[k] = headers.files[instance]
+        check_suv_maximum(suv.reshape(suv.shape[0], -1).max(axis=1), files_by_slice, conversion, overrides)
         node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())

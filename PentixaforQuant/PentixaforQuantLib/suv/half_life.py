@@ -30,7 +30,9 @@ def half_life_s(ctx: SeriesInputs) -> float:
         if not (math.isfinite(t) and t > 0):
             raise SUVError(f"the half-life override must be a positive number of seconds; got {ctx.ov.half_life_s!r}")
         if nuclide is not None and abs(t - nuclide.half_life_s) > HALF_LIFE_TOLERANCE * nuclide.half_life_s:
-            near = lambda v: abs(v - nuclide.half_life_s) <= HALF_LIFE_TOLERANCE * nuclide.half_life_s  # noqa: E731
+            def near(v: float) -> bool:
+                return abs(v - nuclide.half_life_s) <= HALF_LIFE_TOLERANCE * nuclide.half_life_s
+
             hint = unit_hint(t, near, [(60.0, "in minutes", "s"), (3600.0, "in hours", "s")])
             ctx.implausible(
                 f"the half-life override {t:g} s contradicts {nuclide.symbol} ({nuclide.half_life_s:g} s) identified "
