@@ -197,10 +197,12 @@ class _BoundedFile:
 
 def _parse_header(path: Path, head: bytes, size: int, *, force: bool) -> ParsedFile:
     fits = size <= len(head)
+    partial = None
     try:
         stream = io.BytesIO(head)
         ds = pydicom.dcmread(stream, stop_before_pixels=True, force=force)
         if not fits and stream.tell() >= len(head) - 12:
+            partial = ds
             raise EOFError("header longer than the read-ahead")
     except _TooManyReads:  # pragma: no cover - only the bounded file raises it
         raise
@@ -214,9 +216,11 @@ def _parse_header(path: Path, head: bytes, size: int, *, force: bool) -> ParsedF
                 ds = pydicom.dcmread(stream, stop_before_pixels=True, force=force)
                 return _finish(path, ds, stream, size)
         except _TooManyReads:
+            sop = _sop_class(partial)
+            what = f"a {PET_SOP_CLASSES.get(sop, sop)} header" if sop else "garbage after a DICOM start?"
             return ParsedFile(
                 path, "damaged", f"starts like DICOM but its header does not end within {HEADER_MAX_READS} reads "
-                "(garbage after a DICOM start?)", size=size,
+                f"({one_line(what, 80)})", size=size,
             )
         except Exception as exc2:  # noqa: BLE001
             return ParsedFile(path, "damaged", f"not a readable DICOM file ({one_line(exc2, 80)})", size=size)
@@ -225,6 +229,14 @@ def _parse_header(path: Path, head: bytes, size: int, *, force: bool) -> ParsedF
 
 class _DamagedPixelElement(Exception):
     pass
+
+
+def _sop_class(ds) -> str:
+    """SOPClassUID of a (partial) header, or ""."""
+    try:
+        return str(ds.get("SOPClassUID", "") or "").strip() if ds is not None else ""
+    except Exception:  # noqa: BLE001 - unreadable value
+        return ""
 
 
 def _finish(path: Path, ds: Dataset, stream, size: int) -> ParsedFile:

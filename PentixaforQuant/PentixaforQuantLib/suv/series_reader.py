@@ -535,7 +535,10 @@ def _read_one(path: Path, ds: Dataset, offset: int, shape: tuple[int, int]) -> n
     count = shape[0] * shape[1]
     if fmt is not None:
         dtype, bits_alloc, bits_stored, signed = fmt
-        raw = np.fromfile(path, dtype=dtype, count=count, offset=offset)
+        try:
+            raw = np.fromfile(path, dtype=dtype, count=count, offset=offset)
+        except OSError as exc:
+            raise DicomSeriesError(f"pixel data of {path.name} cannot be read: {one_line(exc.strerror or exc)}") from None
         if raw.size != count:
             raise DicomSeriesError(f"pixel data of {path.name} is truncated ({raw.size} of {count} values)")
         if bits_stored < bits_alloc:
