@@ -207,11 +207,12 @@ CASES = [
     Case("series-uid-and-files-recorded", plain, "ok", check=_series_recorded),
     # Damaged files, anywhere in the stack.
     Case("first-file-truncated-in-header", damaged(truncate(0, lambda n: 400)), "refused",
-         "slice_0000.dcm", error=DicomSeriesError),
+         "slice_0000.dcm: PET header without pixel data (the file ends at byte 400: truncated?)",
+         error=DicomSeriesError),
     Case("last-file-truncated-in-pixels", damaged(truncate(3, lambda n: n - 10)), "refused",
          "pixel data of slice_0003.dcm is truncated", error=DicomSeriesError),
-    Case("middle-file-cut-before-rows", damaged(truncate(2, lambda n: 900)), "refused", "slice_0002.dcm",
-         error=DicomSeriesError),
+    Case("middle-file-truncated-in-header", damaged(truncate(2, lambda n: 900)), "refused",
+         "slice_0002.dcm: PET header without pixel data (the file ends at byte 900", error=DicomSeriesError),
     Case("last-file-empty", damaged(lambda p: p[3].write_bytes(b"")), "refused",
          "slice_0003.dcm: the file is empty", error=DicomSeriesError),
     Case("junk-that-starts-like-dicom", damaged(lambda p: (p[0].parent / "junk").write_bytes(b"\x08\x00" +
