@@ -204,6 +204,11 @@ CASES = [
                                                               setattr(ds, "HighBit", 11))), "refused",
          "use more bits than BitsStored (0028,0101) 12", error=DicomSeriesError),
     Case("single-slice", single_slice, "refused", "has a single slice (slice_0000.dcm)", error=DicomSeriesError),
+    Case("header-value-differs-names-the-files",
+         per_instance(lambda k, ds: setattr(ds, "PatientWeight", "71" if k == 2 else "70")), "refused",
+         "PatientWeight (0010,1030) differs between instances (70, 71): 70 in slice_0000.dcm, 71 in slice_0002.dcm"),
+    Case("missing-slice-names-the-gap", damaged(lambda p: p[1].unlink()), "refused",
+         "e.g. 8 mm between slice_0000.dcm and slice_0002.dcm", error=DicomSeriesError),
     Case("series-uid-and-files-recorded", plain, "ok", check=_series_recorded),
     # Damaged files, anywhere in the stack.
     Case("first-file-truncated-in-header", damaged(truncate(0, lambda n: 400)), "refused",

@@ -29,8 +29,9 @@ def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
         dt_values.append(ctx.parse_dt_attr(item, "RadiopharmaceuticalStartDateTime"))
         text = string(item, "RadiopharmaceuticalStartTime")
         tm_values.append(ctx.parse_tm_text(text, tag_label("RadiopharmaceuticalStartTime")) if text else None)
-    start_dt = ctx.same("RadiopharmaceuticalStartDateTime", dt_values)
-    start_tm = ctx.same("RadiopharmaceuticalStartTime", tm_values)
+    instances = ctx.instances_for("RadiopharmaceuticalInformationSequence")
+    start_dt = ctx.same("RadiopharmaceuticalStartDateTime", dt_values, instances)
+    start_tm = ctx.same("RadiopharmaceuticalStartTime", tm_values, instances)
     if start_dt is not None:
         if start_tm is not None and start_tm != start_dt.time():
             ctx.note(

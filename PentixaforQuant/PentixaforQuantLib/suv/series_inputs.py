@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Sequence
 
 from .audit import SUVAudit, short_text
@@ -61,23 +62,48 @@ class SeriesInputs:
 
     def series_number(self, keyword: str) -> float | None:
         """A numeric attribute that must be the same in every instance."""
-        values = [number(ds, keyword) for ds in self.instances_for(keyword)]
-        return self.same(keyword, values)
+        instances = self.instances_for(keyword)
+        return self.same(keyword, [number(ds, keyword) for ds in instances], instances)
 
     def series_string(self, keyword: str) -> str | None:
-        values = [string(ds, keyword) for ds in self.instances_for(keyword)]
-        value = self.same(keyword, values)
+        instances = self.instances_for(keyword)
+        value = self.same(keyword, [string(ds, keyword) for ds in instances], instances)
         return value.upper() if isinstance(value, str) else value
 
-    def same(self, what: str, values: list):
-        """The one value of ``what`` over ``values``; refused when they differ or are missing in some."""
+    def same(self, what: str, values: list, instances: list | None = None):
+        """The one value of ``what`` over ``values``; refused when they differ or are missing in some.
+
+        ``instances`` (the datasets the values come from) lets the message name the files that disagree.
+        """
         present = {v for v in values if v is not None}
         if len(present) > 1:
             shown = ", ".join(sorted(short_text(v) for v in present)[:4])
-            raise SUVError(f"{tag_label(what)} differs between instances ({shown}); the series must agree")
+            raise SUVError(
+                f"{tag_label(what)} differs between instances ({shown}){self._where_differs(values, instances)}; "
+                "the series must agree"
+            )
         if present and len(present) == 1 and any(v is None for v in values):
-            raise SUVError(f"{tag_label(what)} is present in some instances but missing in others")
+            missing = next(n for n, v in enumerate(values) if v is None)
+            raise SUVError(
+                f"{tag_label(what)} is present in some instances but missing in others"
+                f"{self._file_of(instances, missing, ' (e.g. missing in {})')}"
+            )
         return present.pop() if present else None
+
+    @staticmethod
+    def _file_of(instances, n: int, template: str) -> str:
+        name = getattr(instances[n], "filename", None) if instances is not None and n < len(instances) else None
+        return template.format(Path(str(name)).name) if name else ""
+
+    def _where_differs(self, values: list, instances) -> str:
+        known = [n for n, v in enumerate(values) if v is not None]
+        first = known[0]
+        other = next(n for n in known if values[n] != values[first])
+        a = self._file_of(instances, first, "{}")
+        b = self._file_of(instances, other, "{}")
+        if not (a and b):
+            return ""
+        return f": {short_text(values[first])} in {a}, {short_text(values[other])} in {b}"
 
     def radiopharm_item(self, ds):
         seq = get_value(ds, "RadiopharmaceuticalInformationSequence")
@@ -96,7 +122,7 @@ class SeriesInputs:
 
     def radiopharm_number(self, keyword: str) -> float | None:
         values = [None if item is None else number(item, keyword) for item in self.radiopharm_items()]
-        return self.same(keyword, values)
+        return self.same(keyword, values, self.instances_for("RadiopharmaceuticalInformationSequence"))
 
     def implausible(self, message: str) -> None:
         """Refuse a value outside a plausibility limit, or record it as a warning when the user gave a reason."""

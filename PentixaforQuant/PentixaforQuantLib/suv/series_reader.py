@@ -486,7 +486,11 @@ def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> Pet
     spacing = float((along[-1] - along[0]) / (n - 1))
     if np.max(np.abs(gaps - spacing)) > max(SPACING_TOLERANCE_MM, SPACING_TOLERANCE_REL * abs(spacing)):
         shown = ", ".join(f"{g:g}" for g in sorted({round(float(g), 3) for g in gaps})[:6])
-        raise DicomSeriesError(f"non-uniform slice spacing: gaps of {shown} mm between slices (missing slices?)")
+        worst = int(np.argmax(np.abs(gaps - spacing)))
+        raise DicomSeriesError(
+            f"non-uniform slice spacing: gaps of {shown} mm between slices (missing slices?); e.g. "
+            f"{gaps[worst]:.4g} mm between {items[worst].path.name} and {items[worst + 1].path.name}"
+        )
     # The stack must run along the normal (no shear / gantry tilt) for k = normal x spacing to hold.
     offsets = positions - positions[0] - np.outer(along - along[0], normal)
     shear = float(np.abs(offsets).max())
