@@ -114,7 +114,8 @@ def test_damaged_files_are_refused_or_read_unchanged(series, tmp_path):
         if n < N_TRUNCATIONS:
             # Half uniformly over the file, half around the end of the header (the pixel data element's header).
             cut = int(rng.integers(len(data))) if n % 2 else int(offsets[k] - 16 + rng.integers(24))
-            run(f"{name} truncated at {cut}", lambda d, cut=cut, name=name, data=data: (d / name).write_bytes(data[:cut]))
+            run(f"{name} truncated at {cut}",
+                lambda d, cut=cut, name=name, data=data: (d / name).write_bytes(data[:cut]))
         elif n < N_TRUNCATIONS + N_FLIPS:
             at = int(rng.integers(offsets[k]))
             mask = int(rng.integers(1, 256))

@@ -139,7 +139,8 @@ def _midnight(pet):
 
 CASES = [
     # Values in the wrong unit, in overrides and in the header: the likely unit is named.
-    Case("dose-override-in-mCi", plain, "refused", "mCi given as MBq? that would be 148 MBq", overrides={"dose_bq": 4e6}),
+    Case("dose-override-in-mCi", plain, "refused", "mCi given as MBq? that would be 148 MBq",
+         overrides={"dose_bq": 4e6}),
     Case("dose-override-1e-9-MBq", plain, "refused", "is outside 10 MBq-5 GBq", overrides={"dose_bq": 1e-3}),
     Case("dose-header-in-kBq", radiopharm(RadionuclideTotalDose="368080"), "refused",
          "RadionuclideTotalDose (0018,1074) 368080 is implausible: 0.3681 MBq (read as Bq) is outside 10 MBq-5 GBq; "
@@ -229,7 +230,8 @@ CASES = [
     Case("rows-do-not-fit-the-pixel-data", per_instance(lambda k, ds: setattr(ds, "Rows", 16)), "refused",
          "is 128 bytes but Rows x Columns x BitsAllocated (16 x 8 x 16 bits) need 256", error=DicomSeriesError),
     # The SUV volume itself.
-    Case("suv-maximum-implausible", with_slopes(1000.0), "refused", "SUV maximum 5078 (slice of slice_0001.dcm) is above 1000"),
+    Case("suv-maximum-implausible", with_slopes(1000.0), "refused",
+         "SUV maximum 5078 (slice of slice_0001.dcm) is above 1000"),
     Case("suv-maximum-accepted-with-reason", with_slopes(1000.0), "warning", "accepted as right: test object",
          overrides={"accept_implausible": "test object"}),
     Case("suv-maximum-very-low", low_values, "warning", "SUV maximum 0.0278 is below 0.5"),

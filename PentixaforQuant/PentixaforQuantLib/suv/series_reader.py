@@ -199,7 +199,9 @@ def _read_pet_headers(source, series_uid: str | None) -> PetSeriesHeaders:
         if series_uid not in by_series and series_uid not in damaged_of:
             listed = ", ".join(sorted(pet)) or "none"
             listed = one_line(listed, 300)
-            raise DicomSeriesError(f"series {one_line(series_uid, 70)} not found in {what} (PET series there: {listed})")
+            raise DicomSeriesError(
+                f"series {one_line(series_uid, 70)} not found in {what} (PET series there: {listed})"
+            )
         if series_uid not in pet:
             raise DicomSeriesError(
                 f"series {one_line(series_uid, 70)} is not PET: Modality is {one_line(modality_of[series_uid], 20)}"
@@ -232,7 +234,11 @@ def _read_pet_headers(source, series_uid: str | None) -> PetSeriesHeaders:
         raise DicomSeriesError(f"series {chosen} has no readable files in {what}")
 
     if n_ignored:
-        notes.append(f"{n_ignored} file{'s' if n_ignored != 1 else ''} that {'are' if n_ignored != 1 else 'is'} not DICOM ignored")
+        verb = "are" if n_ignored != 1 else "is"
+        notes.append(f"{_files(n_ignored)} that {verb} not DICOM ignored")
+    n_damaged_elsewhere = sum(len(v) for u, v in damaged_of.items() if u != chosen)
+    if n_damaged_elsewhere:
+        notes.append(f"{_files(n_damaged_elsewhere)} of other PET series cannot be read (not needed for this series)")
     others = [u for u in by_series if u not in pet]
     if others:
         kinds = sorted({one_line(modality_of[u], 20) for u in others})
@@ -284,7 +290,8 @@ def _drop_copies(items: list[ParsedFile], notes: list[str]) -> list[ParsedFile]:
         for other in group[1:]:
             if _pixel_bytes(other) != first or _text_or_empty(other.dataset, "ImagePositionPatient") != where:
                 raise DicomSeriesError(
-                    f"{group[0].path.name} and {other.path.name} have the same SOPInstanceUID (0008,0018) {one_line(uid, 70)} "
+                    f"{group[0].path.name} and {other.path.name} have the same SOPInstanceUID (0008,0018) "
+                    f"{one_line(uid, 70)} "
                     "but different pixel data or position; remove the wrong one"
                 )
         kept.append(group[0])
@@ -372,7 +379,9 @@ def _check_pixel_format(items: list[ParsedFile]) -> tuple[int, int]:
         formats.setdefault(values, item.path.name)
     if len(formats) > 1:
         (a, name_a), (b, name_b) = list(formats.items())[:2]
-        diff = [f"{kw} {tag} {x} in {name_a}, {y} in {name_b}" for (kw, tag), x, y in zip(_PIXEL_FORMAT, a, b) if x != y]
+        diff = [
+            f"{kw} {tag} {x} in {name_a}, {y} in {name_b}" for (kw, tag), x, y in zip(_PIXEL_FORMAT, a, b) if x != y
+        ]
         raise DicomSeriesError(f"instances differ in pixel format: {'; '.join(diff)}")
     (samples, allocated, stored, high, representation), name = next(iter(formats.items()))
     if samples not in (None, 1):
@@ -380,7 +389,9 @@ def _check_pixel_format(items: list[ParsedFile]) -> tuple[int, int]:
     if allocated not in (8, 16, 32):
         raise DicomSeriesError(f"BitsAllocated (0028,0100) is {allocated} in {name}; expected 8, 16 or 32")
     if stored is None or not 1 <= stored <= allocated:
-        raise DicomSeriesError(f"BitsStored (0028,0101) is {stored} in {name}; expected 1 to BitsAllocated ({allocated})")
+        raise DicomSeriesError(
+            f"BitsStored (0028,0101) is {stored} in {name}; expected 1 to BitsAllocated ({allocated})"
+        )
     if high is not None and high != stored - 1:
         raise DicomSeriesError(f"HighBit (0028,0102) is {high} in {name}; expected BitsStored - 1 = {stored - 1}")
     if representation not in (0, 1):
@@ -406,8 +417,8 @@ def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> Pet
             )
     if len(items) == 1:
         raise DicomSeriesError(
-            f"the PET series {one_line(series_uid, 70)} has a single slice ({first_path.name}); a volume needs at least two "
-            "slices to measure the slice spacing (it is never invented)"
+            f"the PET series {one_line(series_uid, 70)} has a single slice ({first_path.name}); a volume needs at "
+            "least two slices to measure the slice spacing (it is never invented)"
         )
 
     rows_cols: dict[tuple[int, int], str] = {}
@@ -542,7 +553,8 @@ def _read_one(path: Path, ds: Dataset, offset: int, shape: tuple[int, int]) -> n
         try:
             raw = np.fromfile(path, dtype=dtype, count=count, offset=offset)
         except OSError as exc:
-            raise DicomSeriesError(f"pixel data of {path.name} cannot be read: {one_line(exc.strerror or exc)}") from None
+            reason = one_line(exc.strerror or exc)
+            raise DicomSeriesError(f"pixel data of {path.name} cannot be read: {reason}") from None
         if raw.size != count:
             raise DicomSeriesError(f"pixel data of {path.name} is truncated ({raw.size} of {count} values)")
         if bits_stored < bits_alloc:
