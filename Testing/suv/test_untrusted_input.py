@@ -141,11 +141,12 @@ CASES = [
     # Values in the wrong unit, in overrides and in the header: the likely unit is named.
     Case("dose-override-in-mCi", plain, "refused", "mCi given as MBq? that would be 148 MBq",
          overrides={"dose_bq": 4e6}),
-    Case("dose-override-1e-9-MBq", plain, "refused", "is outside 10 MBq-5 GBq", overrides={"dose_bq": 1e-3}),
+    Case("dose-override-1e-9-MBq", plain, "refused", "is outside 10 MBq-3 GBq", overrides={"dose_bq": 1e-3}),
     Case("dose-header-in-kBq", radiopharm(RadionuclideTotalDose="368080"), "refused",
-         "RadionuclideTotalDose (0018,1074) 368080 is implausible: 0.3681 MBq (read as Bq) is outside 10 MBq-5 GBq; "
+         "RadionuclideTotalDose (0018,1074) 368080 is implausible: 0.3681 MBq (read as Bq) is outside 10 MBq-3 GBq; "
          "in kBq? that would be 368.1 MBq"),
     Case("dose-header-in-mCi", radiopharm(RadionuclideTotalDose="5"), "refused", "in mCi? that would be 185 MBq"),
+    Case("dose-header-in-uCi", radiopharm(RadionuclideTotalDose="4000"), "refused", "in uCi? that would be 148 MBq"),
     Case("weight-override-in-grams", plain, "refused", "in grams? that would be 70 kg", overrides={"weight_kg": 70000}),
     Case("height-override-in-cm", plain, "refused", "in centimetres? that would be 1.75 m",
          overrides={"height_m": 175}, normalization="lbm"),

@@ -58,7 +58,7 @@ def dose_bq(ctx: SeriesInputs) -> float:
             ctx.note(f"{tag} {header:g} is below {DOSE_MBQ_BELOW:g}, so it is read as MBq: {d:g} Bq")
             source += " (MBq converted to Bq)"
         if not _in_range(d):
-            candidates = ([(37.0, "in mCi", "MBq"), (1e3, "in GBq", "MBq")] if as_mbq
+            candidates = ([(37.0, "in mCi", "MBq"), (1e3, "in GBq", "MBq"), (0.037, "in uCi", "MBq")] if as_mbq
                           else [(1e3, "in kBq", "MBq"), (37e3, "in uCi", "MBq")])
             hint = unit_hint(d, _in_range, candidates)
             read = f"{d / 1e6:.4g} MBq (read as {'MBq' if as_mbq else 'Bq'})"

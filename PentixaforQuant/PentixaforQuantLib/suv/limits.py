@@ -23,8 +23,8 @@ HEIGHT_RANGE_M = (0.4, 2.75)
 HEIGHT_CM_ABOVE = 3.0
 #: Injected activity (Bq). Below: under the smallest activity of the EANM paediatric dosage card for PET
 #: (14 MBq for 18F-FDG and 68Ga peptides). Above: over the largest single clinical PET injections (82Rb cardiac
-#: PET, up to about 2.2 GBq).
-DOSE_RANGE_BQ = (10e6, 5e9)
+#: PET, up to about 2.2 GBq); it also catches a dose in uCi read as MBq (4000 uCi = 148 MBq read as 4 GBq).
+DOSE_RANGE_BQ = (10e6, 3e9)
 #: A RadionuclideTotalDose below this is read as MBq (PET IODs allow Bq or MBq; 1e5 Bq = 0.1 MBq is far below
 #: any injection, 1e5 MBq = 100 GBq far above).
 DOSE_MBQ_BELOW = 1e5
