@@ -37,7 +37,7 @@ SEED = 20261201
 N_TRUNCATIONS = 120
 N_FLIPS = 260
 N_JUNK = 6
-TIME_CAP_S = 60.0  # a guard against a hung case, far above the ~3 s the cases take
+TIME_CAP_S = 60.0  # a guard against a hung case, far above the ~3 s each transfer syntax takes
 
 
 def _stored(nk=4, nj=8, ni=8) -> np.ndarray:

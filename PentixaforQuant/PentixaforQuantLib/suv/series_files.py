@@ -31,11 +31,13 @@ from ..errors import DicomSeriesError
 __all__ = [
     "HEADER_MAX_READS",
     "HEADER_READ_AHEAD_BYTES",
+    "PET_IMAGE_STORAGE",
     "PET_SOP_CLASSES",
     "ParsedFile",
     "collect_paths",
-    "parse_file",
+    "is_pet_like",
     "one_line",
+    "parse_file",
 ]
 
 #: Header bytes read ahead into memory; PET headers are a few kB to some tens of kB.

@@ -31,7 +31,15 @@ from pydicom.dataset import Dataset
 from .conversion import SUVConversion, SUVOverrides, compute_suv_conversion
 from .dicom_values import fast_number, fast_string, quiet_pydicom, raw_bytes
 from .plausibility import check_suv_maximum
-from .series_files import ParsedFile, collect_paths, is_pet_like, one_line, parse_file
+from .series_files import (
+    PET_IMAGE_STORAGE,
+    PET_SOP_CLASSES,
+    ParsedFile,
+    collect_paths,
+    is_pet_like,
+    one_line,
+    parse_file,
+)
 from ..errors import DicomSeriesError
 from ..geometry import LPS_TO_RAS, VoxelGrid
 
@@ -43,10 +51,7 @@ __all__ = [
     "read_stored_slices",
 ]
 
-_ENHANCED_PET = {
-    "1.2.840.10008.5.1.4.1.1.130": "Enhanced PET",
-    "1.2.840.10008.5.1.4.1.1.128.1": "Legacy Converted Enhanced PET",
-}
+_ENHANCED_PET = {uid: name for uid, name in PET_SOP_CLASSES.items() if uid != PET_IMAGE_STORAGE}
 _EXPLICIT_BE = "1.2.840.10008.1.2.2"
 
 #: A slice gap may deviate from the mean gap by this much (mm) or by SPACING_TOLERANCE_REL of the gap, whichever
