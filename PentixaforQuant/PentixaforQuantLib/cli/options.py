@@ -9,7 +9,6 @@ positive here, and their plausibility is checked by the SUV conversion.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 
 
 def add_suv_options(p: argparse.ArgumentParser) -> None:
@@ -22,19 +21,23 @@ def add_suv_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--height-m", type=float, help="override PatientSize")
     g.add_argument("--sex", choices=["M", "F", "O"], help="override PatientSex")
     g.add_argument("--dose-mbq", type=float, help="override the injected activity (MBq)")
-    g.add_argument("--injection-time", type=datetime.fromisoformat, metavar="ISO",
-                   help="override the injection date-time, e.g. 2024-05-02T09:58:00")
-    g.add_argument("--scan-time", type=datetime.fromisoformat, metavar="ISO", help="override the scan date-time")
+    g.add_argument("--injection-time", metavar="ISO",
+                   help="override the injection date-time, e.g. 2024-05-02T09:58 (a UTC offset +02:00 is honoured)")
+    g.add_argument("--scan-time", metavar="ISO", help="override the scan date-time (as --injection-time)")
     g.add_argument("--half-life-s", type=float, help="override the radionuclide half-life (s)")
+    g.add_argument("--accept-implausible", metavar="REASON",
+                   help="accept values outside the plausibility limits (docs/suv.md), stating why they are right; "
+                        "recorded as a warning in the audit")
 
 
 def suv_overrides(args):
-    from ..suv.conversion import SUVOverrides
+    from ..suv import SUVOverrides
 
     return SUVOverrides(
         weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex,
         dose_bq=None if args.dose_mbq is None else args.dose_mbq * 1e6,
         injection_datetime=args.injection_time, scan_datetime=args.scan_time, half_life_s=args.half_life_s,
+        accept_implausible=args.accept_implausible,
     )
 
 

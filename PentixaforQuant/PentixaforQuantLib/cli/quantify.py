@@ -72,6 +72,8 @@ def cmd_quantify(args) -> int:
     print_study(study, doc["units"])
     for path in paths.values():
         print(f"wrote {path}")
+    for w in (doc.get("suv") or {}).get("warnings", []):  # SUV warnings (e.g. values accepted with a reason)
+        print(f"warning: SUV: {w}", file=sys.stderr)
     return report_problems(study, doc)
 
 

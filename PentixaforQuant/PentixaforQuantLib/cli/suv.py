@@ -10,11 +10,12 @@ from .options import add_suv_options, suv_overrides
 
 
 def cmd_suv(args) -> int:
-    from ..suv.conversion import compute_suv_conversion
-    from ..suv.series_reader import read_pet_headers
+    from ..suv import read_pet_volume
 
-    headers = read_pet_headers(args.dicom_dir, series_uid=args.series_uid)
-    conversion = compute_suv_conversion(headers.datasets, normalization=args.suv, overrides=suv_overrides(args))
+    # The voxels are read too: the plausibility of the SUV maximum belongs to the audit.
+    pet = read_pet_volume(args.dicom_dir, series_uid=args.series_uid, normalization=args.suv,
+                          overrides=suv_overrides(args))
+    headers, conversion = pet.headers, pet.conversion
     if args.json:
         doc = conversion.to_dict()
         doc.setdefault("series_uid", headers.series_uid)

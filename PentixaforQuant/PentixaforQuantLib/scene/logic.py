@@ -41,7 +41,8 @@ from ..errors import NodeError, ParameterError, PointsError
 from ..measure.sites import ALL_SITES
 from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
-from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
+from ..suv import compute_suv_conversion, suv_conversion_for_suv_volume
+from ..suv.plausibility import check_suv_maximum
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM_FILES_ATTRIBUTE",
            "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
@@ -259,6 +260,10 @@ class StudyLogic:
         factors = np.empty(grid.shape_kji[0], np.float32)
         factors[k_of_instance] = conversion.factors
         suv = values.astype(np.float32) * factors[:, None, None]
+        files_by_slice = [None] * grid.shape_kji[0]
+        for instance, k in enumerate(k_of_instance):
+            files_by_slice[k] = headers.files[instance]
+        check_suv_maximum(suv.reshape(suv.shape[0], -1).max(axis=1), files_by_slice, conversion, overrides)
         node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
