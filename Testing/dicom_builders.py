@@ -10,6 +10,7 @@ RadiopharmaceuticalInformationSequence item go in ``radiopharm={...}`` (same con
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pydicom
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+
+from PentixaforQuantLib.suv import compute_suv_conversion
 
 PET_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
 
@@ -212,3 +215,49 @@ def save(ds: Dataset, path: Path, transfer_syntax: str = ExplicitVRLittleEndian)
     else:  # pragma: no cover - pydicom 2.x
         fds.is_little_endian, fds.is_implicit_VR = not big, transfer_syntax == ImplicitVRLittleEndian
         fds.save_as(path, write_like_original=False)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Conversions of the default header (the SUV rule tests)
+
+#: SUVbw factor of the default header to 1e-6: 70 000 g / (368.08 MBq * 2^(-3600/6586.2)) = 70 000 / 252.0e6.
+BASE_FACTOR = 1.0 / 3600.0
+#: Decay constant of F-18 (1/s).
+F18 = math.log(2) / 6586.2
+
+
+def conv(n=3, *, normalization="bw", overrides=None, slopes=None, per_instance=None, **changes):
+    return compute_suv_conversion(
+        series_headers(n, slopes=slopes, per_instance=per_instance, **changes),
+        normalization=normalization,
+        overrides=overrides,
+    )
+
+
+def decisions(c) -> str:
+    return " | ".join(c.audit.decisions)
+
+
+def exact_base_factor() -> float:
+    return 70_000.0 / (368.08e6 * 2.0 ** (-3600.0 / 6586.2))
+
+
+
+def load_like_slicers_dicom_module(volumes_logic, folder: Path):
+    """Load a PET series the way Slicer's DICOM module does: files sorted by position, activity values (no SUV), the
+    SOP Instance UIDs in the ``DICOM.instanceUIDs`` attribute. Returns (volume node, SOP Instance UID -> file)."""
+    import vtk
+
+    files = sorted(Path(folder).glob("*.dcm"))
+    by_uid, position = {}, {}
+    for f in files:
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        by_uid[ds.SOPInstanceUID] = str(f)
+        position[f] = float(ds.ImagePositionPatient[2])
+    names = vtk.vtkStringArray()
+    for f in sorted(files, key=position.get):
+        names.InsertNextValue(str(f))
+    volume = volumes_logic.AddArchetypeVolume(names.GetValue(0), "PET activity", 0, names)
+    assert volume is not None
+    volume.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))  # any order, as in Slicer
+    return volume, by_uid

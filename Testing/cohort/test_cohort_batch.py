@@ -61,7 +61,7 @@ def test_batch_measures_every_study_to_its_design_values(cohort, cohort_run):
 def test_a_corrupt_study_is_recorded_with_its_reason_and_the_rest_go_on(cohort_run):
     _, out = cohort_run
     row = _rows(out)["P-008"]
-    assert row["error"].startswith("no DICOM files in folder") and row["suv_max"] is None
+    assert "slice001.dcm: named like DICOM but not DICOM" in row["error"] and row["suv_max"] is None
     with (out / "failures.csv").open() as fh:
         failures = list(csv.DictReader(fh))
     assert failures == [{"study_id": "P-008", "manifest_line": "9", "error": row["error"]}]

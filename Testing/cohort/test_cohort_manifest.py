@@ -98,6 +98,10 @@ def test_optional_columns_override_suv_and_protocol_per_row(study_files):
     problems = _problems(_write(study_files, [GOOD + ["heavy", "", "", "7", ""]], header))
     assert "manifest.csv line 2, column 'weight_kg': 'heavy': must be a positive number" in problems
     assert "manifest.csv line 2, column 'connectivity': '7': must be 6, 18 or 26" in problems
+    out_of_range = _problems(_write(study_files, [GOOD + ["", "", "", "", ""], GOOD[:0] + ["s9"] + GOOD[1:] +
+                                                  ["", "", "500", "", ""]], header))
+    assert len(out_of_range) == 1 and out_of_range[0].startswith("manifest.csv line 3: protocol columns:")
+    assert "threshold" in out_of_range[0]
 
 
 @pytest.mark.parametrize("study_id,expected", [

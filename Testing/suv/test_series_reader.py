@@ -113,14 +113,20 @@ def test_several_series_in_one_folder(tmp_path):
     write_series(tmp_path / "c", np.zeros((2, 4, 4), np.int16), [1.0] * 2, Modality="CT",
                  SOPClassUID="1.2.840.10008.5.1.4.1.1.2")
     (tmp_path / "README.txt").write_text("not DICOM")
-    (tmp_path / "b" / "junk.dcm").write_bytes(b"\x00" * 300)
+    (tmp_path / "b" / "junk.bin").write_bytes(b"\x00" * 300)
     big_uid = pydicom.dcmread(big[0]).SeriesInstanceUID
     small_uid = pydicom.dcmread(small[0]).SeriesInstanceUID
 
-    headers = read_pet_headers(tmp_path)
+    # The reader never chooses between PET series: it lists each with its description and file count.
+    with pytest.raises(DicomSeriesError, match=r"2 PET series .*choose one with --series-uid") as refused:
+        read_pet_headers(tmp_path)
+    message = str(refused.value)
+    assert f"{big_uid} ('WB AC', 6 files)" in message and f"{small_uid} ('NAC', 3 files)" in message
+
+    headers = read_pet_headers(tmp_path, series_uid=big_uid)
     assert headers.series_uid == big_uid and len(headers.files) == 6
     note = " ".join(headers.notes)
-    assert "2 PET series" in note and big_uid in note and "most instances" in note and small_uid in note
+    assert "1 other PET series not read" in note and "2 files that are not DICOM ignored" in note
 
     chosen = read_pet_headers(tmp_path, series_uid=small_uid)
     assert chosen.series_uid == small_uid and len(chosen.files) == 3
@@ -137,9 +143,9 @@ def test_list_of_files_and_single_file(tmp_path):
     paths = write_series(tmp_path, labelled(3, 4, 4), [1.0] * 3)
     headers = read_pet_headers([str(p) for p in reversed(paths)])
     assert headers.files == paths
-    one = read_pet_headers(paths[1])
-    assert len(one.files) == 1 and one.grid.shape_kji == (1, 4, 4)
-    assert np.isclose(one.grid.spacing_mm[2], 4.0) and "single slice" in one.notes[0]
+    # One slice gives no slice spacing; it is refused, never invented from SliceThickness or set to 1 mm.
+    with pytest.raises(DicomSeriesError, match=r"has a single slice \(slice_0001\.dcm\).*never invented"):
+        read_pet_headers(paths[1])
 
 
 @pytest.mark.parametrize(

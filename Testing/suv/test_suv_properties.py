@@ -20,7 +20,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.tag import Tag
 
 from PentixaforQuantLib.errors import SUVError
-from PentixaforQuantLib.suv.conversion import NORMALIZATIONS, SUVOverrides, compute_suv_conversion
+from PentixaforQuantLib.suv import NORMALIZATIONS, SUVOverrides, compute_suv_conversion
 
 PHILIPS = {(0x7053, 0x0010): ("LO", "Philips PET Private Group"), (0x7053, 0x1000): ("DS", "0.0005"),
            (0x7053, 0x1009): ("DS", "0.5")}

@@ -10,11 +10,12 @@ from .options import add_suv_options, suv_overrides
 
 
 def cmd_suv(args) -> int:
-    from ..suv.conversion import compute_suv_conversion
-    from ..suv.series_reader import read_pet_headers
+    from ..suv import read_pet_volume
 
-    headers = read_pet_headers(args.dicom_dir, series_uid=args.series_uid)
-    conversion = compute_suv_conversion(headers.datasets, normalization=args.suv, overrides=suv_overrides(args))
+    # The voxels are read too: the plausibility of the SUV maximum belongs to the audit.
+    pet = read_pet_volume(args.dicom_dir, series_uid=args.series_uid, normalization=args.suv,
+                          overrides=suv_overrides(args))
+    headers, conversion = pet.headers, pet.conversion
     if args.json:
         doc = conversion.to_dict()
         doc.setdefault("series_uid", headers.series_uid)
@@ -34,6 +35,8 @@ def cmd_convert(args) -> int:
     out = Path(args.out)
     if not out.name.lower().endswith((".nrrd", ".nii", ".nii.gz", ".mha")):
         raise PentixaforQuantError(f"output {out.name}: use .nrrd, .nii.gz, .nii or .mha")
+    if out.is_dir():
+        raise PentixaforQuantError(f"output {out} is a folder; give a file name")
     logic = StudyLogic()
     node = logic.load_dicom(args.dicom_dir, normalization=args.suv, overrides=suv_overrides(args),
                             series_uid=args.series_uid)

@@ -3,8 +3,9 @@
 Which scans enter which statistic (Buck et al., J Nucl Med 2022; Herhaus et al., Haematologica 2016):
 
 - ``scans`` counts every row; ``no_uptake`` the rows with ``uptake = no`` (counted, not measured).
-- The lesion statistics (``by_diagnosis``, ``overall``, ``correlations``) use the scans with uptake that were
-  measured (no ``error``); a failed study is listed under ``failed`` and used nowhere else.
+- The lesion statistics (``by_diagnosis``, ``overall``, ``correlations``) use the scans with uptake (``yes`` or not
+  recorded) that were measured; a study that could not be measured at all is listed under ``failed`` and used
+  nowhere else (a study with some sites unmeasured keeps its other numbers).
 - ``specific_activity``, ``activity_mbq`` and ``peptide_mass_ug`` summarise every scan that has the value.
 - ``correlations``: Spearman's rho of specific activity (MBq/µg) against each metric after ROUT outlier removal
   (Q = 1 %) of the straight-line fit of the metric on specific activity.
@@ -20,7 +21,7 @@ from .. import __version__
 from .rout import rout_line
 from .statistics import mean_sd, mean_sem, median_range, spearman, student_t_test, too_few
 
-__all__ = ["LESION_METRICS", "cohort_statistics", "NOT_GIVEN"]
+__all__ = ["LESION_METRICS", "cohort_statistics", "measured_rows", "failed", "NOT_GIVEN"]
 
 LESION_METRICS = ("suv_max", "suv_mean", "suv_peak", "tbr")
 NOT_GIVEN = "(not given)"
@@ -43,8 +44,15 @@ DEFINITIONS = {
 }
 
 
-def _measured(rows):
-    return [r for r in rows if r["uptake"] == "yes" and not r["error"]]
+def failed(row) -> bool:
+    """A study that could not be measured at all: an ``error`` and no measurement (a study with some sites that
+    could not be measured also names them in ``error``, but keeps its other numbers)."""
+    return bool(row["error"]) and all(row[k] is None for k in ("suv_max", "blood_pool_suv_mean", "mean_suv_max"))
+
+
+def measured_rows(rows) -> list[dict]:
+    """The scans with uptake (``yes``, or not recorded) that were measured."""
+    return [r for r in rows if r["uptake"] != "no" and not failed(r)]
 
 
 def _metric_summaries(rows) -> dict:
@@ -58,7 +66,7 @@ def cohort_statistics(rows: list[dict], *, q: float = ROUT_Q, source: dict | Non
     """Everything ``stats.json`` holds, from cohort rows (:func:`~.table.read_cohort_csv`); see the module text."""
     scans = len(rows)
     no_uptake = sum(r["uptake"] == "no" for r in rows)
-    measured = _measured(rows)
+    measured = measured_rows(rows)
     doc: dict = {"pentixaforquant_version": __version__}
     if source:
         doc["source"] = source
@@ -66,7 +74,7 @@ def cohort_statistics(rows: list[dict], *, q: float = ROUT_Q, source: dict | Non
     doc["no_uptake"] = no_uptake
     doc["no_uptake_fraction"] = no_uptake / scans if scans else too_few(0, 1)
     doc["with_uptake_measured"] = len(measured)
-    doc["failed"] = [r["study_id"] for r in rows if r["error"]]
+    doc["failed"] = [r["study_id"] for r in rows if failed(r)]
 
     diagnoses: dict[str, list[dict]] = {}
     for r in measured:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..outputs.atomic import MARKER, write_file_atomically
-from .table import COHORT_COLUMNS, cohort_csv_text, cohort_row, measurements_from_study_json, study_warnings
+from .table import COHORT_COLUMNS, MEASUREMENT_KEYS, cohort_csv_text, manifest_row
 
 __all__ = ["StudyTask", "BatchResult", "study_fingerprint", "run_study", "run_batch", "ProgressBar",
            "COHORT_FILE", "FAILURES_FILE", "RUN_FILE", "STUDIES_FOLDER", "EXIT_SOME_FAILED"]
@@ -130,6 +130,7 @@ def run_study(task: StudyTask) -> dict:
     """Run one study (in a worker): ``quantify`` into its folder, then its done record. Never raises for a
     study's own problem: a failure comes back as ``status = "failed"`` with its one-line reason."""
     from ..measure.protocol import ProtocolParameters
+    from ..outputs.cohort_row import cohort_row as study_cohort_row
     from ..scene.headless import HeadlessSlicer
     from ..scene.quantify import quantify
     from ..suv import SUVOverrides
@@ -143,18 +144,22 @@ def run_study(task: StudyTask) -> dict:
     headless = HeadlessSlicer.create(install_globals=False)
     try:
         parameters = ProtocolParameters.from_dict(task.parameters)
-        _, doc, paths = quantify(task.dicom, task.points, task.out_dir, parameters, normalization=task.normalization,
-                                 overrides=SUVOverrides(**task.overrides), series_uid=task.series_uid,
-                                 figure=task.figure, bundle=task.bundle, scene=headless.scene, timings=timings)
+        study, doc, paths = quantify(task.dicom, task.points, task.out_dir, parameters,
+                                     normalization=task.normalization, overrides=SUVOverrides(**task.overrides),
+                                     series_uid=task.series_uid, figure=task.figure, bundle=task.bundle,
+                                     scene=headless.scene, timings=timings)
+        row = study_cohort_row(study, study_id=task.study_id)  # the panel's "Add study to cohort" row, too
         record = {
             "study_id": task.study_id, "fingerprint": task.fingerprint,
             "study_json_sha256": _sha256_file(paths["study.json"]),
-            "measurements": measurements_from_study_json(doc), "warnings": study_warnings(doc), "timings": timings,
+            "measurements": {k: row[k] for k in MEASUREMENT_KEYS}, "warnings": row["warnings"] or "",
+            "site_errors": row["error"] or "", "timings": timings,
         }
         write_file_atomically(task.done_file, json.dumps(record, indent=1) + "\n")
-        result.update(status="done", measurements=record["measurements"], warnings=record["warnings"], error="")
+        result.update(status="done", measurements=record["measurements"], warnings=record["warnings"],
+                      site_errors=record["site_errors"], error="")
     except Exception as exc:  # a study's failure is recorded, the batch goes on
-        result.update(status="failed", measurements=None, warnings=[], error=_one_line(exc))
+        result.update(status="failed", measurements=None, warnings="", error=_one_line(exc))
     finally:
         headless.scene.Clear(1)
         del headless
@@ -256,7 +261,7 @@ class BatchResult:
 
 
 def _lost(task: StudyTask, why: str) -> dict:
-    return {"study_id": task.study_id, "status": "failed", "measurements": None, "warnings": [], "error": why,
+    return {"study_id": task.study_id, "status": "failed", "measurements": None, "warnings": "", "error": why,
             "timings": {}, "max_rss_mb": None}
 
 
@@ -397,7 +402,8 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
         record = None if force else _trusted_record(task)
         if record is not None:
             results[entry.study_id] = {"status": "done", "measurements": record["measurements"],
-                                       "warnings": record.get("warnings", []), "error": "", "skipped": True,
+                                       "warnings": record.get("warnings", ""),
+                                       "site_errors": record.get("site_errors", ""), "error": "", "skipped": True,
                                        "timings": record.get("timings", {})}
             outcome.skipped += 1
             continue
@@ -429,19 +435,20 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
 
     for entry in manifest.entries:
         if not entry.uptake:
-            outcome.rows.append(cohort_row(entry))
+            outcome.rows.append(manifest_row(entry))
             outcome.no_uptake += 1
             continue
-        result = results.get(entry.study_id) or {"status": "failed", "measurements": None, "warnings": [],
+        result = results.get(entry.study_id) or {"status": "failed", "measurements": None, "warnings": "",
                                                  "error": "no result came back for this study"}
         if result["status"] == "done":
             if not result.get("skipped"):
                 outcome.measured += 1
-            outcome.rows.append(cohort_row(entry, result["measurements"], warnings=result["warnings"]))
+            outcome.rows.append(manifest_row(entry, result["measurements"], warnings=result["warnings"],
+                                             error=result.get("site_errors", "")))
         else:
             outcome.failed += 1
             outcome.failures.append({"study_id": entry.study_id, "line": entry.line, "error": result["error"]})
-            outcome.rows.append(cohort_row(entry, warnings=result.get("warnings", []), error=result["error"]))
+            outcome.rows.append(manifest_row(entry, error=result["error"]))
     outcome.results = results
 
     run_doc = {

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import PentixaforQuantError
 from ..measure.sites import MARROW_SITES_PAPER_ORDER, SITE_TITLES
 from ..outputs.atomic import write_file_atomically
-from .analysis import LESION_METRICS
+from .analysis import LESION_METRICS, measured_rows
 
 __all__ = ["write_cohort_figures", "CUTOFFS"]
 
@@ -90,7 +90,7 @@ def _bars_by_diagnosis(plt, stats, metric, path, blood_pool_level, blood_pool_la
 
 
 def _correlations(plt, stats, rows, path):
-    measured = [r for r in rows if r["uptake"] == "yes" and not r["error"]]
+    measured = measured_rows(rows)
     fig, axes = plt.subplots(2, 2, figsize=(9.5, 8.0), dpi=120)
     for ax, metric in zip(axes.ravel(), LESION_METRICS):
         c = stats["correlations"][metric]

@@ -347,7 +347,7 @@ def read_manifest(path, *, base_parameters=None) -> Manifest:
         if protocol and not row_problems:
             try:
                 protocol_for(protocol, base)
-            except ValueError as exc:
+            except (ValueError, PentixaforQuantError) as exc:  # outside the parameter's stated range
                 row_problems.append(f"{where}: protocol columns: {exc}")
         if row_problems:
             problems += row_problems

@@ -8,8 +8,7 @@ group.
 
 from __future__ import annotations
 
-from ..outputs.results import Column
-from .analysis import LESION_METRICS
+from .analysis import LESION_METRICS, measured_rows
 from .figures import CUTOFFS
 from .table import COHORT_COLUMNS, TEXT_COLUMNS
 
@@ -21,23 +20,25 @@ _GREY = (0.25, 0.25, 0.25)
 _BLOOD = (0.77, 0.31, 0.32)
 
 
-def _table(scene, name, rows, columns, text_keys=()):
-    from ..scene.mrml import write_table
+def _table(scene, name, rows, columns, text_columns=()):
+    """A table node of ``rows``; ``columns`` are (name, unit, description)."""
+    from ..scene.mrml import write_rows_table
 
     node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
-    write_table(node, rows, columns, text_keys=text_keys)
+    write_rows_table(node, rows, [c[0] for c in columns], text_columns=frozenset(text_columns))
+    for column, unit, description in columns:
+        if unit:
+            node.SetColumnUnitLabel(column, unit)
+        node.SetColumnDescription(column, description)
     return node
 
 
 def cohort_table_node(scene, rows: list[dict], *, name: str = "Cohort", suv_units: str = "{SUVbw}g/ml"):
-    """A table node with the cohort rows, one column per :data:`~.table.COHORT_COLUMNS` key (units and
-    descriptions on the columns; missing numbers are NaN, missing texts empty)."""
-    from ..scene.mrml import write_table
-
-    node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
-    columns = tuple(Column(c.key, c.key, "SUV" if c.unit == "SUV" else c.unit, c.description) for c in COHORT_COLUMNS)
-    write_table(node, rows, columns, suv_units=suv_units, text_keys=TEXT_COLUMNS)
-    return node
+    """A table node with the cohort rows, one column per cohort column (:data:`~.table.COLUMN_KEYS`), as the
+    panel's "Add study to cohort" writes it (so the panel can add to it); units and descriptions on the columns,
+    missing numbers NaN, missing texts empty."""
+    columns = [(c.key, suv_units if c.unit == "SUV" else c.unit, c.description) for c in COHORT_COLUMNS]
+    return _table(scene, name, rows, columns, TEXT_COLUMNS)
 
 
 def _value(v):
@@ -51,19 +52,17 @@ def _bar_chart(scene, title, categories, means, ns, y_title, lines):
     bars = _table(scene, f"{title} (values)",
                   [{"category": f"{c} (n = {n})", "x": float(i), "mean": m, "n": n}
                    for i, (c, m, n) in enumerate(zip(categories, means, ns))],
-                  (Column("category", "category", "", "category and its n"),
-                   Column("x", "x", "", "bar position"), Column("mean", "mean", "", "mean value"),
-                   Column("n", "n", "", "values behind the mean")),
-                  text_keys=("category",))
+                  (("category", "", "category and its n"), ("x", "", "bar position"), ("mean", "", "mean value"),
+                   ("n", "", "values behind the mean")),
+                  ("category",))
     series = [PlotSeries("mean", bars, "x", "mean", kind="bar", label_column="category")]
     if lines:
         ends = (-0.5, len(categories) - 0.5)
         line_rows = [{"x": x, **{f"y{j}": y for j, (_, y, _, _) in enumerate(lines)}} for x in ends]
-        line_columns = (Column("x", "x", "", "line ends"),
-                        *(Column(f"y{j}", label, "", label) for j, (label, _, _, _) in enumerate(lines)))
+        line_columns = (("x", "", "line ends"), *((f"y{j}", "", label) for j, (label, _, _, _) in enumerate(lines)))
         line_table = _table(scene, f"{title} (lines)", line_rows, line_columns)
         for j, (label, _, color, style) in enumerate(lines):
-            series.append(PlotSeries(label, line_table, "x", label, kind="line", color=color, marker="none",
+            series.append(PlotSeries(label, line_table, "x", f"y{j}", kind="line", color=color, marker="none",
                                      line=style))
     return add_plot_chart(scene, title, series, title=title, y_title=y_title)
 
@@ -89,7 +88,7 @@ def cohort_plot_charts(scene, stats: dict, rows: list[dict]) -> dict:
                 scene, f"{_LABELS[metric]} by diagnosis", diagnoses,
                 [_value(stats["by_diagnosis"][d][metric]["mean"]) for d in diagnoses],
                 [stats["by_diagnosis"][d][metric]["n"] for d in diagnoses], f"{_LABELS[metric]} (mean)", lines)
-        measured = [r for r in rows if r["uptake"] == "yes" and not r["error"]]
+        measured = measured_rows(rows)
         for metric in LESION_METRICS:
             c = stats["correlations"][metric]
             outliers = set(c["outliers"])
@@ -98,11 +97,10 @@ def cohort_plot_charts(scene, stats: dict, rows: list[dict]) -> dict:
                            "used": None if r["study_id"] in outliers else r[metric],
                            "outlier": r[metric] if r["study_id"] in outliers else None} for r in points]
             table = _table(scene, f"Specific activity vs {_LABELS[metric]} (values)", table_rows,
-                           (Column("study_id", "study_id", "", "study"),
-                            Column("specific_activity", "specific_activity", "MBq/ug", "activity / peptide mass"),
-                            Column("used", "used", "", f"{metric} of the points used"),
-                            Column("outlier", "outlier", "", f"{metric} of the ROUT outliers")),
-                           text_keys=("study_id",))
+                           (("study_id", "", "study"), ("specific_activity", "MBq/ug", "activity / peptide mass"),
+                            ("used", "", f"{metric} of the points used"),
+                            ("outlier", "", f"{metric} of the ROUT outliers")),
+                           ("study_id",))
             rho = f"{c['rho']:.3f}" if isinstance(c["rho"], float) else c["rho"]
             p = f"{c['p']:.3g}" if isinstance(c["p"], float) else c["p"]
             title = f"Specific activity vs {_LABELS[metric]}: rho {rho}, P {p}, n {c['n']}"

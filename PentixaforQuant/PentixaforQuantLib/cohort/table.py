@@ -1,7 +1,8 @@
 """The cohort table (``cohort.csv``): one row per study, the input of ``stats``.
 
-The column set is fixed (:data:`COHORT_COLUMNS`, in this order) and shared by the batch, the ``stats`` command,
-the Slicer table node and the panel's "Add study to cohort". Empty cells are missing values.
+The column set is :data:`~..outputs.cohort_row.COHORT_COLUMNS` (in that order), shared by the batch, the ``stats``
+command, the Slicer table node and the panel's "Add study to cohort"; this module adds each column's unit and
+description, and reads and writes the CSV. Empty cells are missing values.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 
 from ..errors import PentixaforQuantError
 from ..measure.sites import MARROW_SITES
+from ..outputs.cohort_row import COHORT_COLUMNS as COLUMN_KEYS
+from ..outputs.cohort_row import COHORT_TEXT_COLUMNS as TEXT_COLUMNS
 
-__all__ = ["CohortColumn", "COHORT_COLUMNS", "COLUMN_KEYS", "TEXT_COLUMNS", "CohortTableError",
-           "measurements_from_study_json", "cohort_row", "cohort_csv_text", "read_cohort_csv"]
+__all__ = ["CohortColumn", "COHORT_COLUMNS", "COLUMN_KEYS", "TEXT_COLUMNS", "MEASUREMENT_KEYS", "CohortTableError",
+           "manifest_row", "cohort_csv_text", "read_cohort_csv"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,8 @@ COHORT_COLUMNS = (
     CohortColumn("study_id", "", "Study (scan) identifier from the manifest"),
     CohortColumn("diagnosis", "", "Diagnosis (per-diagnosis statistics)"),
     CohortColumn("group", "", "Patient group (marrow statistics)"),
-    CohortColumn("uptake", "", "yes / no: discernible uptake; scans without are counted, not measured"),
+    CohortColumn("uptake", "", "yes / no: discernible uptake (scans without are counted, not measured); "
+                               "empty = not recorded"),
     CohortColumn("activity_mbq", "MBq", "Injected activity"),
     CohortColumn("peptide_mass_ug", "ug", "Injected peptide mass"),
     CohortColumn("specific_activity_mbq_per_ug", "MBq/ug", "activity_mbq / peptide_mass_ug"),
@@ -47,11 +51,10 @@ COHORT_COLUMNS = (
     CohortColumn("left_ilium", "SUV", "Marrow SUVmax at the left ilium"),
     CohortColumn("mean_suv_max", "SUV", "meanSUVmax = mean of the marrow-site SUVmax"),
     CohortColumn("marrow_sites_used", "", "Number of marrow sites behind mean_suv_max (0-5)"),
-    CohortColumn("warnings", "", "Warnings and per-site errors of the study, separated by ' | '"),
-    CohortColumn("error", "", "Why the study could not be measured (empty when it was)"),
+    CohortColumn("warnings", "", "Warnings of the study, separated by ' | '"),
+    CohortColumn("error", "", "Why the study could not be measured, or the sites that could not be (' | ')"),
 )
-COLUMN_KEYS = tuple(c.key for c in COHORT_COLUMNS)
-TEXT_COLUMNS = frozenset({"study_id", "diagnosis", "group", "uptake", "warnings", "error"})
+assert tuple(c.key for c in COHORT_COLUMNS) == COLUMN_KEYS, "units and descriptions for every cohort column"
 MEASUREMENT_KEYS = ("suv_max", "suv_mean", "suv_peak", "volume_ml", "tbr", "blood_pool_suv_mean", *MARROW_SITES,
                     "mean_suv_max", "marrow_sites_used")
 
@@ -60,29 +63,9 @@ class CohortTableError(PentixaforQuantError):
     """A cohort table cannot be read (missing column, a value that is not a number), naming line and column."""
 
 
-def measurements_from_study_json(doc: dict) -> dict:
-    """The measurement columns of a cohort row, from a ``study.json`` document (``quantify``'s output)."""
-    lesion = doc.get("lesion") or {}
-    blood = doc.get("blood_pool") or {}
-    marrow = doc.get("marrow") or {}
-    out = {
-        "suv_max": lesion.get("suv_max"), "suv_mean": lesion.get("suv_mean"), "suv_peak": lesion.get("suv_peak"),
-        "volume_ml": lesion.get("volume_ml"), "tbr": doc.get("tbr"), "blood_pool_suv_mean": blood.get("suv_mean"),
-    }
-    for site in MARROW_SITES:
-        out[site] = (marrow.get(site) or {}).get("suv_max")
-    out["mean_suv_max"] = doc.get("mean_suv_max")
-    out["marrow_sites_used"] = len(doc.get("marrow_sites_used") or [])
-    return out
-
-
-def study_warnings(doc: dict) -> list[str]:
-    """The study's warnings, then each site that could not be measured as ``"<site>: <why>"``."""
-    return list(doc.get("warnings") or []) + [f"{site}: {why}" for site, why in (doc.get("errors") or {}).items()]
-
-
-def cohort_row(entry, measurements: dict | None = None, *, warnings=(), error: str = "") -> dict:
-    """One cohort row from a manifest entry and, when measured, its measurements (None = not measured)."""
+def manifest_row(entry, measurements: dict | None = None, *, warnings: str = "", error: str = "") -> dict:
+    """The cohort row of a manifest entry: its fields, and when measured the measurement columns of the study's
+    cohort row (:func:`~..outputs.cohort_row.cohort_row`, made where the study ran; None = not measured)."""
     row = dict.fromkeys(COLUMN_KEYS)
     row.update(study_id=entry.study_id, diagnosis=entry.diagnosis, group=entry.group,
                uptake="yes" if entry.uptake else "no", activity_mbq=entry.activity_mbq,
@@ -90,7 +73,7 @@ def cohort_row(entry, measurements: dict | None = None, *, warnings=(), error: s
                specific_activity_mbq_per_ug=entry.specific_activity_mbq_per_ug)
     if measurements:
         row.update({k: measurements.get(k) for k in MEASUREMENT_KEYS})
-    row["warnings"] = " | ".join(warnings)
+    row["warnings"] = warnings
     row["error"] = error
     return row
 
@@ -148,7 +131,9 @@ def read_cohort_csv(path) -> list[dict]:
                 except ValueError:
                     raise CohortTableError(f"{path.name} line {line}, column {key!r}: {cell!r} is not a number") from None
                 row[key] = int(value) if key == "marrow_sites_used" else value
-        if row["uptake"] not in ("yes", "no"):
-            raise CohortTableError(f"{path.name} line {line}, column 'uptake': {row['uptake']!r}: write yes or no")
+        row["uptake"] = row["uptake"].lower()
+        if row["uptake"] not in ("yes", "no", ""):
+            raise CohortTableError(f"{path.name} line {line}, column 'uptake': {row['uptake']!r}: write yes, no "
+                                   "or leave it empty (not recorded)")
         rows.append(row)
     return rows

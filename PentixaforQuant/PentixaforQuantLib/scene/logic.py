@@ -13,8 +13,10 @@ Typical use (Slicer Python console, or headless with ``slicer-core``)::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -35,11 +37,15 @@ from .mrml import (
     write_table,
 )
 from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
+from ..errors import NodeError, ParameterError, PointsError
+from ..measure.sites import ALL_SITES
 from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
-from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
+from ..suv import compute_suv_conversion, suv_conversion_for_suv_volume
+from ..suv.plausibility import check_suv_maximum
 
-__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS"]
+__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM_FILES_ATTRIBUTE",
+           "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
 SEGMENT_COLORS = {
@@ -56,6 +62,83 @@ SEGMENT_COLORS = {
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
 _REF_PARAMETERS = "PentixaforQuant.ParametersTable"
 _REF_SEGMENTATION = "PentixaforQuant.Segmentation"
+#: Node reference from the results table, parameters table and segmentation to the PET volume they measure.
+PET_REFERENCE = "PentixaforQuant.PETVolume"
+#: Volume attribute: the PET DICOM files (JSON list) a volume was read from, for the DICOM SEG/SR export.
+DICOM_FILES_ATTRIBUTE = "PentixaforQuant.DicomFiles"
+
+
+# ------------------------------------------------------------------------------------ checks at the entry points
+# Misuse of the Logic (None, a node of the wrong kind or from another scene, a points node without points, options
+# of the wrong type) is refused here with a PentixaforQuantError subclass naming the argument, not left to fail as
+# an AttributeError deep inside.
+
+
+def _node_text(node) -> str:
+    name = node.GetName() if hasattr(node, "GetName") else None
+    kind = node.GetClassName() if hasattr(node, "GetClassName") else type(node).__name__
+    return f"{kind} {name!r}" if name else kind
+
+
+def _require_node(node, class_name: str, role: str, scene) -> None:
+    """Refuse None, an object that is not an MRML node of ``class_name``, or a node outside ``scene``."""
+    if node is None:
+        raise NodeError(f"{role}: no node given (None); pass a {class_name}")
+    is_a = getattr(node, "IsA", None)
+    if not callable(is_a) or not is_a(class_name):
+        raise NodeError(f"{role}: expected a {class_name}, got {_node_text(node)}")
+    if node.GetScene() is not scene:
+        raise NodeError(f"{role} {node.GetName()!r} is not in this logic's scene: add it to that scene first")
+
+
+def _require_volume(node, role: str, scene) -> None:
+    """A scalar volume node with one value per voxel (not a label map, not a vector volume), with image data."""
+    _require_node(node, "vtkMRMLScalarVolumeNode", role, scene)
+    if node.IsA("vtkMRMLLabelMapVolumeNode"):
+        raise NodeError(f"{role} {node.GetName()!r} is a label map, not a PET volume")
+    image = node.GetImageData()
+    if image is None or image.GetNumberOfPoints() == 0:
+        raise NodeError(f"{role} {node.GetName()!r} has no image data")
+    if image.GetNumberOfScalarComponents() != 1:
+        raise NodeError(f"{role} {node.GetName()!r} has {image.GetNumberOfScalarComponents()} values per voxel; "
+                        "a PET volume has one")
+
+
+def _require_parameters(parameters) -> None:
+    if parameters is not None and not isinstance(parameters, ProtocolParameters):
+        raise ParameterError(f"parameters: expected ProtocolParameters (or None for the defaults), got "
+                             f"{type(parameters).__name__}")
+
+
+def _require_overrides(overrides) -> None:
+    from ..suv import SUVOverrides
+
+    if overrides is not None and not isinstance(overrides, SUVOverrides):
+        raise ParameterError(f"overrides: expected SUVOverrides (or None), got {type(overrides).__name__}")
+
+
+def _require_ras_points(points, role: str, *, sites_only: bool) -> None:
+    """A mapping label -> three finite numbers (RAS, mm); with ``sites_only`` every key must be a site name."""
+    if not isinstance(points, Mapping):
+        raise PointsError(f"{role}: expected a mapping of site -> RAS point, got {type(points).__name__}")
+    for label, ras in points.items():
+        if sites_only and label not in ALL_SITES:
+            raise PointsError(f"{role}: {str(label)[:40]!r} is not a site; use one of: {', '.join(ALL_SITES)}")
+        try:
+            values = np.asarray(ras, dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.shape != (3,) or not np.all(np.isfinite(values)):
+            raise PointsError(f"{role}: point {str(label)[:40]!r} is not three finite numbers (RAS, mm): "
+                              f"{str(ras)[:60]}")
+
+
+def _placed_point_count(points_node) -> int:
+    import slicer
+
+    defined = slicer.vtkMRMLMarkupsNode.PositionDefined
+    return sum(points_node.GetNthControlPointPositionStatus(n) == defined
+               for n in range(points_node.GetNumberOfControlPoints()))
 
 
 @dataclass
@@ -73,6 +156,7 @@ class _Cache:
 
     keys: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
+    written: tuple | None = None  # (table, segmentation) IDs the cached results were last written to
 
 
 class StudyLogic:
@@ -98,19 +182,28 @@ class StudyLogic:
         self.on_update: Callable | None = None
         #: The refusal of the last automatic recomputation, if any (shown by the panel instead of a traceback).
         self.last_error: str | None = None
+        #: Sites whose VOI the last :meth:`measure` computed (the others came from the cache).
+        self.last_recomputed: set[str] = set()
+        #: Site -> number of times its VOI was computed since this logic was made (each cache miss counts one).
+        self.computations: Counter = Counter()
 
     # ----------------------------------------------------------------------------------------------- inputs
     def load_dicom(self, source, *, normalization: str = "bw", overrides=None, series_uid: str | None = None,
-                   name: str | None = None):
+                   name: str | None = None, progress: Callable | None = None):
         """Read a PET DICOM series (folder or files), convert to SUV and add it as a volume node.
 
         The SUV audit is stored on the node (attribute ``PentixaforQuant.SUVAudit``) and saved with the scene.
+        ``progress(slices_read, slices)`` is called as the pixel data is read.
         """
-        pet = read_pet_volume(source, series_uid=series_uid, normalization=normalization, overrides=overrides)
+        _require_overrides(overrides)
+        pet = read_pet_volume(source, series_uid=series_uid, normalization=normalization, overrides=overrides,
+                              progress=progress)
         ds = pet.headers.datasets[0]
         default_name = str(getattr(ds, "SeriesDescription", "") or "PET") + f" {pet.conversion.units.split('}')[0][1:]}"
-        return add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,
+        node = add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,
                                    units=pet.conversion.units, audit=pet.conversion.to_dict())
+        _remember_dicom_source(node, pet.headers.datasets, pet.headers.files)
+        return node
 
     def suv_volume(self, volume_node, *, resolver: Callable | None = None, normalization: str = "bw",
                    overrides=None):
@@ -125,7 +218,14 @@ class StudyLogic:
         ------
         SUVError
             The volume is neither in SUV units nor traceable to its DICOM files.
+        NodeError
+            ``volume_node`` is not a scalar volume with image data in this logic's scene.
         """
+        _require_volume(volume_node, "volume", self.scene)
+        _require_overrides(overrides)
+        if resolver is not None and not callable(resolver):
+            raise NodeError(f"resolver: expected a function from SOP Instance UID to file, got "
+                            f"{type(resolver).__name__}")
         units = volume_suv_units(volume_node)
         if units:
             if volume_node.GetAttribute(AUDIT_ATTRIBUTE) is None:
@@ -160,13 +260,22 @@ class StudyLogic:
         factors = np.empty(grid.shape_kji[0], np.float32)
         factors[k_of_instance] = conversion.factors
         suv = values.astype(np.float32) * factors[:, None, None]
+        files_by_slice = [None] * grid.shape_kji[0]
+        for instance, k in enumerate(k_of_instance):
+            files_by_slice[k] = headers.files[instance]
+        check_suv_maximum(suv.reshape(suv.shape[0], -1).max(axis=1), files_by_slice, conversion, overrides)
         node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
+        _remember_dicom_source(node, headers.datasets, headers.files)
         return node
 
     def new_points_node(self, name: str = "Pentixafor points", points_ras: dict | None = None):
         """A markups point list for the sites; optionally filled with site -> world RAS points."""
+        if not isinstance(name, str):
+            raise NodeError(f"name: expected text, got {type(name).__name__}")
+        if points_ras is not None:
+            _require_ras_points(points_ras, "points_ras", sites_only=False)
         node = self.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
         node.CreateDefaultDisplayNodes()
         for site, ras in (points_ras or {}).items():
@@ -177,6 +286,7 @@ class StudyLogic:
     def output_nodes(self, points_node) -> StudyNodes:
         """The results table, parameters table and segmentation of the study placed with ``points_node``
         (created on first use and referenced from the points node)."""
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
         base = points_node.GetName()
 
         def get(role, cls, suffix):
@@ -198,7 +308,17 @@ class StudyLogic:
 
         Only sites whose point, parameters or bounding ROI changed since the last call are recomputed.
         Sites that cannot be measured are listed in ``StudyResult.errors`` and in the table (status "error").
+
+        Raises
+        ------
+        NodeError, PointsError, ParameterError, SUVError
+            Arguments that are not what this method measures (see :meth:`_check_inputs`); a points node without any
+            placed point (unless ``points_ras`` is given); a PET volume not in SUV units.
         """
+        self._check_inputs(pet_node, points_node, parameters, roi_node, points_ras)
+        if points_ras is None and _placed_point_count(points_node) == 0:
+            raise PointsError(f"points node {points_node.GetName()!r} holds no placed points: place points labelled "
+                              f"{', '.join(ALL_SITES)}")
         parameters = parameters or ProtocolParameters()
         points = markups_site_points(points_node) if points_ras is None else points_ras
         units = volume_suv_units(pet_node)
@@ -214,6 +334,7 @@ class StudyLogic:
         transform_key = pet_node.GetParentTransformNode().GetMTime() if pet_node.GetParentTransformNode() else None
         study = StudyResult(parameters)
         changed = set()
+        computed = set()
         for site, ras_world in points.items():
             key = (tuple(np.round(ras_world, 6)), parameters, pet_node.GetID(), pet_node.GetImageData().GetMTime(),
                    transform_key, roi_key if site == LESION else None)
@@ -221,6 +342,7 @@ class StudyLogic:
                 outcome = cache.results[site]
             else:
                 changed.add(site)
+                computed.add(site)
                 outcome = self._measure_site(site, image, grid, to_local(ras_world), parameters, allowed, to_world)
                 cache.keys[site], cache.results[site] = key, outcome
             if isinstance(outcome, str):
@@ -235,9 +357,24 @@ class StudyLogic:
             del cache.keys[site], cache.results[site]
             changed.add(site)
         nodes = self.output_nodes(points_node)
-        self._write_outputs(study, nodes, pet_node, points, units, changed)
+        written = (nodes.results_table.GetID(), nodes.segmentation.GetID(), pet_node.GetID())
+        if changed or cache.written != written:  # the same points again (e.g. two events for one click): no work
+            self._write_outputs(study, nodes, pet_node, points, units, changed)
+            cache.written = written
+        self.last_recomputed = computed
+        self.computations.update(computed)
         self.last_study = study
         return study
+
+    def _check_inputs(self, pet_node, points_node, parameters, roi_node, points_ras=None) -> None:
+        """The arguments of :meth:`measure` and :meth:`observe`: nodes of the right kind in this scene, etc."""
+        _require_volume(pet_node, "PET volume", self.scene)
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
+        _require_parameters(parameters)
+        if roi_node is not None:
+            _require_node(roi_node, "vtkMRMLMarkupsROINode", "bounding ROI", self.scene)
+        if points_ras is not None:
+            _require_ras_points(points_ras, "points_ras", sites_only=True)
 
     @staticmethod
     def _measure_site(site, image, grid, ras_local, parameters, allowed, to_world) -> LesionResult | SphereResult | str:
@@ -253,6 +390,9 @@ class StudyLogic:
 
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed) -> None:
         write_table(nodes.results_table, study_rows(study, points), COLUMNS, suv_units=units)
+        # The outputs name the PET they were measured on (saved with the scene).
+        for node in (nodes.results_table, nodes.parameters_table, nodes.segmentation):
+            node.SetNodeReferenceID(PET_REFERENCE, pet_node.GetID())
         nodes.results_table.SetAttribute("PentixaforQuant.Parameters", json.dumps(study.parameters.to_dict()))
         audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
         if audit_json:
@@ -277,41 +417,161 @@ class StudyLogic:
                 if segment_id:
                     segmentation.RemoveSegment(segment_id)
 
+    # ------------------------------------------------------------------------------------------ DICOM
+    def dicom_outputs(self, pet_node, points_node, *, study: StudyResult | None = None,
+                      parameters: ProtocolParameters | None = None, roi_node=None, dicom_source=None,
+                      resolver: Callable | None = None):
+        """The study as DICOM SEG + SR TID 1500 (built and checked, not written): see ``outputs.dicom_export``.
+
+        The PET instances are found from ``dicom_source`` (folder or files), else from the files this Logic read
+        the volume from, else from the volume's ``DICOM.instanceUIDs`` through ``resolver`` (inside Slicer:
+        ``slicer.dicomDatabase.fileForInstance``). ``study`` defaults to measuring the placed points now.
+
+        Raises
+        ------
+        DicomExportError
+            No PET files for the volume, files of another series, highdicom missing, or an unfit PET header.
+        """
+        from ..errors import DicomExportError
+        from ..outputs.dicom_export import build_dicom_outputs
+
+        units = volume_suv_units(pet_node)
+        if units is None:
+            raise SUVError(f"volume {pet_node.GetName()!r} is not in SUV units: convert it first (suv_volume)")
+        if study is None:
+            study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
+        headers = read_pet_headers(_dicom_files(pet_node, dicom_source, resolver))
+        expected = set((pet_node.GetAttribute("DICOM.instanceUIDs") or "").split())
+        found = {str(ds.get("SOPInstanceUID", "")) for ds in headers.datasets}
+        if expected and found != expected:
+            raise DicomExportError(f"the DICOM files found are not the PET series of volume {pet_node.GetName()!r} "
+                                   f"({len(found & expected)} of {len(expected)} instances match)")
+        audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
+        return build_dicom_outputs(study, volume_grid(pet_node), headers.datasets, headers.grid, headers.series_uid,
+                                   units=units, suv_audit=json.loads(audit_json) if audit_json else None,
+                                   pet_files=headers.files)
+
+    def export_dicom(self, pet_node, points_node, out_dir, **options) -> dict:
+        """Write ``seg.dcm`` and ``sr.dcm`` of the study into ``out_dir`` (atomically); options as
+        :meth:`dicom_outputs`. Returns {"seg": path, "sr": path}."""
+        from ..outputs.dicom_export import write_dicom_outputs
+
+        return write_dicom_outputs(self.dicom_outputs(pet_node, points_node, **options), out_dir)
+
     # ------------------------------------------------------------------------------------------ observing
     def observe(self, pet_node, points_node, *, parameters: ProtocolParameters | None = None, roi_node=None) -> None:
-        """Recompute whenever a point is placed, moved, renamed or removed (or the ROI changes)."""
-        import slicer
-
+        """Recompute when a point is placed, dropped after a drag, moved programmatically, cleared or removed (or
+        the ROI changes); never on placement-preview or mid-drag moves (see :func:`observe_point_changes`)."""
+        self._check_inputs(pet_node, points_node, parameters, roi_node)
         self.stop_observing()
 
-        def update(caller=None, event=None):
-            study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
-            if self.on_update is not None:
-                self.on_update(study, self.output_nodes(points_node))
-
-        def guarded(caller, event):
+        def update(reason=None, index=None):
             from ..errors import PentixaforQuantError
 
             try:
-                update()
+                # The points are passed explicitly: while observing, a list without placed points is a valid state.
+                study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node,
+                                     points_ras=markups_site_points(points_node))
             except PentixaforQuantError as exc:  # e.g. a label that names no site while the user types it
                 self.last_error = str(exc)
+                return
+            self.last_error = None
+            if self.on_update is not None:
+                self.on_update(study, self.output_nodes(points_node))
 
-        events = (slicer.vtkMRMLMarkupsNode.PointModifiedEvent, slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent,
-                  slicer.vtkMRMLMarkupsNode.PointRemovedEvent)
-        for event in events:
-            self._observations.append((points_node, points_node.AddObserver(event, guarded)))
+        self._observations += observe_point_changes(points_node, update)
         if roi_node is not None:
             import vtk
 
-            self._observations.append((roi_node, roi_node.AddObserver(vtk.vtkCommand.ModifiedEvent, guarded)))
+            self._observations.append((roi_node, roi_node.AddObserver(vtk.vtkCommand.ModifiedEvent,
+                                                                      lambda caller, event: update("roi"))))
         self.last_error = None
-        update()
+        update("observe")
 
     def stop_observing(self) -> None:
         for node, tag in self._observations:
             node.RemoveObserver(tag)
         self._observations.clear()
+
+
+#: Set on a markups node by Slicer while the user drags one of its points (the index, as text).
+MOVING_MARKUP_INDEX_ATTRIBUTE = "Markups.MovingMarkupIndex"
+
+
+def observe_point_changes(points_node, on_change: Callable) -> list[tuple[object, int]]:
+    """Call ``on_change(reason, index)`` when a point's measured position can have changed; return the
+    ``(node, observer tag)`` pairs to remove later.
+
+    Reasons: ``"defined"`` (``PointPositionDefinedEvent``: a click placed the point), ``"undefined"`` (cleared),
+    ``"removed"``, ``"end-interaction"`` (``PointEndInteractionEvent``: a drag ended), ``"moved"`` (a
+    ``PointModifiedEvent`` for a *defined* point outside any interaction: a move from Python or a label edit).
+
+    Not reported: ``PointModifiedEvent`` while the point is previewed under the mouse during placement (status
+    ``PositionPreview``) or while it is dragged (between ``PointStartInteractionEvent`` and
+    ``PointEndInteractionEvent``, or while Slicer sets ``Markups.MovingMarkupIndex`` on the node). Slicer fires
+    those on every mouse move; measuring on each would redo the VOI many times a second.
+    """
+    import slicer
+    import vtk
+
+    markups = slicer.vtkMRMLMarkupsNode
+    dragging = set()  # indices between start and end of an interaction
+
+    def index_of(calldata):
+        return None if calldata is None else int(calldata)
+
+    def make(reason):
+        @vtk.calldata_type(vtk.VTK_INT)
+        def callback(caller, event, calldata=None):
+            index = index_of(calldata)
+            if reason == "start-interaction":
+                dragging.add(index)
+                return
+            if reason == "end-interaction":
+                dragging.discard(index)
+                dragging.clear()
+            if reason == "moved":
+                if dragging or points_node.GetAttribute(MOVING_MARKUP_INDEX_ATTRIBUTE):
+                    return
+                if index is None or not (0 <= index < points_node.GetNumberOfControlPoints()):
+                    return
+                if points_node.GetNthControlPointPositionStatus(index) != markups.PositionDefined:
+                    return  # placement preview (or an undefined point): nothing to measure yet
+            on_change(reason, index)
+
+        return callback
+
+    events = (
+        (markups.PointPositionDefinedEvent, "defined"),
+        (markups.PointPositionUndefinedEvent, "undefined"),
+        (markups.PointRemovedEvent, "removed"),
+        (markups.PointStartInteractionEvent, "start-interaction"),
+        (markups.PointEndInteractionEvent, "end-interaction"),
+        (markups.PointModifiedEvent, "moved"),
+    )
+    return [(points_node, points_node.AddObserver(event, make(reason))) for event, reason in events]
+def _remember_dicom_source(node, datasets, files) -> None:
+    """Record which DICOM instances (and files) a volume came from, for the DICOM SEG/SR export."""
+    node.SetAttribute("DICOM.instanceUIDs", " ".join(str(ds.get("SOPInstanceUID", "")) for ds in datasets))
+    node.SetAttribute(DICOM_FILES_ATTRIBUTE, json.dumps([str(Path(f).resolve()) for f in files]))
+
+
+def _dicom_files(pet_node, dicom_source, resolver) -> list:
+    """The PET DICOM files of a volume (see :meth:`StudyLogic.dicom_outputs`)."""
+    from ..errors import DicomExportError
+
+    if dicom_source is not None:
+        return dicom_source
+    files = json.loads(pet_node.GetAttribute(DICOM_FILES_ATTRIBUTE) or "[]")
+    if files and all(Path(f).is_file() for f in files):
+        return files
+    uids = (pet_node.GetAttribute("DICOM.instanceUIDs") or "").split()
+    if uids and resolver is not None:
+        resolved = [resolver(uid) for uid in uids]
+        if all(resolved):
+            return resolved
+    raise DicomExportError(f"the PET DICOM files of volume {pet_node.GetName()!r} are not found (moved, or not "
+                           "in the DICOM database): give the PET series folder")
 
 
 def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet_node) -> list[tuple[str, str, str]]:
@@ -330,7 +590,10 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
         audit = json.loads(audit_json)
         for name, entry in (audit.get("inputs") or {}).items():
             if isinstance(entry, dict):
-                items.append((f"SUV input: {name}", json.dumps(entry.get("value")), str(entry.get("source", ""))))
+                # Strings as they are: the table file (TSV) would drop JSON's quotes when the scene is reloaded.
+                value = entry.get("value")
+                items.append((f"SUV input: {name}", value if isinstance(value, str) else json.dumps(value),
+                              str(entry.get("source", ""))))
             else:
                 items.append((f"SUV input: {name}", json.dumps(entry), "SUV audit"))
         for n, decision in enumerate(audit.get("decisions") or [], start=1):

@@ -17,7 +17,7 @@ from ..errors import PentixaforQuantError, PointsError
 from ..geometry import VoxelGrid
 from ..measure.sites import canonical_site
 from ..measure.voi import RegionMask, box_region
-from ..suv.codes import suv_units_code
+from ..suv.codes import SUV_QUANTITY, suv_units_code
 
 __all__ = [
     "AUDIT_ATTRIBUTE",
@@ -33,6 +33,12 @@ __all__ = [
     "segment_mask",
     "write_table",
     "write_key_value_table",
+    "write_rows_table",
+    "read_rows_table",
+    "results_table_cells",
+    "set_suv_units",
+    "apply_pet_display",
+    "PET_WINDOW_SUV",
     "save_node",
     "save_scene_bundle",
 ]
@@ -72,22 +78,44 @@ def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, u
     set_suv_units(node, units)
     if audit is not None:
         node.SetAttribute(AUDIT_ATTRIBUTE, json.dumps(audit))
-    # The display node is made with its window fixed before it observes the volume: the default display node
-    # would first compute an automatic window from a histogram of the whole image (about 1 s on a whole body).
+    # The display node gets its fixed window before it observes the volume: the default display node would first
+    # compute an automatic window from a histogram of the whole image (about 1 s on a whole-body scan).
     display = scene.AddNewNodeByClass("vtkMRMLScalarVolumeDisplayNode")
     display.AutoWindowLevelOff()
-    display.SetWindowLevelMinMax(0.0, 6.0)  # SUV 0-6, the usual reading window for Pentixafor and FDG
-    display.SetAndObserveColorNodeID("vtkMRMLColorTableNodeInvertedGrey")
     node.SetAndObserveDisplayNodeID(display.GetID())
+    apply_pet_display(node)
     return node
 
 
+#: SUV window of the reading preset: marrow (SUVmax about 2-5 with Pentixafor) sits mid-grey, the blood pool light,
+#: lesions dark; the usual 0-6 reading window of PET.
+PET_WINDOW_SUV = (0.0, 6.0)
+
+
+def apply_pet_display(node, window_suv=PET_WINDOW_SUV) -> None:
+    """The Pentixafor reading preset on a PET volume: inverted grey, fixed SUV window (no auto window/level)."""
+    if node.GetDisplayNode() is None:
+        node.CreateDefaultDisplayNodes()
+    display = node.GetDisplayNode()
+    display.SetAndObserveColorNodeID("vtkMRMLColorTableNodeInvertedGrey")
+    display.AutoWindowLevelOff()
+    display.SetWindowLevelMinMax(*window_suv)
+
+
 def set_suv_units(node, units: str) -> None:
+    """Mark a volume as SUV: voxel value quantity DCM 126400 "Standardized Uptake Value" and the UCUM units code,
+    as Slicer's PET DICOM extension does, so Segment Statistics and QuantitativeReporting read it as SUV."""
     import slicer
 
+    quantity = slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)
+    node.SetVoxelValueQuantity(quantity)
     entry = slicer.vtkCodedEntry()
     entry.SetValueSchemeMeaning(*suv_units_code(units))
     node.SetVoxelValueUnits(entry)
+    quantity = slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)  # read by Segment Statistics and QuantitativeReporting
+    node.SetVoxelValueQuantity(quantity)
     node.SetAttribute("DICOM.MeasurementUnitsCodeValue", units)  # what Slicer's PET DICOM plugin sets
 
 
@@ -150,14 +178,17 @@ def markups_site_points(markups_node) -> dict[str, np.ndarray]:
     """
     import slicer
 
-    points = {}
+    points, first = {}, {}
     for n in range(markups_node.GetNumberOfControlPoints()):
         if markups_node.GetNthControlPointPositionStatus(n) != slicer.vtkMRMLMarkupsNode.PositionDefined:
             continue  # being placed
         label = markups_node.GetNthControlPointLabel(n)
         site = canonical_site(label)
         if site in points:
-            raise PointsError(f"site {site!r} is placed twice in {markups_node.GetName()!r}")
+            first_label, first_n = first[site]
+            raise PointsError(f"{first_label!r} (point {first_n + 1}) and {label!r} (point {n + 1}) in "
+                              f"{markups_node.GetName()!r} both name site {site!r}; keep one")
+        first[site] = (label, n)
         ras = [0.0, 0.0, 0.0]
         markups_node.GetNthControlPointPositionWorld(n, ras)
         points[site] = np.array(ras)
@@ -241,16 +272,12 @@ def segment_mask(segmentation_node, segment_name: str, grid: VoxelGrid) -> np.nd
     return out
 
 
-def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "",
-                text_keys=("site", "title", "status", "method", "notes")) -> None:
-    """Fill a table node: one column per ``columns`` entry (with unit and description), one row per dict.
-
-    Columns whose key is in ``text_keys`` hold strings, the others numbers (a missing number is NaN).
-    """
+def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "") -> None:
+    """Fill a table node: one column per ``columns`` entry (with unit and description), one row per dict."""
     import vtk
 
     table_node.RemoveAllColumns()
-    numeric = {c.key for c in columns if c.key not in text_keys}
+    numeric = {c.key for c in columns if c.key not in ("site", "title", "status", "method", "notes")}
     for col in columns:
         if col.key in numeric:
             arr = vtk.vtkDoubleArray()
@@ -287,6 +314,57 @@ def write_key_value_table(table_node, items: list[tuple[str, str, str]]) -> None
         table_node.AddColumn(arr)
     table_node.SetUseColumnTitleAsColumnHeader(True)
     table_node.Modified()
+
+
+def write_rows_table(table_node, rows: list[dict], columns: Sequence[str], *, text_columns=frozenset()) -> None:
+    """Fill a table node with one column per name in ``columns`` (numbers as doubles, NaN = empty, unless the name
+    is in ``text_columns``) and one row per dict."""
+    import vtk
+
+    table_node.RemoveAllColumns()
+    for name in columns:
+        arr = vtk.vtkStringArray() if name in text_columns else vtk.vtkDoubleArray()
+        arr.SetName(name)
+        arr.SetNumberOfTuples(len(rows))
+        for r, row in enumerate(rows):
+            value = row.get(name)
+            if name in text_columns:
+                arr.SetValue(r, "" if value is None else str(value))
+            else:
+                arr.SetValue(r, float("nan") if value is None else float(value))
+        table_node.AddColumn(arr)
+    table_node.SetUseColumnTitleAsColumnHeader(True)
+    table_node.Modified()
+
+
+def read_rows_table(table_node, *, text_columns=frozenset()) -> list[dict]:
+    """The rows of a table node as dicts by column name (inverse of :func:`write_rows_table`; NaN -> None)."""
+    table = table_node.GetTable()
+    names = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+    rows = []
+    for r in range(table.GetNumberOfRows()):
+        row = {}
+        for c, name in enumerate(names):
+            cell = table.GetValue(r, c)
+            if name in text_columns:
+                row[name] = cell.ToString()
+            else:
+                value = cell.ToDouble() if cell.IsNumeric() else float(cell.ToString() or "nan")
+                row[name] = None if value != value else value
+        rows.append(row)
+    return rows
+
+
+def results_table_cells(table_node) -> dict[str, dict[str, str]]:
+    """The cells of a results table node (:func:`write_table`) as text, by site key (the "Site" column), then
+    column title."""
+    table = table_node.GetTable()
+    titles = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+    rows = {}
+    for r in range(table.GetNumberOfRows()):
+        row = {t: table.GetValue(r, c).ToString() for c, t in enumerate(titles)}
+        rows[row["Site"]] = row
+    return rows
 
 
 def save_node(node, path) -> Path:

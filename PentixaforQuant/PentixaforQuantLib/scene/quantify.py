@@ -3,42 +3,75 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 
 def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw", overrides=None, series_uid=None,
-             figure: bool = True, bundle: bool = True, scene=None, timings: dict | None = None):
+             figure: bool = True, bundle: bool = True, scene=None, dicom_out=None, timings: dict | None = None):
     """Run the protocol on a DICOM series and a points file; write every output. Returns (study, doc, paths).
 
     The outputs appear in ``out_dir`` together or not at all (:func:`~..outputs.atomic.atomic_output_folder`);
-    ``paths`` name them in ``out_dir`` as given. ``figure`` and ``bundle`` say whether ``study.png`` and the
-    scene bundle ``study.mrb`` (which holds a copy of the whole PET volume) are written. A ``timings`` dict, when given, receives the seconds spent
-    reading the DICOM series with its SUV conversion (``read_s``), measuring (``measure_s``) and writing the
-    outputs (``write_s``).
+    ``paths`` name them in ``out_dir`` as given. With ``dicom_out`` (a folder other than ``out_dir``), the DICOM
+    SEG and SR TID 1500 of the study are written there too (``seg.dcm``, ``sr.dcm``, also atomically); they are
+    built and checked before anything is written, so a refusal leaves both folders untouched. ``figure`` and
+    ``bundle`` say whether ``study.png`` and the scene bundle ``study.mrb`` (which holds a copy of the whole PET
+    volume) are written. A ``timings`` dict, when given, receives the seconds spent reading the DICOM series with
+    its SUV conversion (``read_s``), measuring (``measure_s``) and writing the outputs (``write_s``).
     """
     import time
 
     clock = time.perf_counter()
-    from ..outputs.atomic import atomic_output_folder
-    from ..outputs.figures import study_figure
+    from ..outputs.atomic import OutputFolderError
     from ..outputs.points import read_points
-    from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
     from .logic import StudyLogic
-    from .mrml import AUDIT_ATTRIBUTE, save_node, save_scene_bundle, volume_array, volume_grid
 
-    points = read_points(points_file)
+    if dicom_out is not None:
+        a, b = Path(dicom_out).resolve(), Path(out_dir).resolve()
+        if a == b or b in a.parents or a in b.parents:
+            raise OutputFolderError(f"the DICOM output folder {dicom_out} must lie outside the output folder "
+                                    f"{out_dir} (and not contain it): each is replaced as a whole")
+    point_notes: list[str] = []  # control points that were never placed: skipped, and said so
+    points = read_points(points_file, notes=point_notes)
     logic = StudyLogic(scene)
     pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
     read_done = time.perf_counter()
     points_node = logic.new_points_node(points_ras=points)
     study = logic.measure(pet, points_node, parameters=parameters)
-    nodes = logic.output_nodes(points_node)
-    units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
-    doc = study_to_dict(study, suv_audit=json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE)), units=units,
-                        source={"dicom": str(dicom_dir), "points": str(points_file)})
-    out = Path(out_dir)
     measure_done = time.perf_counter()
-    with atomic_output_folder(out) as scratch:
+    paths = write_study_outputs(logic, pet, points_node, study, out_dir,
+                                source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure,
+                                bundle=bundle, warnings=point_notes, dicom_out=dicom_out)
+    doc = json.loads(paths["study.json"].read_text(encoding="utf-8"))
+    if timings is not None:
+        timings.update(read_s=read_done - clock, measure_s=measure_done - read_done,
+                       write_s=time.perf_counter() - measure_done)
+    return study, doc, paths
+
+
+def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict | None = None,
+                        figure: bool = True, bundle: bool = True, warnings=(), dicom_out=None) -> dict:
+    """Write every output of a measured study into ``out_dir``: study.json, sites.csv, the segmentation, (``bundle``)
+    the scene bundle and (``figure``) the study picture; with ``dicom_out``, the DICOM SEG and SR there. ``warnings`` (e.g.
+    points that were never placed) are recorded in study.json before the study's own. The files of each folder
+    appear together or not at all; returns their paths (in the folders as given) by kind."""
+    from ..outputs.atomic import atomic_output_folder
+    from ..outputs.dicom_export import write_dicom_files
+    from ..outputs.figures import study_figure
+    from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
+    from .mrml import AUDIT_ATTRIBUTE, markups_site_points, save_node, save_scene_bundle, volume_array, volume_grid
+
+    nodes = logic.output_nodes(points_node)
+    dicom = logic.dicom_outputs(pet, points_node, study=study) if dicom_out is not None else None
+    units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
+    audit = pet.GetAttribute(AUDIT_ATTRIBUTE)
+    doc = study_to_dict(study, suv_audit=json.loads(audit) if audit else None, units=units, source=source)
+    doc["warnings"] = list(warnings) + list(doc["warnings"])
+    points = markups_site_points(points_node)
+    out = Path(out_dir)
+    # The DICOM folder is opened first, so that both folders are checked before anything is written.
+    with (atomic_output_folder(dicom_out) if dicom is not None else nullcontext()) as dicom_scratch, \
+            atomic_output_folder(out) as scratch:
         written = {
             "study.json": write_study_json(doc, scratch / "study.json"),
             "sites.csv": write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units),
@@ -49,8 +82,6 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
         if figure:
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
                                              title=f"{pet.GetName()} - {units}")
-    paths = {key: out / path.name for key, path in written.items()}
-    if timings is not None:
-        timings.update(read_s=read_done - clock, measure_s=measure_done - read_done,
-                       write_s=time.perf_counter() - measure_done)
-    return study, doc, paths
+        if dicom is not None:
+            written.update({f"dicom_{key}": path for key, path in write_dicom_files(dicom, dicom_scratch).items()})
+    return {key: (Path(dicom_out) if key.startswith("dicom_") else out) / path.name for key, path in written.items()}

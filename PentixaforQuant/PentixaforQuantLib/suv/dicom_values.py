@@ -16,7 +16,9 @@ Callers that refuse inputs with their own error type (SUV rules, series reading)
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +30,7 @@ from ..errors import DicomValueError
 __all__ = [
     "CONVERTED",
     "fast_number",
+    "quiet_pydicom",
     "fast_string",
     "get_value",
     "number",
@@ -351,3 +354,16 @@ def fast_string(ds, keyword: str) -> str | None:
         decoded = raw.decode("latin-1").strip(" \x00")
         return decoded or None
     return string(ds, keyword)
+
+
+@contextlib.contextmanager
+def quiet_pydicom():
+    """Silence pydicom's warnings while reading untrusted headers.
+
+    On damaged files pydicom warns with messages that quote raw bytes; the project's own checks refuse such values
+    with one line instead, so the warnings are only noise on the terminal. (Warning filters are process-wide: use
+    this around reading, not around long-running work.)
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield

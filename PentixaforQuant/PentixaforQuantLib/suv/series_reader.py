@@ -18,6 +18,7 @@ the peak memory stays near one float32 volume; compressed data go through pydico
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,12 +27,21 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
-from .dicom_values import fast_number, fast_string, raw_bytes
+from .conversion import SUVConversion, SUVOverrides, compute_suv_conversion
+from .dicom_values import fast_number, fast_string, quiet_pydicom, raw_bytes
+from .plausibility import check_suv_maximum
+from .series_files import (
+    PET_IMAGE_STORAGE,
+    PET_SOP_CLASSES,
+    ParsedFile,
+    collect_paths,
+    is_pet_like,
+    one_line,
+    parse_file,
+)
 from ..errors import DicomSeriesError
 from ..geometry import LPS_TO_RAS, VoxelGrid
-from .conversion import SUVConversion, SUVOverrides, compute_suv_conversion
 
 __all__ = [
     "PetSeriesHeaders",
@@ -41,12 +51,7 @@ __all__ = [
     "read_stored_slices",
 ]
 
-_ENHANCED_PET = {
-    "1.2.840.10008.5.1.4.1.1.130": "Enhanced PET",
-    "1.2.840.10008.5.1.4.1.1.128.1": "Legacy Converted Enhanced PET",
-}
-_IMPLICIT_LE = "1.2.840.10008.1.2"
-_EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_ENHANCED_PET = {uid: name for uid, name in PET_SOP_CLASSES.items() if uid != PET_IMAGE_STORAGE}
 _EXPLICIT_BE = "1.2.840.10008.1.2.2"
 
 #: A slice gap may deviate from the mean gap by this much (mm) or by SPACING_TOLERANCE_REL of the gap, whichever
@@ -99,93 +104,26 @@ class PetVolume:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Finding and parsing the files
+# Choosing the series
 
 
-def _collect_paths(source) -> tuple[list[Path], str]:
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            if not files:
-                raise DicomSeriesError(f"folder is empty: {path}")
-            return files, f"folder {path}"
-        if path.is_file():
-            return [path], f"file {path}"
-        raise DicomSeriesError(f"no such file or folder: {path}")
-    try:
-        files = [Path(p) for p in source]
-    except TypeError:
-        kind = type(source).__name__
-        raise DicomSeriesError(f"source must be a folder, a file or a list of files; got {kind}") from None
-    if not files:
-        raise DicomSeriesError("the list of files is empty")
-    missing = [p for p in files if not p.is_file()]
-    if missing:
-        raise DicomSeriesError(f"{len(missing)} of the given files do not exist (first: {missing[0]})")
-    return files, f"{len(files)} given files"
-
-
-def _pixel_value_offset(fp, ds: Dataset) -> int:
-    """Offset of the pixel data value, when ``fp`` stands at the start of the (7FE0,0010) element; else -1.
-
-    pydicom's ``stop_before_pixels`` rewinds to the start of the pixel data element; its header is 8 bytes
-    (implicit VR) or 12 bytes (explicit VR OB/OW). Undefined length means encapsulated (compressed) data.
-    """
-    meta = getattr(ds, "file_meta", None)
-    ts = str(getattr(meta, "TransferSyntaxUID", "")) if meta is not None else ""
-    if ts not in (_IMPLICIT_LE, _EXPLICIT_LE, _EXPLICIT_BE):
-        return -1
-    start = fp.tell()
-    head = fp.read(12)
-    if len(head) < 8:
-        return -1
-    little = ts != _EXPLICIT_BE
-    order = "little" if little else "big"
-    group = int.from_bytes(head[0:2], order)
-    element = int.from_bytes(head[2:4], order)
-    if (group, element) != (0x7FE0, 0x0010):
-        return -1
-    if ts == _IMPLICIT_LE:
-        length, header_len = int.from_bytes(head[4:8], order), 8
-    else:
-        if head[4:6] not in (b"OB", b"OW", b"UN"):
-            return -1
-        if len(head) < 12:
-            return -1
-        length, header_len = int.from_bytes(head[8:12], order), 12
-    if length == 0xFFFFFFFF:
-        return -1
-    return start + header_len
-
-
-def _read_header(path: Path) -> tuple[Dataset, int] | None:
-    """(header without pixel data, pixel value offset) or None for files that are not DICOM."""
-    try:
-        with open(path, "rb") as fp:
-            try:
-                ds = pydicom.dcmread(fp, stop_before_pixels=True)
-            except InvalidDicomError:
-                # Files without the 128-byte preamble: accept only when they start like a DICOM data set
-                # (group 0002 or 0008, little endian), so that arbitrary files are not parsed as DICOM.
-                fp.seek(0)
-                if fp.read(2) not in (b"\x02\x00", b"\x08\x00"):
-                    return None
-                fp.seek(0)
-                ds = pydicom.dcmread(fp, stop_before_pixels=True, force=True)
-            offset = _pixel_value_offset(fp, ds)
-    except (OSError, InvalidDicomError, EOFError):
-        return None
-    except Exception:  # noqa: BLE001 - pydicom raises many types on corrupt input; such files are skipped
-        return None
-    if "SOPInstanceUID" not in ds and "SeriesInstanceUID" not in ds:
-        return None
-    return ds, offset
+def _files(n: int) -> str:
+    return f"{n} file{'s' if n != 1 else ''}"
 
 
 def _describe(ds: Dataset) -> str:
-    desc = str(ds.get("SeriesDescription", "") or "").strip()
+    desc = one_line(_text_or_empty(ds, "SeriesDescription"), 60)
     return f"'{desc}'" if desc else "no description"
+
+
+def _list_damaged(damaged: list[ParsedFile], what: str) -> str:
+    shown = "; ".join(f"{f.path.name}: {f.reason}" for f in damaged[:3])
+    more = f" (and {len(damaged) - 3} more)" if len(damaged) > 3 else ""
+    n = len(damaged)
+    return (
+        f"{n} file{'s' if n != 1 else ''} in {what} that may belong to the PET series cannot be read "
+        f"(never skipped silently): {shown}{more}; repair or remove {'them' if n != 1 else 'it'}"
+    )
 
 
 def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeaders:
@@ -194,10 +132,11 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
     Parameters
     ----------
     source : str, Path or iterable of paths
-        A folder (searched recursively; non-DICOM files are ignored), a single file, or a list of files.
+        A folder (searched recursively; files that are not DICOM by content and name are ignored), a single
+        file, or a list of files.
     series_uid : str, optional
-        SeriesInstanceUID to read when the files hold several series. Without it, the PET series with the most
-        instances is taken and a note says which.
+        SeriesInstanceUID to read. Required when the files hold more than one PET series: the reader never
+        chooses between them (the refusal lists each series with its UID, description and number of files).
 
     Returns
     -------
@@ -206,74 +145,168 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
     Raises
     ------
     DicomSeriesError
-        No DICOM, no PET, unknown series, multi-frame PET, missing position/orientation, mixed orientations,
-        inconsistent matrix size or pixel spacing, duplicate positions, non-uniform slice spacing.
+        No DICOM, no PET, several PET series and no choice, unknown series, a damaged file that may belong to
+        the series (named), duplicate instances with different pixel data, multi-frame PET, a single slice,
+        missing position/orientation, mixed orientations, inconsistent matrix size, pixel spacing or pixel
+        format, an implausible matrix size, duplicate positions, non-uniform slice spacing.
     """
-    paths, what = _collect_paths(source)
-    by_series: dict[str, list[tuple[Path, Dataset, int]]] = {}
+    with quiet_pydicom():
+        return _read_pet_headers(source, series_uid)
+
+
+def _read_pet_headers(source, series_uid: str | None) -> PetSeriesHeaders:
+    paths, what = collect_paths(source)
+    by_series: dict[str, list[ParsedFile]] = {}
     modality_of: dict[str, str] = {}
-    n_dicom = 0
+    damaged_unknown: list[ParsedFile] = []  # cannot tell which series they belong to
+    damaged_of: dict[str, list[ParsedFile]] = {}
+    n_dicom = n_ignored = 0
     for path in paths:
-        got = _read_header(path)
-        if got is None:
+        parsed = parse_file(path)
+        if parsed.status == "ignored":
+            n_ignored += 1
             continue
-        ds, offset = got
+        if parsed.status == "damaged":
+            damaged_unknown.append(parsed)
+            continue
+        ds = parsed.dataset
         n_dicom += 1
         uid = _text_or_empty(ds, "SeriesInstanceUID")
-        if not uid:
+        pet_like = is_pet_like(ds)
+        if pet_like and not parsed.has_pixel_data:
+            parsed.status = "damaged"
+            parsed.reason = (
+                f"PET header without pixel data (the file ends at byte {parsed.size}: truncated?)"
+            )
+            (damaged_of.setdefault(uid, []) if uid else damaged_unknown).append(parsed)
             continue
-        by_series.setdefault(uid, []).append((path, ds, offset))
+        if not uid:
+            if not _is_dicomdir(ds):  # every composite object has a SeriesInstanceUID: this header is cut short
+                parsed.status = "damaged"
+                parsed.reason = (
+                    f"{'PET image' if pet_like else 'DICOM file'} without SeriesInstanceUID (0020,000E) "
+                    f"(damaged, or truncated at byte {parsed.size}?)"
+                )
+                damaged_unknown.append(parsed)
+            continue
+        by_series.setdefault(uid, []).append(parsed)
         if uid not in modality_of:
             modality_of[uid] = _text_or_empty(ds, "Modality").upper() or "unknown"
-    if n_dicom == 0:
+    if n_dicom == 0 and not damaged_unknown:
         raise DicomSeriesError(f"no DICOM files in {what}")
     pet = {uid: items for uid, items in by_series.items() if modality_of[uid] == "PT"}
+    for uid in damaged_of:
+        pet.setdefault(uid, [])
     notes: list[str] = []
 
     if series_uid is not None:
         series_uid = str(series_uid).strip()
-        if series_uid not in by_series:
+        if series_uid not in by_series and series_uid not in damaged_of:
             listed = ", ".join(sorted(pet)) or "none"
-            raise DicomSeriesError(f"series {series_uid} not found in {what} (PET series there: {listed})")
+            listed = one_line(listed, 300)
+            raise DicomSeriesError(
+                f"series {one_line(series_uid, 70)} not found in {what} (PET series there: {listed})"
+            )
         if series_uid not in pet:
-            raise DicomSeriesError(f"series {series_uid} is not PET: Modality is {modality_of[series_uid]}")
+            raise DicomSeriesError(
+                f"series {one_line(series_uid, 70)} is not PET: Modality is {one_line(modality_of[series_uid], 20)}"
+            )
         chosen = series_uid
     else:
         if not pet:
+            if damaged_unknown:
+                raise DicomSeriesError(_list_damaged(damaged_unknown, what))
             found: dict[str, int] = {}
             for uid in by_series:
                 found[modality_of[uid]] = found.get(modality_of[uid], 0) + 1
-            listed = ", ".join(f"{m} ({n} series)" for m, n in sorted(found.items())) or "no image series"
+            listed = ", ".join(f"{one_line(m, 20)} ({n} series)" for m, n in sorted(found.items())) or "no image series"
             raise DicomSeriesError(f"no PET series (Modality PT) in {what}; found {listed}")
-        ranked = sorted(pet, key=lambda u: (-len(pet[u]), u))
-        chosen = ranked[0]
-        if len(ranked) > 1:
-            others = "; ".join(f"{u} ({len(pet[u])} instances, {_describe(pet[u][0][1])})" for u in ranked[1:])
-            notes.append(
-                f"{len(ranked)} PET series found; read {chosen} ({len(pet[chosen])} instances, "
-                f"{_describe(pet[chosen][0][1])}), the one with the most instances; not read: {others}"
+        if len(pet) > 1:
+            ranked = sorted(pet, key=lambda u: (-len(pet[u]), u))
+            listed = "; ".join(
+                f"{one_line(u, 70)} ({_describe(pet[u][0].dataset) if pet[u] else 'damaged files only'}, "
+                f"{_files(len(pet[u]) + len(damaged_of.get(u, [])))})"
+                for u in ranked
             )
+            raise DicomSeriesError(
+                f"{len(pet)} PET series in {what}; choose one with --series-uid (series_uid=): {listed}"
+            )
+        chosen = next(iter(pet))
+    damaged = damaged_unknown + damaged_of.get(chosen, [])
+    if damaged:
+        raise DicomSeriesError(_list_damaged(damaged, what))
+    if not pet[chosen]:  # pragma: no cover - a series made only of damaged files is refused above
+        raise DicomSeriesError(f"series {chosen} has no readable files in {what}")
+
+    if n_ignored:
+        verb = "are" if n_ignored != 1 else "is"
+        notes.append(f"{_files(n_ignored)} that {verb} not DICOM ignored")
+    n_damaged_elsewhere = sum(len(v) for u, v in damaged_of.items() if u != chosen)
+    if n_damaged_elsewhere:
+        notes.append(f"{_files(n_damaged_elsewhere)} of other PET series cannot be read (not needed for this series)")
     others = [u for u in by_series if u not in pet]
     if others:
-        kinds = sorted({modality_of[u] for u in others})
+        kinds = sorted({one_line(modality_of[u], 20) for u in others})
         n_files = sum(len(by_series[u]) for u in others)
         notes.append(
             f"{n_files} DICOM file{'s' if n_files != 1 else ''} of {len(others)} non-PET series "
             f"({', '.join(kinds)}) ignored"
         )
-
-    # The same instance stored twice (copied folders) is read once.
-    items, seen = [], set()
-    for item in by_series[chosen]:
-        uid = _text_or_empty(item[1], "SOPInstanceUID")
-        if uid and uid in seen:
-            continue
-        seen.add(uid)
-        items.append(item)
-    if len(items) < len(by_series[chosen]):
-        n_copies = len(by_series[chosen]) - len(items)
-        notes.append(f"{n_copies} file(s) repeating an instance already read (same SOPInstanceUID) ignored")
+    other_pet = [u for u in pet if u != chosen]
+    if other_pet:
+        notes.append(f"series {one_line(chosen, 70)} read as asked; {len(other_pet)} other PET series not read")
+    items = _drop_copies(pet[chosen], notes)
     return _assemble(items, chosen, notes)
+
+
+def _is_dicomdir(ds: Dataset) -> bool:
+    meta = getattr(ds, "file_meta", None)
+    try:
+        return meta is not None and str(meta.get("MediaStorageSOPClassUID", "")) == "1.2.840.10008.1.3.10"
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _pixel_bytes(item: ParsedFile) -> bytes:
+    """The pixel data bytes of a file (native: straight from the file; else via pydicom)."""
+    try:
+        if item.pixel_offset >= 0:
+            with open(item.path, "rb") as fp:
+                fp.seek(item.pixel_offset)
+                return fp.read(item.pixel_length)
+        with quiet_pydicom():
+            return bytes(pydicom.dcmread(item.path).PixelData)
+    except Exception as exc:  # noqa: BLE001 - damaged pixel data
+        raise DicomSeriesError(f"pixel data of {item.path.name} cannot be read: {one_line(exc, 80)}") from None
+
+
+def _drop_copies(items: list[ParsedFile], notes: list[str]) -> list[ParsedFile]:
+    """One file per SOPInstanceUID: exact copies (copied folders) are read once; different pixels are refused."""
+    by_uid: dict[str, list[ParsedFile]] = {}
+    for item in items:
+        by_uid.setdefault(_text_or_empty(item.dataset, "SOPInstanceUID"), []).append(item)
+    kept, n_copies = [], 0
+    for uid, group in by_uid.items():
+        if not uid or len(group) == 1:
+            kept.extend(group)
+            continue
+        first = _pixel_bytes(group[0])
+        where = _text_or_empty(group[0].dataset, "ImagePositionPatient")
+        for other in group[1:]:
+            if _pixel_bytes(other) != first or _text_or_empty(other.dataset, "ImagePositionPatient") != where:
+                raise DicomSeriesError(
+                    f"{group[0].path.name} and {other.path.name} have the same SOPInstanceUID (0008,0018) "
+                    f"{one_line(uid, 70)} "
+                    "but different pixel data or position; remove the wrong one"
+                )
+        kept.append(group[0])
+        n_copies += len(group) - 1
+    if n_copies:
+        notes.append(
+            f"{n_copies} file{'s' if n_copies != 1 else ''} repeating an instance already read (same "
+            "SOPInstanceUID and pixel data) ignored"
+        )
+    return kept
 
 
 def _text_or_empty(ds: Dataset, keyword: str) -> str:
@@ -306,47 +339,126 @@ def _vector(ds: Dataset, keyword: str, tag: str, n: int, path: Path) -> np.ndarr
     return arr
 
 
-def _rows_columns(ds: Dataset) -> tuple[int, int]:
-    """(Rows, Columns), reading the undecoded US values directly when possible."""
-    out = []
-    for keyword in ("Rows", "Columns"):
+def _unsigned_short(ds: Dataset, keyword: str) -> int | None:
+    """A US attribute (Rows, BitsAllocated, ...), from the undecoded bytes when possible; None when absent or
+    unreadable."""
+    try:
         elem = ds.get_item(keyword)
-        raw = getattr(elem, "value", None) if elem is not None else None
-        if isinstance(raw, bytes) and len(raw) == 2 and getattr(elem, "VR", None) in (None, "US"):
-            out.append(int.from_bytes(raw, "little" if elem.is_little_endian else "big"))
-        else:
-            try:
-                out.append(int(ds.get(keyword) or 0))
-            except (TypeError, ValueError):
-                out.append(0)
-    return out[0], out[1]
+        if elem is None:
+            return None
+        raw = getattr(elem, "value", None)
+        if isinstance(raw, bytes) and getattr(elem, "VR", None) in (None, "US"):
+            if len(raw) != 2:
+                return None
+            return int.from_bytes(raw, "little" if elem.is_little_endian else "big")
+        value = ds.get(keyword)
+        return None if value is None or value == "" else int(value)
+    except Exception:  # noqa: BLE001 - unreadable value: treated as absent
+        return None
 
 
-def _assemble(items: list[tuple[Path, Dataset, int]], series_uid: str, notes: list[str]) -> PetSeriesHeaders:
-    first_path, first, _ = items[0]
-    for path, ds, _ in items:
+def _rows_columns(ds: Dataset) -> tuple[int, int]:
+    """(Rows, Columns); 0 when absent or unreadable."""
+    return _unsigned_short(ds, "Rows") or 0, _unsigned_short(ds, "Columns") or 0
+
+
+#: Largest Rows or Columns accepted (checked before any allocation). Clinical PET matrices are 128-512,
+#: high-resolution reconstructions up to 1024; a larger claim is a damaged header.
+MAX_MATRIX = 2048
+
+#: Pixel format attributes that must agree across the instances: (keyword, tag).
+_PIXEL_FORMAT = (
+    ("SamplesPerPixel", "(0028,0002)"),
+    ("BitsAllocated", "(0028,0100)"),
+    ("BitsStored", "(0028,0101)"),
+    ("HighBit", "(0028,0102)"),
+    ("PixelRepresentation", "(0028,0103)"),
+)
+
+
+def _check_pixel_format(items: list[ParsedFile]) -> tuple[int, int]:
+    """(BitsAllocated, BitsStored) after checking the pixel format of every instance agrees and is valid."""
+    formats = {}
+    for item in items:
+        values = tuple(_unsigned_short(item.dataset, kw) for kw, _ in _PIXEL_FORMAT)
+        formats.setdefault(values, item.path.name)
+    if len(formats) > 1:
+        (a, name_a), (b, name_b) = list(formats.items())[:2]
+        diff = [
+            f"{kw} {tag} {x} in {name_a}, {y} in {name_b}" for (kw, tag), x, y in zip(_PIXEL_FORMAT, a, b) if x != y
+        ]
+        raise DicomSeriesError(f"instances differ in pixel format: {'; '.join(diff)}")
+    (samples, allocated, stored, high, representation), name = next(iter(formats.items()))
+    if samples not in (None, 1):
+        raise DicomSeriesError(f"SamplesPerPixel (0028,0002) is {samples} in {name}; PET images have 1")
+    if allocated not in (8, 16, 32):
+        raise DicomSeriesError(f"BitsAllocated (0028,0100) is {allocated} in {name}; expected 8, 16 or 32")
+    if stored is None or not 1 <= stored <= allocated:
+        raise DicomSeriesError(
+            f"BitsStored (0028,0101) is {stored} in {name}; expected 1 to BitsAllocated ({allocated})"
+        )
+    if high is not None and high != stored - 1:
+        raise DicomSeriesError(f"HighBit (0028,0102) is {high} in {name}; expected BitsStored - 1 = {stored - 1}")
+    if representation not in (0, 1):
+        raise DicomSeriesError(f"PixelRepresentation (0028,0103) is {representation} in {name}; expected 0 or 1")
+    return allocated, stored
+
+
+def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> PetSeriesHeaders:
+    first_path = items[0].path
+    for item in items:
+        path, ds = item.path, item.dataset
         sop_class = _text_or_empty(ds, "SOPClassUID")
         try:
             frames = fast_number(ds, "NumberOfFrames")
         except Exception:  # noqa: BLE001 - an unreadable NumberOfFrames is treated as absent
             frames = None
-        n_frames = int(frames) if frames else 1
+        n_frames = int(frames) if frames and math.isfinite(frames) else 1
         if sop_class in _ENHANCED_PET or n_frames > 1:
             kind = _ENHANCED_PET.get(sop_class, f"{n_frames} frames")
             raise DicomSeriesError(
                 f"multi-frame PET ({kind}, {path.name}) is not supported yet; export the series as single-frame "
                 "PET Image Storage"
             )
+    if len(items) == 1:
+        raise DicomSeriesError(
+            f"the PET series {one_line(series_uid, 70)} has a single slice ({first_path.name}); a volume needs at "
+            "least two slices to measure the slice spacing (it is never invented)"
+        )
 
-    rows_cols = {_rows_columns(ds) for _, ds, _ in items}
+    rows_cols: dict[tuple[int, int], str] = {}
+    for item in items:
+        rows_cols.setdefault(_rows_columns(item.dataset), item.path.name)
     if len(rows_cols) > 1:
-        shown = ", ".join(f"{r}x{c}" for r, c in sorted(rows_cols))
+        shown = ", ".join(f"{r}x{c} ({name})" for (r, c), name in sorted(rows_cols.items())[:4])
         raise DicomSeriesError(f"instances differ in Rows/Columns (0028,0010)/(0028,0011): {shown}")
-    n_rows, n_cols = rows_cols.pop()
+    (n_rows, n_cols), _ = rows_cols.popitem()
     if n_rows <= 0 or n_cols <= 0:
         raise DicomSeriesError(f"Rows/Columns (0028,0010)/(0028,0011) missing or zero in {first_path.name}")
+    if n_rows > MAX_MATRIX or n_cols > MAX_MATRIX:
+        raise DicomSeriesError(
+            f"Rows/Columns (0028,0010)/(0028,0011) {n_rows}x{n_cols} in {first_path.name} exceed {MAX_MATRIX}; "
+            "the header is damaged (nothing was allocated)"
+        )
+    allocated, _ = _check_pixel_format(items)
+    expected = n_rows * n_cols * allocated // 8
+    for item in items:
+        if not item.has_pixel_data:
+            raise DicomSeriesError(f"no pixel data (7FE0,0010) in {item.path.name}")
+        if item.pixel_offset < 0:
+            continue  # compressed: the decoder checks the frame size
+        if item.pixel_length < expected or item.pixel_length > expected + 1:  # odd lengths are padded to even
+            raise DicomSeriesError(
+                f"pixel data of {item.path.name} is {item.pixel_length} bytes but Rows x Columns x BitsAllocated "
+                f"({n_rows} x {n_cols} x {allocated} bits) need {expected}"
+            )
+        if item.pixel_offset + expected > item.size:
+            have = max(0, item.size - item.pixel_offset)
+            raise DicomSeriesError(
+                f"pixel data of {item.path.name} is truncated: the file holds {have} of {expected} bytes"
+            )
 
-    spacings = [tuple(_vector(ds, "PixelSpacing", "(0028,0030)", 2, p)) for p, ds, _ in items]
+    spacings = [tuple(_vector(it.dataset, "PixelSpacing", "(0028,0030)", 2, it.path)) for it in items]
     if max(abs(a - b) for s in spacings for a, b in zip(s, spacings[0])) > 1e-4:
         shown = ", ".join(sorted({f"{s[0]:g}/{s[1]:g}" for s in spacings}))
         raise DicomSeriesError(f"instances differ in PixelSpacing (0028,0030): {shown} mm")
@@ -354,13 +466,13 @@ def _assemble(items: list[tuple[Path, Dataset, int]], series_uid: str, notes: li
     if not (row_spacing > 0 and col_spacing > 0):
         raise DicomSeriesError(f"PixelSpacing (0028,0030) must be positive; got {row_spacing:g}/{col_spacing:g}")
 
-    orientations = np.array([_vector(ds, "ImageOrientationPatient", "(0020,0037)", 6, p) for p, ds, _ in items])
-    positions = np.array([_vector(ds, "ImagePositionPatient", "(0020,0032)", 3, p) for p, ds, _ in items])
+    orientations = np.array([_vector(it.dataset, "ImageOrientationPatient", "(0020,0037)", 6, it.path) for it in items])
+    positions = np.array([_vector(it.dataset, "ImagePositionPatient", "(0020,0032)", 3, it.path) for it in items])
     deviation = np.abs(orientations - orientations[0]).max()
     if deviation > ORIENTATION_TOLERANCE:
         k = int(np.argmax(np.abs(orientations - orientations[0]).max(axis=1)))
         raise DicomSeriesError(
-            f"mixed orientations: ImageOrientationPatient (0020,0037) of {items[k][0].name} differs from "
+            f"mixed orientations: ImageOrientationPatient (0020,0037) of {items[k].path.name} differs from "
             f"{first_path.name} by {deviation:.3g}"
         )
     row_dir, col_dir = orientations[0][:3], orientations[0][3:]
@@ -379,37 +491,30 @@ def _assemble(items: list[tuple[Path, Dataset, int]], series_uid: str, notes: li
     items = [items[n] for n in order]
 
     n = len(items)
-    if n > 1:
-        gaps = np.diff(along)
-        dup = np.flatnonzero(gaps < SPACING_TOLERANCE_MM)
-        if dup.size:
-            a, b = items[dup[0]][0].name, items[dup[0] + 1][0].name
-            raise DicomSeriesError(
-                f"duplicate slice positions: {dup.size + 1} instances share positions along the normal "
-                f"(e.g. {a} and {b} at {along[dup[0]]:.3f} mm); dynamic or gated series are not supported"
-            )
-        spacing = float((along[-1] - along[0]) / (n - 1))
-        if np.max(np.abs(gaps - spacing)) > max(SPACING_TOLERANCE_MM, SPACING_TOLERANCE_REL * abs(spacing)):
-            shown = ", ".join(f"{g:g}" for g in sorted({round(float(g), 3) for g in gaps})[:6])
-            raise DicomSeriesError(f"non-uniform slice spacing: gaps of {shown} mm between slices (missing slices?)")
-        # The stack must run along the normal (no shear / gantry tilt) for k = normal x spacing to hold.
-        offsets = positions - positions[0] - np.outer(along - along[0], normal)
-        shear = float(np.abs(offsets).max())
-        if shear > max(SPACING_TOLERANCE_MM, SHEAR_TOLERANCE_PIXELS * min(row_spacing, col_spacing)):
-            raise DicomSeriesError(
-                f"slice positions are offset within the slice plane by up to {shear:.3g} mm (sheared stack, gantry "
-                "tilt?); not supported"
-            )
-    else:
-        try:
-            spacing = fast_number(first, "SliceThickness") or 0.0
-        except Exception:  # noqa: BLE001 - malformed SliceThickness: treated as absent
-            spacing = 0.0
-        if not spacing > 0:
-            spacing = 1.0
-            notes.append("single slice without SliceThickness: slice spacing set to 1 mm")
-        else:
-            notes.append(f"single slice: slice spacing taken from SliceThickness ({spacing:g} mm)")
+    gaps = np.diff(along)
+    dup = np.flatnonzero(gaps < SPACING_TOLERANCE_MM)
+    if dup.size:
+        a, b = items[dup[0]].path.name, items[dup[0] + 1].path.name
+        raise DicomSeriesError(
+            f"duplicate slice positions: {dup.size + 1} instances share positions along the normal "
+            f"(e.g. {a} and {b} at {along[dup[0]]:.3f} mm); dynamic or gated series are not supported"
+        )
+    spacing = float((along[-1] - along[0]) / (n - 1))
+    if np.max(np.abs(gaps - spacing)) > max(SPACING_TOLERANCE_MM, SPACING_TOLERANCE_REL * abs(spacing)):
+        shown = ", ".join(f"{g:g}" for g in sorted({round(float(g), 3) for g in gaps})[:6])
+        worst = int(np.argmax(np.abs(gaps - spacing)))
+        raise DicomSeriesError(
+            f"non-uniform slice spacing: gaps of {shown} mm between slices (missing slices?); e.g. "
+            f"{gaps[worst]:.4g} mm between {items[worst].path.name} and {items[worst + 1].path.name}"
+        )
+    # The stack must run along the normal (no shear / gantry tilt) for k = normal x spacing to hold.
+    offsets = positions - positions[0] - np.outer(along - along[0], normal)
+    shear = float(np.abs(offsets).max())
+    if shear > max(SPACING_TOLERANCE_MM, SHEAR_TOLERANCE_PIXELS * min(row_spacing, col_spacing)):
+        raise DicomSeriesError(
+            f"slice positions are offset within the slice plane by up to {shear:.3g} mm (sheared stack, gantry "
+            "tilt?); not supported"
+        )
 
     m_lps = np.eye(4)
     m_lps[:3, 0] = row_dir * col_spacing
@@ -418,12 +523,12 @@ def _assemble(items: list[tuple[Path, Dataset, int]], series_uid: str, notes: li
     m_lps[:3, 3] = positions[0]
     grid = VoxelGrid(LPS_TO_RAS @ m_lps, (n, n_rows, n_cols))
     return PetSeriesHeaders(
-        files=[p for p, _, _ in items],
-        datasets=[ds for _, ds, _ in items],
+        files=[it.path for it in items],
+        datasets=[it.dataset for it in items],
         grid=grid,
         series_uid=series_uid,
         notes=notes,
-        pixel_offsets=[off for _, _, off in items],
+        pixel_offsets=[it.pixel_offset for it in items],
     )
 
 
@@ -432,15 +537,11 @@ def _assemble(items: list[tuple[Path, Dataset, int]], series_uid: str, notes: li
 
 
 def _slice_format(ds: Dataset):
-    """numpy dtype and bit mask handling for a native (uncompressed) slice, or None when not supported here."""
-    try:
-        bits_alloc = int(ds.BitsAllocated)
-        bits_stored = int(ds.get("BitsStored", bits_alloc))
-        signed = int(ds.PixelRepresentation) == 1
-        samples = int(ds.get("SamplesPerPixel", 1))
-    except (AttributeError, TypeError, ValueError):
-        return None
-    if samples != 1 or bits_alloc not in (8, 16, 32):
+    """numpy dtype and bit handling of a native (uncompressed) slice; the reader checked the format beforehand."""
+    bits_alloc = _unsigned_short(ds, "BitsAllocated")
+    bits_stored = _unsigned_short(ds, "BitsStored") or bits_alloc
+    signed = _unsigned_short(ds, "PixelRepresentation") == 1
+    if bits_alloc not in (8, 16, 32):
         return None
     meta = getattr(ds, "file_meta", None)
     big = str(getattr(meta, "TransferSyntaxUID", "")) == _EXPLICIT_BE
@@ -454,21 +555,29 @@ def _read_one(path: Path, ds: Dataset, offset: int, shape: tuple[int, int]) -> n
     count = shape[0] * shape[1]
     if fmt is not None:
         dtype, bits_alloc, bits_stored, signed = fmt
-        raw = np.fromfile(path, dtype=dtype, count=count, offset=offset)
+        try:
+            raw = np.fromfile(path, dtype=dtype, count=count, offset=offset)
+        except OSError as exc:
+            reason = one_line(exc.strerror or exc)
+            raise DicomSeriesError(f"pixel data of {path.name} cannot be read: {reason}") from None
         if raw.size != count:
             raise DicomSeriesError(f"pixel data of {path.name} is truncated ({raw.size} of {count} values)")
         if bits_stored < bits_alloc:
             shift = bits_alloc - bits_stored
             if signed:  # sign-extend from BitsStored
-                raw = (raw << shift) >> shift
+                within = (raw << shift) >> shift
             else:
-                raw = raw & ((1 << bits_stored) - 1)
+                within = raw & ((1 << bits_stored) - 1)
+            if not np.array_equal(within, raw):  # bits above BitsStored are set: the header or the data is wrong
+                raise DicomSeriesError(
+                    f"pixel values of {path.name} use more bits than BitsStored (0028,0101) {bits_stored} says"
+                )
         return raw.reshape(shape)
     try:
         full = pydicom.dcmread(path)
         arr = full.pixel_array
     except Exception as exc:  # noqa: BLE001 - decoders raise many types
-        raise DicomSeriesError(f"cannot decode the pixel data of {path.name}: {exc}") from None
+        raise DicomSeriesError(f"cannot decode the pixel data of {path.name}: {one_line(exc, 80)}") from None
     if arr.shape != shape:
         raise DicomSeriesError(f"pixel data of {path.name} has shape {arr.shape}, expected {shape}")
     return arr
@@ -487,10 +596,15 @@ def _rescale_of(ds: Dataset, path: Path) -> tuple[float, float]:
     return slope, intercept
 
 
-def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Preallocated float32 [k, j, i] volume filled slice by slice with ``stored * scale[k] + shift[k]``."""
+def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
+          progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Preallocated float32 [k, j, i] volume filled slice by slice with ``stored * scale[k] + shift[k]``, and the
+    maximum of each slice (taken while the slice is in cache).
+
+    ``progress(slices_done, slices)`` is called from the calling thread after each slice."""
     nk, nj, ni = headers.grid.shape_kji
     out = np.empty((nk, nj, ni), dtype=np.float32)
+    maxima = np.empty(nk)
     offsets = headers.pixel_offsets if len(headers.pixel_offsets) == nk else [-1] * nk
 
     def work(k: int) -> None:
@@ -498,17 +612,22 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray) -> np
         np.multiply(raw, np.float32(scale[k]), out=out[k], casting="unsafe")
         if shift[k] != 0:
             out[k] += np.float32(shift[k])
+        maxima[k] = out[k].max()
 
     # Reading and scaling release the GIL, so a few threads overlap file I/O with arithmetic.
     workers = min(4, os.cpu_count() or 1, nk)
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(work, range(nk)):
-                pass
-    else:
-        for k in range(nk):
-            work(k)
-    return out
+    with quiet_pydicom():  # pydicom's decoder warnings on damaged files quote raw bytes
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for done, _ in enumerate(pool.map(work, range(nk)), start=1):
+                    if progress is not None:
+                        progress(done, nk)
+        else:
+            for k in range(nk):
+                work(k)
+                if progress is not None:
+                    progress(k + 1, nk)
+    return out, maxima
 
 
 def read_stored_slices(headers: PetSeriesHeaders) -> np.ndarray:
@@ -516,7 +635,7 @@ def read_stored_slices(headers: PetSeriesHeaders) -> np.ndarray:
     pairs = [_rescale_of(ds, p) for ds, p in zip(headers.datasets, headers.files)]
     slopes = np.array([s for s, _ in pairs])
     intercepts = np.array([b for _, b in pairs])
-    return _fill(headers, slopes, intercepts)
+    return _fill(headers, slopes, intercepts)[0]
 
 
 def read_pet_volume(
@@ -525,6 +644,7 @@ def read_pet_volume(
     series_uid: str | None = None,
     normalization: str = "bw",
     overrides: SUVOverrides | None = None,
+    progress=None,
 ) -> PetVolume:
     """Read a PET series and convert it to SUV.
 
@@ -538,6 +658,8 @@ def read_pet_volume(
         ``"bw"`` (default), ``"lbm"``, ``"lbm-james128"``, ``"bsa"`` or ``"ibw"``; see :mod:`.suv`.
     overrides : SUVOverrides, optional
         User values for missing or wrong header attributes.
+    progress : callable, optional
+        ``progress(slices_read, slices)`` after each slice's pixels are read and scaled (from this thread).
 
     Returns
     -------
@@ -554,5 +676,7 @@ def read_pet_volume(
     # SUV = (stored * slope + intercept) * factor; the SUV rules guarantee intercept == 0.
     scale = np.array([s for s, _ in pairs]) * conversion.factors
     shift = np.array([b for _, b in pairs]) * conversion.factors
-    suv = _fill(headers, scale, shift)
+    suv, maxima = _fill(headers, scale, shift, progress)
+    conversion.audit.series_notes = list(headers.notes)
+    check_suv_maximum(maxima, headers.files, conversion, overrides)
     return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
