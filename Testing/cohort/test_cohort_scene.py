@@ -49,3 +49,22 @@ def test_cohort_charts_are_plot_chart_nodes_over_table_nodes(headless, cohort_ru
     used = headless.scene.GetNodeByID(scatter.GetNthPlotSeriesNodeID(0))
     assert used.GetXColumnName() == "specific_activity" and used.GetTableNode().GetNumberOfRows() == 6
     assert "rho" in scatter.GetTitle() and "n 6" in scatter.GetTitle()
+
+
+def test_the_cohort_table_node_is_the_panels_layout_and_saves_as_a_readable_csv(headless, cohort_run, tmp_path):
+    from PentixaforQuantLib.outputs.cohort_row import COHORT_TEXT_COLUMNS
+    from PentixaforQuantLib.scene.mrml import read_rows_table, save_node
+
+    rows = read_cohort_csv(cohort_run[1] / "cohort.csv")
+    table = cohort_table_node(headless.scene, rows)
+    back = read_rows_table(table, text_columns=COHORT_TEXT_COLUMNS)  # what the panel reads before adding a row
+    for got, want in zip(back, rows):
+        assert got["study_id"] == want["study_id"] and got["error"] == want["error"]
+        assert got["suv_max"] == (None if want["suv_max"] is None else pytest.approx(want["suv_max"]))
+    saved = save_node(table, tmp_path / "cohort.csv")  # Slicer's table storage: CSV with the column names
+    again = read_cohort_csv(saved)
+    assert [r["study_id"] for r in again] == [r["study_id"] for r in rows]
+    for a, b in zip(again, rows):
+        # Slicer writes table numbers with 6 significant digits
+        assert a["mean_suv_max"] == (None if b["mean_suv_max"] is None else pytest.approx(b["mean_suv_max"], rel=1e-5))
+        assert a["uptake"] == b["uptake"] and a["marrow_sites_used"] == b["marrow_sites_used"]

@@ -130,7 +130,9 @@ def read_cohort_csv(path) -> list[dict]:
                     value = float(cell)
                 except ValueError:
                     raise CohortTableError(f"{path.name} line {line}, column {key!r}: {cell!r} is not a number") from None
-                row[key] = int(value) if key == "marrow_sites_used" else value
+                if not math.isfinite(value):  # "nan": how a Slicer table saved as CSV writes an empty number
+                    value = None
+                row[key] = int(value) if key == "marrow_sites_used" and value is not None else value
         row["uptake"] = row["uptake"].lower()
         if row["uptake"] not in ("yes", "no", ""):
             raise CohortTableError(f"{path.name} line {line}, column 'uptake': {row['uptake']!r}: write yes, no "

@@ -201,7 +201,7 @@ class StudyLogic:
         ds = pet.headers.datasets[0]
         default_name = str(getattr(ds, "SeriesDescription", "") or "PET") + f" {pet.conversion.units.split('}')[0][1:]}"
         node = add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,
-                                   units=pet.conversion.units, audit=pet.conversion.to_dict())
+                                   units=pet.conversion.units, audit=pet.conversion.to_dict(), copy=False)
         _remember_dicom_source(node, pet.headers.datasets, pet.headers.files)
         return node
 

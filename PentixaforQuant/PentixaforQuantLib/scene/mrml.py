@@ -61,11 +61,37 @@ def _numpy_matrix(vtk_matrix) -> np.ndarray:
     return np.array([[vtk_matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
 
 
-def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, units: str, audit: dict | None = None):
+#: Arrays whose memory a volume node's image uses (:func:`add_suv_volume_node` with ``copy=False``), by id; each is
+#: released when VTK deletes the image's voxel array.
+_SHARED_ARRAYS: dict[int, np.ndarray] = {}
+
+
+def _shared_image_data(suv: np.ndarray):
+    """A ``vtkImageData`` whose voxels are the memory of ``suv`` (float32, C order), kept alive exactly as long
+    as VTK's voxel array (a DeleteEvent observer lets go of it, so no copy outlives the volume either)."""
+    import vtk
+
+    flat = suv.reshape(-1)
+    voxels = vtk.vtkFloatArray()
+    voxels.SetNumberOfComponents(1)
+    voxels.SetVoidArray(flat, flat.size, 1)  # 1: VTK does not free this memory; numpy does, after the release
+    key = id(flat)
+    _SHARED_ARRAYS[key] = flat
+    voxels.AddObserver(vtk.vtkCommand.DeleteEvent, lambda *_, key=key: _SHARED_ARRAYS.pop(key, None))
+    image = vtk.vtkImageData()
+    image.SetDimensions(suv.shape[2], suv.shape[1], suv.shape[0])
+    image.GetPointData().SetScalars(voxels)
+    return image
+
+
+def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, units: str, audit: dict | None = None,
+                        copy: bool = True):
     """Add a ``vtkMRMLScalarVolumeNode`` holding an SUV image, with its geometry, units and audit.
 
     The voxel value units follow Slicer's PET convention (UCUM code such as ``{SUVbw}g/ml``), so other Slicer
-    modules (Segment Statistics, PET-IndiC) recognise the volume as SUV.
+    modules (Segment Statistics, PET-IndiC) recognise the volume as SUV. With ``copy=False`` the node's image
+    uses the memory of ``suv`` (float32, C order, handed over: the caller no longer changes it), so a whole-body
+    volume is not held twice while it is added.
     """
     import slicer
     import slicer.util
@@ -74,7 +100,10 @@ def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, u
         raise ValueError(f"image shape {suv.shape} does not match the grid {grid.shape_kji}")
     node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
     node.SetIJKToRASMatrix(_vtk_matrix(grid.ijk_to_ras))
-    slicer.util.updateVolumeFromArray(node, np.ascontiguousarray(suv, dtype=np.float32))
+    if copy or suv.dtype != np.float32 or not suv.flags.c_contiguous:
+        slicer.util.updateVolumeFromArray(node, np.ascontiguousarray(suv, dtype=np.float32))
+    else:
+        node.SetAndObserveImageData(_shared_image_data(suv))
     set_suv_units(node, units)
     if audit is not None:
         node.SetAttribute(AUDIT_ATTRIBUTE, json.dumps(audit))
