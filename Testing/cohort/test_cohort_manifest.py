@@ -86,6 +86,8 @@ def test_all_problems_are_listed_at_once_and_nothing_is_run(study_files, capsys)
     assert "line 2, column 'dicom'" in err and "line 2, column 'activity_mbq'" in err
     assert "line 3, column 'dicom': empty (needed for a scan with uptake)" in err
     assert not out.exists()  # refused before any work
+    assert main(["batch", str(path), "--out", str(out), "--workers", "0"]) == 2
+    assert "--workers 0: must be at least 1" in capsys.readouterr().err
 
 
 def test_optional_columns_override_suv_and_protocol_per_row(study_files):

@@ -11,8 +11,10 @@ def cmd_batch(args) -> int:
     from ..cohort.batch import run_batch
     from ..cohort.manifest import read_manifest
 
+    from ..errors import ParameterError
+
     if args.workers < 1:
-        raise ValueError("--workers must be at least 1")
+        raise ParameterError(f"--workers {args.workers}: must be at least 1")
     parameters = protocol_parameters(args)
     manifest = read_manifest(args.manifest, base_parameters=parameters)  # every problem before any work
     try:
