@@ -114,3 +114,19 @@ def test_safe_folder_names(study_id, expected):
     name = safe_folder_name(study_id)
     assert name == expected
     assert "/" not in name and "\\" not in name and not name.startswith(".")
+
+
+def test_stats_refuses_a_bad_cohort_table_naming_line_and_column(tmp_path, capsys):
+    from PentixaforQuantLib.cohort.table import COLUMN_KEYS
+
+    missing = tmp_path / "missing.csv"
+    missing.write_text("study_id,diagnosis\nS1,lymphoma\n")
+    assert main(["stats", str(missing), "--out", str(tmp_path / "s")]) == 2
+    assert "missing.csv line 1: missing column(s) group, uptake" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    cells = dict.fromkeys(COLUMN_KEYS, "")
+    cells.update(study_id="S1", uptake="yes", suv_max="high")
+    bad.write_text(",".join(COLUMN_KEYS) + "\n" + ",".join(cells[k] for k in COLUMN_KEYS) + "\n")
+    assert main(["stats", str(bad), "--out", str(tmp_path / "s")]) == 2
+    assert "bad.csv line 2, column 'suv_max': 'high' is not a number" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
