@@ -1,0 +1,105 @@
+"""The reading station in a real browser: real server, headless Chromium, trusted mouse events on Slicer's views.
+
+Clicks the phantom's target lesion and aortic arch in the axial view, checks that each defined point lies at the
+clicked pixel and that the page's HTML table equals ``pentixafor-quant quantify`` on the same points; then drags the
+lesion point onto the right kidney and checks the table follows. Skips (saying why) without Chromium or Playwright.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station_driver import Station, browser_page, chromium_path, running_station
+
+pytest.importorskip("trame_slicer", reason="the web extra is not installed (pip install '.[web]')")
+pytest.importorskip("playwright", reason="Playwright is not installed (pip install '.[webtest]')")
+if chromium_path() is None:
+    pytest.skip("no system Chromium (apt-get install chromium); the browser test needs it", allow_module_level=True)
+
+SCREENSHOTS = os.environ.get("PENTIXAFOR_WEB_SCREENSHOTS")
+
+
+def _quantify(dicom, points: dict, out: Path) -> dict:
+    from PentixaforQuantLib.cli.main import main
+
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out.parent / f"{out.name}-points.csv"
+    csv.write_text("label,r,a,s\n" + "".join(f"{site},{r!r},{a!r},{s!r}\n" for site, (r, a, s) in points.items()))
+    code = main(["quantify", str(dicom), "--points", str(csv), "--out", str(out), "--no-figure"])
+    assert code == 0
+    return json.loads((out / "study.json").read_text())
+
+
+def _assert_table_equals(station: Station, doc: dict):
+    assert station.table_value("lesion", "suv_max") == pytest.approx(doc["lesion"]["suv_max"], rel=1e-12)
+    assert station.table_value("lesion", "suv_peak") == pytest.approx(doc["lesion"]["suv_peak"], rel=1e-12)
+    assert station.table_value("lesion", "volume_ml") == pytest.approx(doc["lesion"]["volume_ml"], rel=1e-12)
+    assert station.table_value("aorta", "suv_mean") == pytest.approx(doc["blood_pool"]["suv_mean"], rel=1e-12)
+    assert station.table_value("TBR", "tbr") == pytest.approx(doc["tbr"], rel=1e-12)
+    assert station.table_text("lesion", "suv_max") == f"{doc['lesion']['suv_max']:.2f}"
+    assert station.table_text("TBR", "tbr") == f"{doc['tbr']:.2f}"
+
+
+def _within_one_pixel(station: Station, view: str, clicked_page_xy, ras):
+    clicked = station.page_to_xy(view, clicked_page_xy)
+    placed = station.ras_to_xy(view, ras)
+    assert np.all(np.abs(placed - clicked) <= 1.0), f"point at {placed} px, clicked {clicked} px"
+
+
+def test_clicks_in_slice_views_measure_as_quantify(phantom_study, tmp_path):
+    phantom, folder = phantom_study
+    seeds = phantom.truth.seed_points
+    lesion, aorta = np.array(seeds["lesion"], float), np.array(seeds["aorta"], float)
+    kidney = np.array(next(s.center_ras for s in phantom.truth.structures if s.name == "kidney_right"), float)
+    out = tmp_path / "readings"
+    with running_station([str(folder / "dicom"), "--out", str(out)]) as (url, _proc), browser_page(url) as page:
+        station = Station(page)
+        station.wait_views_sized()
+
+        station.jump_to(lesion)
+        lesion_click = station.place("lesion", lesion)
+        station.jump_to(aorta)
+        aorta_click = station.place("aorta", aorta)
+        data = station.wait(lambda d: d["measure_count"] >= 3 and {"lesion", "aorta"} <= set(d["points"]))
+        station.page.wait_for_function(
+            "document.querySelector('#results tr[data-site=\"TBR\"] td[data-col=\"tbr\"]').dataset.value > 0")
+
+        # The points are where the reader clicked: on the axial planes the views jumped to, at the clicked pixel.
+        points = {site: np.array(data["points"][site]) for site in ("lesion", "aorta")}
+        red = station.xy_to_ras_matrix("Red")
+        assert points["aorta"][2] == pytest.approx(red[2, 3], abs=1e-6)  # on the plane shown now
+        _within_one_pixel(station, "Red", aorta_click, points["aorta"])
+        assert abs(points["lesion"][2] - lesion[2]) <= 2.0 and abs(points["aorta"][2] - aorta[2]) <= 2.0
+        station.jump_to(lesion)
+        _within_one_pixel(station, "Red", lesion_click, points["lesion"])
+        if SCREENSHOTS:
+            page.screenshot(path=str(Path(SCREENSHOTS) / "web-station.png"))
+
+        doc = _quantify(folder / "dicom", data["points"], tmp_path / "quantify-1")
+        _assert_table_equals(station, doc)
+        assert doc["lesion"]["suv_max"] == pytest.approx(phantom.truth.expected["lesion"]["suv_max"], abs=2e-3)
+
+        # Drag the lesion point onto the right kidney (same axial plane): the table follows the moved point.
+        kidney_on_plane = np.array([kidney[0], kidney[1], points["lesion"][2]])
+        count = station.data()["measure_count"]
+        before = station.table_value("lesion", "suv_max")
+        drop = station.ras_to_page("Red", kidney_on_plane)
+        station.drag(station.ras_to_page("Red", points["lesion"]), drop)
+        moved = station.wait(lambda d: d["measure_count"] > count
+                             and np.linalg.norm(np.array(d["points"]["lesion"]) - points["lesion"]) > 20,
+                             what="the dragged lesion point to be measured")
+        page.wait_for_function(
+            "v => document.querySelector('#results tr[data-site=\"lesion\"] td[data-col=\"suv_max\"]')"
+            ".dataset.value != v", arg=str(before))
+        _within_one_pixel(station, "Red", drop, moved["points"]["lesion"])
+        doc2 = _quantify(folder / "dicom", moved["points"], tmp_path / "quantify-2")
+        _assert_table_equals(station, doc2)
+        assert doc2["lesion"]["suv_max"] == pytest.approx(4.5, abs=1e-3)  # the kidney's design SUV
+        assert before == pytest.approx(doc["lesion"]["suv_max"], rel=1e-12)
+        if SCREENSHOTS:
+            page.screenshot(path=str(Path(SCREENSHOTS) / "web-station-dragged.png"))
