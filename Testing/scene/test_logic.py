@@ -232,3 +232,40 @@ def test_a_point_in_air_is_an_error_row_not_a_traceback(measured):
     assert rows["aorta"]["Status"] == "error" and "outside the body" in rows["aorta"]["Notes"]
     assert rows["TBR"]["Status"] == "missing"
     assert study.lesion is not None  # the other sites are still measured
+
+
+def test_observe_ignores_preview_and_mid_drag_moves_and_recomputes_the_moved_site_only(measured):
+    import slicer
+
+    from PentixaforQuantLib.scene.logic import MOVING_MARKUP_INDEX_ATTRIBUTE
+
+    logic, pet, points, study, phantom = measured
+    markups = slicer.vtkMRMLMarkupsNode
+    updates = []
+    logic.on_update = lambda study, nodes: updates.append(study)
+    logic.observe(pet, points)
+    labels = [points.GetNthControlPointLabel(n) for n in range(points.GetNumberOfControlPoints())]
+    # Hover moves of a point being placed (PositionPreview): PointModifiedEvent only, nothing measured.
+    preview = points.AddControlPoint([0.0, 0.0, 0.0], "extra lesion")
+    points.UnsetNthControlPointPosition(preview)
+    before, n_updates = logic.computations.copy(), len(updates)
+    for x in range(8):
+        points.SetNthControlPointPosition(preview, float(x), 0.0, 0.0, markups.PositionPreview)
+    # A drag of the T12 point: many moves between start and end of the interaction, and Slicer's moving attribute.
+    t12 = labels.index("T12")
+    start = np.array(phantom.truth.seed_points["T12"])
+    points.InvokeEvent(markups.PointStartInteractionEvent)
+    points.SetAttribute(MOVING_MARKUP_INDEX_ATTRIBUTE, str(t12))
+    for dz in (2.0, 4.0, 6.0, 4.0):
+        points.SetNthControlPointPositionWorld(t12, *(start + [0.0, 0.0, dz]))
+    assert logic.computations == before and len(updates) == n_updates
+    points.RemoveAttribute(MOVING_MARKUP_INDEX_ATTRIBUTE)
+    points.InvokeEvent(markups.PointEndInteractionEvent)
+    assert logic.computations - before == {"T12": 1} and len(updates) == n_updates + 1
+    # One defined move from Python (no interaction): that site only, once.
+    before = logic.computations.copy()
+    points.SetNthControlPointPositionWorld(t12, *start)
+    assert logic.computations - before == {"T12": 1}
+    assert logic.last_study.marrow["T12"].stats.suv_max == pytest.approx(
+        phantom.truth.expected["marrow"]["T12"]["suv_max"], abs=2e-3)
+    logic.stop_observing()

@@ -13,6 +13,7 @@ Typical use (Slicer Python console, or headless with ``slicer-core``)::
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,7 +40,7 @@ from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
 
-__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS"]
+__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
 SEGMENT_COLORS = {
@@ -73,6 +74,7 @@ class _Cache:
 
     keys: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
+    written: tuple | None = None  # (table, segmentation) IDs the cached results were last written to
 
 
 class StudyLogic:
@@ -98,6 +100,10 @@ class StudyLogic:
         self.on_update: Callable | None = None
         #: The refusal of the last automatic recomputation, if any (shown by the panel instead of a traceback).
         self.last_error: str | None = None
+        #: Sites whose VOI the last :meth:`measure` computed (the others came from the cache).
+        self.last_recomputed: set[str] = set()
+        #: Site -> number of times its VOI was computed since this logic was made (each cache miss counts one).
+        self.computations: Counter = Counter()
 
     # ----------------------------------------------------------------------------------------------- inputs
     def load_dicom(self, source, *, normalization: str = "bw", overrides=None, series_uid: str | None = None,
@@ -214,6 +220,7 @@ class StudyLogic:
         transform_key = pet_node.GetParentTransformNode().GetMTime() if pet_node.GetParentTransformNode() else None
         study = StudyResult(parameters)
         changed = set()
+        computed = set()
         for site, ras_world in points.items():
             key = (tuple(np.round(ras_world, 6)), parameters, pet_node.GetID(), pet_node.GetImageData().GetMTime(),
                    transform_key, roi_key if site == LESION else None)
@@ -221,6 +228,7 @@ class StudyLogic:
                 outcome = cache.results[site]
             else:
                 changed.add(site)
+                computed.add(site)
                 outcome = self._measure_site(site, image, grid, to_local(ras_world), parameters, allowed, to_world)
                 cache.keys[site], cache.results[site] = key, outcome
             if isinstance(outcome, str):
@@ -235,7 +243,12 @@ class StudyLogic:
             del cache.keys[site], cache.results[site]
             changed.add(site)
         nodes = self.output_nodes(points_node)
-        self._write_outputs(study, nodes, pet_node, points, units, changed)
+        written = (nodes.results_table.GetID(), nodes.segmentation.GetID(), pet_node.GetID())
+        if changed or cache.written != written:  # the same points again (e.g. two events for one click): no work
+            self._write_outputs(study, nodes, pet_node, points, units, changed)
+            cache.written = written
+        self.last_recomputed = computed
+        self.computations.update(computed)
         self.last_study = study
         return study
 
@@ -279,39 +292,93 @@ class StudyLogic:
 
     # ------------------------------------------------------------------------------------------ observing
     def observe(self, pet_node, points_node, *, parameters: ProtocolParameters | None = None, roi_node=None) -> None:
-        """Recompute whenever a point is placed, moved, renamed or removed (or the ROI changes)."""
-        import slicer
-
+        """Recompute when a point is placed, dropped after a drag, moved programmatically, cleared or removed (or
+        the ROI changes); never on placement-preview or mid-drag moves (see :func:`observe_point_changes`)."""
         self.stop_observing()
 
-        def update(caller=None, event=None):
-            study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
-            if self.on_update is not None:
-                self.on_update(study, self.output_nodes(points_node))
-
-        def guarded(caller, event):
+        def update(reason=None, index=None):
             from ..errors import PentixaforQuantError
 
             try:
-                update()
+                study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
             except PentixaforQuantError as exc:  # e.g. a label that names no site while the user types it
                 self.last_error = str(exc)
+                return
+            self.last_error = None
+            if self.on_update is not None:
+                self.on_update(study, self.output_nodes(points_node))
 
-        events = (slicer.vtkMRMLMarkupsNode.PointModifiedEvent, slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent,
-                  slicer.vtkMRMLMarkupsNode.PointRemovedEvent)
-        for event in events:
-            self._observations.append((points_node, points_node.AddObserver(event, guarded)))
+        self._observations += observe_point_changes(points_node, update)
         if roi_node is not None:
             import vtk
 
-            self._observations.append((roi_node, roi_node.AddObserver(vtk.vtkCommand.ModifiedEvent, guarded)))
+            self._observations.append((roi_node, roi_node.AddObserver(vtk.vtkCommand.ModifiedEvent,
+                                                                      lambda caller, event: update("roi"))))
         self.last_error = None
-        update()
+        update("observe")
 
     def stop_observing(self) -> None:
         for node, tag in self._observations:
             node.RemoveObserver(tag)
         self._observations.clear()
+
+
+#: Set on a markups node by Slicer while the user drags one of its points (the index, as text).
+MOVING_MARKUP_INDEX_ATTRIBUTE = "Markups.MovingMarkupIndex"
+
+
+def observe_point_changes(points_node, on_change: Callable) -> list[tuple[object, int]]:
+    """Call ``on_change(reason, index)`` when a point's measured position can have changed; return the
+    ``(node, observer tag)`` pairs to remove later.
+
+    Reasons: ``"defined"`` (``PointPositionDefinedEvent``: a click placed the point), ``"undefined"`` (cleared),
+    ``"removed"``, ``"end-interaction"`` (``PointEndInteractionEvent``: a drag ended), ``"moved"`` (a
+    ``PointModifiedEvent`` for a *defined* point outside any interaction: a move from Python or a label edit).
+
+    Not reported: ``PointModifiedEvent`` while the point is previewed under the mouse during placement (status
+    ``PositionPreview``) or while it is dragged (between ``PointStartInteractionEvent`` and
+    ``PointEndInteractionEvent``, or while Slicer sets ``Markups.MovingMarkupIndex`` on the node). Slicer fires
+    those on every mouse move; measuring on each would redo the VOI many times a second.
+    """
+    import slicer
+    import vtk
+
+    markups = slicer.vtkMRMLMarkupsNode
+    dragging = set()  # indices between start and end of an interaction
+
+    def index_of(calldata):
+        return None if calldata is None else int(calldata)
+
+    def make(reason):
+        @vtk.calldata_type(vtk.VTK_INT)
+        def callback(caller, event, calldata=None):
+            index = index_of(calldata)
+            if reason == "start-interaction":
+                dragging.add(index)
+                return
+            if reason == "end-interaction":
+                dragging.discard(index)
+                dragging.clear()
+            if reason == "moved":
+                if dragging or points_node.GetAttribute(MOVING_MARKUP_INDEX_ATTRIBUTE):
+                    return
+                if index is None or not (0 <= index < points_node.GetNumberOfControlPoints()):
+                    return
+                if points_node.GetNthControlPointPositionStatus(index) != markups.PositionDefined:
+                    return  # placement preview (or an undefined point): nothing to measure yet
+            on_change(reason, index)
+
+        return callback
+
+    events = (
+        (markups.PointPositionDefinedEvent, "defined"),
+        (markups.PointPositionUndefinedEvent, "undefined"),
+        (markups.PointRemovedEvent, "removed"),
+        (markups.PointStartInteractionEvent, "start-interaction"),
+        (markups.PointEndInteractionEvent, "end-interaction"),
+        (markups.PointModifiedEvent, "moved"),
+    )
+    return [(points_node, points_node.AddObserver(event, make(reason))) for event, reason in events]
 
 
 def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet_node) -> list[tuple[str, str, str]]:

@@ -17,7 +17,7 @@ from ..errors import PentixaforQuantError, PointsError
 from ..geometry import VoxelGrid
 from ..measure.sites import canonical_site
 from ..measure.voi import RegionMask, box_region
-from ..suv.codes import suv_units_code
+from ..suv.codes import SUV_QUANTITY, suv_units_code
 
 __all__ = [
     "AUDIT_ATTRIBUTE",
@@ -33,6 +33,9 @@ __all__ = [
     "segment_mask",
     "write_table",
     "write_key_value_table",
+    "write_rows_table",
+    "read_rows_table",
+    "set_suv_units",
     "save_node",
     "save_scene_bundle",
 ]
@@ -81,8 +84,13 @@ def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, u
 
 
 def set_suv_units(node, units: str) -> None:
+    """Mark a volume as SUV: voxel value quantity DCM 126400 "Standardized Uptake Value" and the UCUM units code,
+    as Slicer's PET DICOM extension does, so Segment Statistics and QuantitativeReporting read it as SUV."""
     import slicer
 
+    quantity = slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)
+    node.SetVoxelValueQuantity(quantity)
     entry = slicer.vtkCodedEntry()
     entry.SetValueSchemeMeaning(*suv_units_code(units))
     node.SetVoxelValueUnits(entry)
@@ -281,6 +289,45 @@ def write_key_value_table(table_node, items: list[tuple[str, str, str]]) -> None
         table_node.AddColumn(arr)
     table_node.SetUseColumnTitleAsColumnHeader(True)
     table_node.Modified()
+
+
+def write_rows_table(table_node, rows: list[dict], columns: Sequence[str], *, text_columns=frozenset()) -> None:
+    """Fill a table node with one column per name in ``columns`` (numbers as doubles, NaN = empty, unless the name
+    is in ``text_columns``) and one row per dict."""
+    import vtk
+
+    table_node.RemoveAllColumns()
+    for name in columns:
+        arr = vtk.vtkStringArray() if name in text_columns else vtk.vtkDoubleArray()
+        arr.SetName(name)
+        arr.SetNumberOfTuples(len(rows))
+        for r, row in enumerate(rows):
+            value = row.get(name)
+            if name in text_columns:
+                arr.SetValue(r, "" if value is None else str(value))
+            else:
+                arr.SetValue(r, float("nan") if value is None else float(value))
+        table_node.AddColumn(arr)
+    table_node.SetUseColumnTitleAsColumnHeader(True)
+    table_node.Modified()
+
+
+def read_rows_table(table_node, *, text_columns=frozenset()) -> list[dict]:
+    """The rows of a table node as dicts by column name (inverse of :func:`write_rows_table`; NaN -> None)."""
+    table = table_node.GetTable()
+    names = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+    rows = []
+    for r in range(table.GetNumberOfRows()):
+        row = {}
+        for c, name in enumerate(names):
+            cell = table.GetValue(r, c)
+            if name in text_columns:
+                row[name] = cell.ToString()
+            else:
+                value = cell.ToDouble() if cell.IsNumeric() else float(cell.ToString() or "nan")
+                row[name] = None if value != value else value
+        rows.append(row)
+    return rows
 
 
 def save_node(node, path) -> Path:

@@ -13,22 +13,35 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     The outputs appear in ``out_dir`` together or not at all (:func:`~..outputs.atomic.atomic_output_folder`);
     ``paths`` name them in ``out_dir`` as given.
     """
-    from ..outputs.atomic import atomic_output_folder
-    from ..outputs.figures import study_figure
     from ..outputs.points import read_points
-    from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
     from .logic import StudyLogic
-    from .mrml import AUDIT_ATTRIBUTE, save_node, save_scene_bundle, volume_array, volume_grid
 
     points = read_points(points_file)
     logic = StudyLogic(scene)
     pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
     points_node = logic.new_points_node(points_ras=points)
     study = logic.measure(pet, points_node, parameters=parameters)
+    paths = write_study_outputs(logic, pet, points_node, study, out_dir,
+                                source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure)
+    doc = json.loads(paths["study.json"].read_text(encoding="utf-8"))
+    return study, doc, paths
+
+
+def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict | None = None,
+                        figure: bool = True) -> dict:
+    """Write every output of a measured study into ``out_dir``: study.json, sites.csv, the segmentation, the scene
+    bundle and (``figure``) the study picture. The files appear together or not at all; returns their paths in
+    ``out_dir`` (as given) by kind."""
+    from ..outputs.atomic import atomic_output_folder
+    from ..outputs.figures import study_figure
+    from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
+    from .mrml import AUDIT_ATTRIBUTE, markups_site_points, save_node, save_scene_bundle, volume_array, volume_grid
+
     nodes = logic.output_nodes(points_node)
     units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
-    doc = study_to_dict(study, suv_audit=json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE)), units=units,
-                        source={"dicom": str(dicom_dir), "points": str(points_file)})
+    audit = pet.GetAttribute(AUDIT_ATTRIBUTE)
+    doc = study_to_dict(study, suv_audit=json.loads(audit) if audit else None, units=units, source=source)
+    points = markups_site_points(points_node)
     out = Path(out_dir)
     with atomic_output_folder(out) as scratch:
         written = {
@@ -40,5 +53,4 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
         if figure:
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
                                              title=f"{pet.GetName()} - {units}")
-    paths = {key: out / path.name for key, path in written.items()}
-    return study, doc, paths
+    return {key: out / path.name for key, path in written.items()}
