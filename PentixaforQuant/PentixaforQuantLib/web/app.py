@@ -12,32 +12,20 @@ overrides) are parsed here and refused with one line when they do not parse.
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import datetime
 
 import numpy as np
 
 from ..errors import PentixaforQuantError
-from ..measure.sites import ALL_SITES, AORTA, LESION, SITE_TITLES
-from .worklist import DONE, IN_PROGRESS, REFUSED, Worklist
+from ..measure.sites import ALL_SITES
+from ..scene.panel import OVERRIDE_FIELDS, PARAMETERS
+from .worklist import DONE, REFUSED, Worklist
 
 __all__ = ["ReadingStation", "VIEW_IDS", "MIP_VIEW"]
 
 #: Slice views of the page (Slicer's names) and the coronal MIP.
 VIEW_IDS = ("Red", "Green", "Yellow")
 MIP_VIEW = "MIP"
-
-#: Override fields of the page: state key, SUVOverrides field, parser, label.
-_OVERRIDE_FIELDS = (
-    ("ov_weight_kg", "weight_kg", float, "Weight (kg)"),
-    ("ov_height_m", "height_m", float, "Height (m)"),
-    ("ov_sex", "sex", str, "Sex (M/F/O)"),
-    ("ov_dose_mbq", "dose_bq", lambda s: float(s) * 1e6, "Injected activity (MBq)"),
-    ("ov_injection_time", "injection_datetime", datetime.fromisoformat, "Injection date-time (ISO)"),
-    ("ov_scan_time", "scan_datetime", datetime.fromisoformat, "Scan date-time (ISO)"),
-    ("ov_half_life_s", "half_life_s", float, "Half-life (s)"),
-)
 
 #: Columns of the HTML results table: (key, title).
 TABLE_COLUMNS = (
@@ -76,20 +64,16 @@ def table_rows(study) -> list[dict]:
 class ReadingStation:
     """The trame application. Build it, then ``station.server.start(...)`` (see ``cli/web.py``)."""
 
-    def __init__(self, worklist: Worklist, *, server=None, parameters=None):
+    def __init__(self, worklist: Worklist, *, server=None):
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")  # no X display needed
         from trame.app import get_server
         from trame_slicer.core import LayoutManager, SlicerApp
         from trame_slicer.rca_view import register_rca_factories
         from trame_slicer.views import Layout, LayoutDirection, ViewLayoutDefinition
 
-        from ..measure.protocol import ProtocolParameters
-        from ..scene.logic import StudyLogic
-
         self.server = server or get_server(None, client_type="vue3")
         self.state = self.server.state
         self.worklist = worklist
-        self.parameters = parameters or ProtocolParameters()
         self.slicer_app = SlicerApp()
         register_rca_factories(self.slicer_app.view_manager, self.server, rca_encoder="jpeg",
                                slice_view_ui_f=_slice_view_gutter)
@@ -104,14 +88,9 @@ class ReadingStation:
             Layout(LayoutDirection.Vertical, [views["Yellow"], views[MIP_VIEW]]),
         ]))
         self.layout_manager.set_layout("reading")
-        self.logic = StudyLogic(scene=self.slicer_app.scene)
-        self.pet = None
-        self.points = None
+        self.controller = None  # the panel controller of the open study (scene/panel.py), shared with Slicer
         self.index = None
         self.seen_revision = None
-        self.overrides = None
-        self._study_nodes = []
-        self._observations = []
         self._setup_views()
         self._init_state()
         self._build_ui()
@@ -155,7 +134,7 @@ class ReadingStation:
 
     def _on_mip_click(self, interactor, _event):
         """Move the slice views to the hottest voxel under the clicked MIP pixel."""
-        if self.pet is None:
+        if self.controller is None or self.controller.pet_node is None:
             return
         x, y = interactor.GetEventPosition()
         m = self.view(MIP_VIEW).get_view_node().GetXYToRAS()
@@ -169,8 +148,8 @@ class ReadingStation:
     def _hottest_along_anterior(self, ras):
         from ..scene.mrml import volume_array, volume_grid
 
-        grid = volume_grid(self.pet)
-        image = volume_array(self.pet)
+        grid = volume_grid(self.controller.pet_node)
+        image = volume_array(self.controller.pet_node)
         corners = grid.ijk_to_ras_points(np.array([[0, 0, 0], np.array(grid.shape_kji[::-1]) - 1], float))
         a_lo, a_hi = corners[:, 1].min(), corners[:, 1].max()
         step = float(min(grid.spacing_mm))
@@ -188,7 +167,7 @@ class ReadingStation:
     def _configure_mip(self):
         from ..scene.mrml import volume_grid
 
-        grid = volume_grid(self.pet)
+        grid = volume_grid(self.controller.pet_node)
         corners = grid.ijk_to_ras_points(np.array([[0, 0, 0], np.array(grid.shape_kji[::-1]) - 1], float))
         mip_node = self.view(MIP_VIEW).get_view_node()
         mip_node.SetSlabReconstructionThickness(float(np.ptp(corners[:, 1]) + max(grid.spacing_mm)))
@@ -202,11 +181,13 @@ class ReadingStation:
         s.study_title = "No study open"
         s.study_error = ""
         s.study_note = ""
-        s.audit = {"factor": "", "units": "", "inputs": [], "decisions": []}
+        s.audit = []
+        s.suv_refusal = ""
         s.normalization = "bw"
-        for key, *_ in _OVERRIDE_FIELDS:
-            s[key] = ""
-        s.sites = self._site_items({})
+        for name in OVERRIDE_FIELDS:
+            s[name] = ""
+        s.sites = []
+        s.summary = []
         s.placing = ""
         s.rows = []
         s.warnings = []
@@ -224,116 +205,99 @@ class ReadingStation:
             items.append({"index": n, "study_id": study.study_id, "state": state, "note": study.problem or ""})
         return items
 
-    def _site_items(self, points):
-        study = self.logic.last_study if self.points is not None else None
-        items = []
-        for site in ALL_SITES:
-            value = ""
-            if study is not None:
-                if site == LESION and study.lesion is not None:
-                    value = f"SUVmax {study.lesion.stats.suv_max:.2f}"
-                elif site == AORTA and study.blood_pool is not None:
-                    value = f"SUVmean {study.blood_pool.stats.suv_mean:.2f}"
-                elif site in study.marrow:
-                    value = f"SUVmax {study.marrow[site].stats.suv_max:.2f}"
-                if site in study.errors:
-                    value = study.errors[site]
-            items.append({"site": site, "title": SITE_TITLES[site], "placed": site in points, "value": value})
-        return items
+    def _publish(self, controller=None):
+        """Send what the controller shows to the page (called by the controller after every change)."""
+        c = self.controller
+        if c is None:
+            return
+        with self.state:
+            self.state.sites = [s.to_dict() for s in c.site_statuses()]
+            self.state.summary = c.summary_lines() if c.pet_node is not None else []
+            self.state.placing = c.placing_site or ""
+            self.state.audit = [list(r) for r in c.audit_rows()]
+            self.state.suv_refusal = c.suv_refusal or ""
+            points = {}
+            for site in ALL_SITES:
+                ras = c.site_ras(site)
+                if ras is not None:
+                    points[site] = [float(v) for v in ras]
+            self.state.points = points
+            self.state.rows = table_rows(c.study) if c.study is not None else []
+            self.state.warnings = list(c.study.warnings) if c.study is not None else []
+            self.state.study_error = c.last_error or ""
+            if c.study is not None:
+                self._show_outlines()
+            self.state.measure_count += 1
 
     # ------------------------------------------------------------------------------------------- studies
-    def _remove_study_nodes(self):
-        for node, tag in self._observations:
-            node.RemoveObserver(tag)
-        self._observations.clear()
+    def _close_study(self):
+        """Remove the open study's nodes and its controller (the scene keeps only the views)."""
+        c = self.controller
+        if c is None:
+            return
         scene = self.slicer_app.scene
-        nodes = list(self._study_nodes)
-        if self.points is not None:
-            out = self.logic.output_nodes(self.points)
+        nodes = [c.pet_node, c.points_node, c.parameter_node]
+        if c.points_node is not None:
+            out = c.logic.output_nodes(c.points_node)
             nodes += [out.results_table, out.parameters_table, out.segmentation]
+        c.close()
         for node in nodes:
             if node is not None and scene.IsNodePresent(node):
                 scene.RemoveNode(node)
-        self._study_nodes.clear()
-        self.logic._caches.clear()
-        self.logic.last_study = None
-        self.pet = self.points = None
+        self.controller = None
 
-    def open_study(self, index: int, *, keep_overrides: bool = False):
+    def open_study(self, index: int):
         """Open study ``index`` of the worklist (a refusal is shown in the page; the worklist stays usable)."""
+        from ..scene.panel import PanelController
+        from .saving import read_saved_points
+
         index = int(index)
         if not 0 <= index < len(self.worklist.studies):
             return
-        self._remove_study_nodes()
+        self._close_study()
         study = self.worklist.studies[index]
         self.index = index
         saved = self.worklist.saved_reading(index)
         self.seen_revision = None if saved is None else saved.get("revision")
-        if not keep_overrides:
-            from .saving import overrides_from_dict
-
-            self.overrides = overrides_from_dict((saved or {}).get("overrides"))
-            self._overrides_to_state()
         with self.state:
+            self._init_state()
             self.state.current = index
             self.state.study_title = study.study_id
-            self.state.study_error = ""
-            self.state.save_message = self.state.save_error = ""
             self.state.study_note = (f"Saved by {saved.get('reader')} at {saved.get('saved_at')} "
                                      f"(revision {saved.get('revision')}); reloaded" if saved else "")
-            self.state.rows, self.state.warnings, self.state.points = [], [], {}
-            self.state.audit = {"factor": "", "units": "", "inputs": [], "decisions": []}
-            try:
-                if study.problem:
-                    raise PentixaforQuantError(study.problem)
-                self._load(study, saved)
-            except PentixaforQuantError as exc:
-                self.state.study_error = f"{study.study_id}: {exc}"
-                self._remove_study_nodes()
+            if study.problem:
+                self.state.study_error = f"{study.study_id}: {study.problem}"
+            else:
+                c = self.controller = PanelController(self.slicer_app.scene)
+                for name, text in ((saved or {}).get("overrides") or {}).items():
+                    if name in OVERRIDE_FIELDS:
+                        c.set_override(name, str(text))
+                        self.state[name] = str(text)
+                if (saved or {}).get("normalization") in PARAMETERS["normalization"].choices:
+                    c.set_parameter("normalization", saved["normalization"])
+                self.state.normalization = c.get_parameter("normalization")
+                c.add_listener(self._publish)
+                pet = c.load_dicom(study.dicom)
+                if pet is not None:
+                    self._show_pet(pet)
+                    for site, ras in (read_saved_points(self.worklist.output_folder(index)) or {}).items() \
+                            if saved else ():
+                        c.place_site(site, ras)
+                self._publish()
+                if c.suv_refusal:
+                    self.state.study_error = f"{study.study_id}: {c.suv_refusal}"
             self.state.worklist_items = self._worklist_items()
-            self.state.sites = self._site_items(self.state.points)
 
-    def _load(self, study, saved):
-        from ..scene.mrml import AUDIT_ATTRIBUTE
-        from .saving import read_saved_points
-
-        pet = self.logic.load_dicom(study.dicom, normalization=self.state.normalization, overrides=self.overrides)
-        self.pet = pet
-        self._study_nodes.append(pet)
-        audit = json.loads(pet.GetAttribute(AUDIT_ATTRIBUTE) or "{}")
-        self.state.audit = {
-            "factor": f"{audit.get('factor', 0):.6g}" if isinstance(audit.get("factor"), (int, float)) else "per slice",
-            "units": audit.get("units", ""),
-            "inputs": [{"name": k, "value": str(v.get("value")), "source": str(v.get("source"))}
-                       for k, v in (audit.get("inputs") or {}).items() if isinstance(v, dict)],
-            "decisions": list(audit.get("decisions") or []),
-        }
-        display = self.slicer_app.display_manager
-        display.show_volume_in_slice_background(pet)
-        for name in VIEW_IDS:
+    def _show_pet(self, pet):
+        self.slicer_app.display_manager.show_volume_in_slice_background(pet)
+        for name in (*VIEW_IDS, MIP_VIEW):
             self.view(name).fit_view_to_content()
-        self.view(MIP_VIEW).fit_view_to_content()
         self._configure_mip()
-        points = self.logic.new_points_node(f"{study.study_id} points")
-        self.points = points
-        self._study_nodes.append(points)
-        for site in ALL_SITES:
-            n = points.AddControlPoint([0.0, 0.0, 0.0], site)
-            points.UnsetNthControlPointPosition(n)
-        points.SetFixedNumberOfControlPoints(True)
-        pdisplay = points.GetDisplayNode()
-        pdisplay.SetViewNodeIDs([self.view(v).get_view_node_id() for v in VIEW_IDS])
-        pdisplay.SetGlyphScale(2.5)
-        pdisplay.SetTextScale(3.0)
-        saved_points = read_saved_points(self.worklist.output_folder(self.index)) if saved else None
-        for site, ras in (saved_points or {}).items():
-            if site in ALL_SITES:
-                points.SetNthControlPointPositionWorld(ALL_SITES.index(site), *[float(v) for v in ras])
-        events = (points.PointPositionDefinedEvent, points.PointEndInteractionEvent,
-                  points.PointPositionUndefinedEvent)
-        for event in events:
-            self._observations.append((points, points.AddObserver(event, self._on_points_changed)))
-        self.recompute()
+        points = self.controller.points_node
+        display = points.GetDisplayNode()
+        display.SetViewNodeIDs([self.view(v).get_view_node_id() for v in VIEW_IDS])
+        display.SetGlyphScale(2.5)
+        display.SetTextScale(3.0)
 
     def next_study(self):
         """The next study after the open one that is not done (wrapping), else the next one."""
@@ -348,100 +312,44 @@ class ReadingStation:
     # ------------------------------------------------------------------------------------------- sites
     def place(self, site: str):
         """The next click in a slice view places ``site`` (re-placing it when it was placed)."""
-        if self.points is None or site not in ALL_SITES:
-            return
-        n = ALL_SITES.index(site)
-        if self.points.GetNthControlPointPositionStatus(n) == self.points.PositionDefined:
-            self.points.UnsetNthControlPointPosition(n)
-        self.points.SetControlPointPlacementStartIndex(n)
-        self.slicer_app.markups_logic.place_node(self.points, persistent=False)
-        with self.state:
-            self.state.placing = site
+        if self.controller is not None and self.controller.points_node is not None and site in ALL_SITES:
+            self.controller.start_placing(site)
 
     def clear(self, site: str):
-        if self.points is None or site not in ALL_SITES:
-            return
-        self.points.UnsetNthControlPointPosition(ALL_SITES.index(site))
-
-    def _on_points_changed(self, *_):
-        self.recompute()
-
-    def recompute(self):
-        """Measure the placed sites (only changed ones are recomputed) and publish the table."""
-        from ..scene.mrml import markups_site_points
-
-        if self.pet is None or self.points is None:
-            return
-        with self.state:
-            try:
-                study = self.logic.measure(self.pet, self.points, parameters=self.parameters)
-            except PentixaforQuantError as exc:
-                self.state.study_error = str(exc)
-                return
-            self._show_outlines()
-            points = markups_site_points(self.points)
-            self.state.points = {site: [float(v) for v in ras] for site, ras in points.items()}
-            self.state.rows = table_rows(study)
-            self.state.warnings = list(study.warnings)
-            self.state.sites = self._site_items(points)
-            self.state.placing = ""
-            self.state.measure_count += 1
-            self.state.worklist_items = self._worklist_items()
+        if self.controller is not None and self.controller.points_node is not None and site in ALL_SITES:
+            self.controller.clear_site(site)
 
     def _show_outlines(self):
-        seg = self.logic.output_nodes(self.points).segmentation
-        display = seg.GetDisplayNode()
+        seg = self.controller.segmentation
+        display = seg.GetDisplayNode() if seg is not None else None
         if display is not None and display.GetAttribute("PentixaforQuant.web") is None:
             display.SetAttribute("PentixaforQuant.web", "outlines")
-            display.SetVisibility2DFill(False)
-            display.SetVisibility2DOutline(True)
             display.SetSliceIntersectionThickness(2)
             display.SetViewNodeIDs([self.view(v).get_view_node_id() for v in VIEW_IDS])
 
     # ------------------------------------------------------------------------------------------- SUV
-    def _overrides_to_state(self):
-        from dataclasses import asdict
-
-        values = asdict(self.overrides) if self.overrides is not None else {}
-        with self.state:
-            for key, field, _parse, _label in _OVERRIDE_FIELDS:
-                v = values.get(field)
-                if v is None:
-                    self.state[key] = ""
-                elif field == "dose_bq":
-                    self.state[key] = f"{v / 1e6:g}"
-                elif isinstance(v, datetime):
-                    self.state[key] = v.isoformat()
-                else:
-                    self.state[key] = str(v)
-
     def apply_overrides(self):
-        """Re-read the open study with the overrides typed into the page (each marked "user override")."""
-        from ..suv import SUVOverrides
-
-        values = {}
-        for key, field, parse, label in _OVERRIDE_FIELDS:
-            text = str(self.state[key] or "").strip()
-            if not text:
-                continue
-            try:
-                values[field] = parse(text)
-            except ValueError:
-                with self.state:
-                    self.state.study_error = f"{label}: {text!r} is not a valid value"
-                return
-        if "sex" in values and values["sex"] not in ("M", "F", "O"):
-            with self.state:
-                self.state.study_error = "Sex: use M, F or O"
+        """Convert the open study again with the normalisation and overrides typed into the page."""
+        c = self.controller
+        if c is None:
             return
-        self.overrides = SUVOverrides(**values)
-        if self.index is not None:
-            points = dict(self.state.points or {})
-            self.open_study(self.index, keep_overrides=True)
-            if self.points is not None:
-                for site, ras in points.items():
-                    self.points.SetNthControlPointPositionWorld(ALL_SITES.index(site), *ras)
-                self.recompute()
+        with self.state:
+            had_pet = c.pet_node is not None
+            try:
+                for name in OVERRIDE_FIELDS:
+                    c.set_override(name, str(self.state[name] or ""))
+                if self.state.normalization != c.get_parameter("normalization"):
+                    c.set_parameter("normalization", self.state.normalization)  # converts again
+                else:
+                    c.reconvert()
+            except (PentixaforQuantError, ValueError) as exc:
+                self.state.study_error = str(exc)
+                return
+            if c.pet_node is not None and not had_pet:
+                self._show_pet(c.pet_node)
+            self._publish()
+            self.state.study_error = (f"{self.worklist.studies[self.index].study_id}: {c.suv_refusal}"
+                                      if c.suv_refusal else "")
 
     # ------------------------------------------------------------------------------------------- saving
     def save(self):
@@ -449,14 +357,13 @@ class ReadingStation:
 
         with self.state:
             self.state.save_message = self.state.save_error = ""
-            if self.pet is None or self.logic.last_study is None:
+            if self.controller is None or self.controller.study is None:
                 self.state.save_error = "no measured study to save"
                 return
             study = self.worklist.studies[self.index]
             try:
-                reading = save_reading(self.logic, self.pet, self.points, self.logic.last_study,
-                                       self.worklist.output_folder(self.index), reader=self.state.reader_name,
-                                       seen_revision=self.seen_revision, overrides=self.overrides,
+                reading = save_reading(self.controller, self.worklist.output_folder(self.index),
+                                       reader=self.state.reader_name, seen_revision=self.seen_revision,
                                        source={"study_id": study.study_id})
             except PentixaforQuantError as exc:
                 self.state.save_error = str(exc)
@@ -508,38 +415,38 @@ class ReadingStation:
                         html.H3("Sites")
                         with html.Div(id="sites"):
                             with html.Div(v_for="s in sites", key="s.site", classes="site-row",
-                                          raw_attrs=[':data-site="s.site"', ':data-placed="s.placed"']):
+                                          raw_attrs=[':data-site="s.site"', ':data-status="s.status"']):
                                 html.Button("{{ s.title }}", click=(ctrl.place, "[s.site]"),
-                                            classes=("{ placing: placing === s.site, placed: s.placed }",),
+                                            classes=("{ placing: s.placing, placed: s.placed }",),
                                             raw_attrs=[':id="\'place-\' + s.site"'])
                                 html.Button("clear", v_if="s.placed", click=(ctrl.clear, "[s.site]"),
-                                            classes="clear")
-                                html.Span("{{ s.value }}", classes="site-value")
-                        html.Div("Click in a slice view to place: {{ placing }}", v_if="placing",
+                                            classes="clear", raw_attrs=[':id="\'clear-\' + s.site"'])
+                                html.Div("{{ s.line }}", classes=("'site-line ' + s.status",))
+                        html.Div("Click the site in a slice view: {{ placing }}", v_if="placing",
                                  classes="hint", id="placing-hint")
+                        with html.Ul(id="summary"):
+                            html.Li("{{ line }}", v_for="line in summary")
                         html.H3("SUV")
-                        with html.Div(id="suv-audit"):
-                            html.Div("{{ audit.units }} = activity concentration x {{ audit.factor }}",
-                                     v_if="audit.units")
-                            with html.Table(classes="audit"):
-                                with html.Tr(v_for="row in audit.inputs", key="row.name"):
-                                    html.Td("{{ row.name }}")
-                                    html.Td("{{ row.value }}")
-                                    html.Td("{{ row.source }}", classes="source")
-                            with html.Ul():
-                                html.Li("{{ d }}", v_for="d in audit.decisions")
-                        with html.Details(id="overrides"):
-                            html.Summary("Overrides (each marked \"user override\" in the audit)")
-                            with html.Label("SUV "):
-                                with html.Select(v_model=("normalization",)):
-                                    for value, text in (("bw", "body weight"), ("lbm", "lean body mass"),
-                                                        ("lbm-james128", "LBM (James-128)"),
-                                                        ("bsa", "body surface area"), ("ibw", "ideal body weight")):
-                                        html.Option(text, value=value)
-                            for key, _field, _parse, label in _OVERRIDE_FIELDS:
-                                with html.Label(label, classes="override"):
-                                    html.Input(v_model=(key,), raw_attrs=[f'id="{key}"'])
-                            html.Button("Apply", click=ctrl.apply_overrides, id="apply-overrides")
+                        html.Div("{{ suv_refusal }}", v_if="suv_refusal", classes="refusal", id="suv-refusal",
+                                 role="alert")
+                        with html.Table(classes="audit", id="suv-audit"):
+                            with html.Tr(v_for="(row, i) in audit", key="i"):
+                                html.Td("{{ row[0] }}")
+                                html.Td("{{ row[1] }}")
+                                html.Td("{{ row[2] }}", classes="source")
+                        with html.Details(id="overrides", raw_attrs=[":open=\"!!suv_refusal\""]):
+                            html.Summary("SUV normalisation and overrides (marked \"user override\" in the audit)")
+                            with html.Label("Normalisation", classes="override"):
+                                with html.Select(v_model=("normalization",), id="normalization"):
+                                    names = {"bw": "body weight", "lbm": "lean body mass (Janmahasatian)",
+                                             "bsa": "body surface area", "ibw": "ideal body weight"}
+                                    for value in PARAMETERS["normalization"].choices:
+                                        html.Option(names.get(value, value), value=value)
+                            for name, (_field, words, _keywords) in OVERRIDE_FIELDS.items():
+                                with html.Label(words, classes="override", title=PARAMETERS[name].tooltip):
+                                    html.Input(v_model=(name,), raw_attrs=[f'id="{name}"'])
+                            html.Button("Apply", click=ctrl.apply_overrides, id="apply-overrides",
+                                        classes="apply")
                     with html.Div(classes="main"):
                         html.Div("{{ study_error }}", v_if="study_error", classes="refusal", id="study-error",
                                  role="alert")
@@ -549,7 +456,7 @@ class ReadingStation:
                         with html.Ul(v_if="warnings.length", classes="warnings", id="warnings"):
                             html.Li("{{ w }}", v_for="w in warnings")
                         with html.Table(id="results", classes="results"):
-                            html.Caption("Results (SUV {{ audit.units }}; definitions in study.json)")
+                            html.Caption("Results (definitions of every number in study.json and sites.csv)")
                             with html.Thead():
                                 with html.Tr():
                                     for _key, title in TABLE_COLUMNS:
@@ -596,7 +503,10 @@ html { overflow-y: auto; }
 .site-row button.placing { background: #ffd54f; }
 .site-row button.placed { background: #c8e6c9; }
 .site-row button.clear { font-size: 12px; }
-.site-value { font-size: 12px; color: #333; }
+.site-line { font-size: 12px; color: #333; flex-basis: 100%; margin-left: 8px; }
+.site-line.warning, .site-line.error { color: #e65100; }
+.site-row { flex-wrap: wrap; }
+button.apply { border: 1px solid #888; border-radius: 4px; padding: 1px 8px; margin-top: 4px; }
 .hint { background: #fff8e1; padding: 2px 6px; }
 .refusal { background: #ffebee; color: #b71c1c; padding: 4px 8px; margin: 4px 0; }
 .note { color: #555; font-size: 13px; }

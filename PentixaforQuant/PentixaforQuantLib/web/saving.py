@@ -13,15 +13,13 @@ is written. The check and the folder replacement happen under an exclusive lock 
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import PentixaforQuantError
 
-__all__ = ["SaveConflict", "save_reading", "read_saved_points", "overrides_to_dict", "overrides_from_dict"]
+__all__ = ["SaveConflict", "save_reading", "read_saved_points"]
 
 
 class SaveConflict(PentixaforQuantError):
@@ -54,36 +52,13 @@ def _current_reading(folder: Path) -> dict | None:
     return reading if isinstance(reading, dict) else None
 
 
-def overrides_to_dict(overrides) -> dict:
-    """SUV overrides as JSON (only the fields that are set; date-times in ISO 8601)."""
-    if overrides is None:
-        return {}
-    out = {}
-    for key, value in asdict(overrides).items():
-        if value is not None:
-            out[key] = value.isoformat() if isinstance(value, datetime) else value
-    return out
-
-
-def overrides_from_dict(d: dict | None):
-    from ..suv import SUVOverrides
-
-    d = dict(d or {})
-    for key in ("injection_datetime", "scan_datetime"):
-        if d.get(key):
-            d[key] = datetime.fromisoformat(d[key])
-    known = set(SUVOverrides.__dataclass_fields__)
-    return SUVOverrides(**{k: v for k, v in d.items() if k in known})
-
-
-def save_reading(logic, pet_node, points_node, study, folder, *, reader: str, seen_revision: int | None,
-                 overrides=None, source: dict | None = None) -> dict:
-    """Write one study's outputs into ``folder`` (replacing an earlier reading as a whole).
+def save_reading(controller, folder, *, reader: str, seen_revision: int | None, source: dict | None = None) -> dict:
+    """Write the controller's measured study into ``folder`` (replacing an earlier reading as a whole).
 
     Parameters
     ----------
-    logic : StudyLogic
-        The logic that measured ``study`` (its scene is bundled into ``study.mrb``).
+    controller : PanelController
+        The panel controller holding the study (PET, points, results, overrides).
     reader : str
         The reader's name (required: a reading without a reader is refused).
     seen_revision : int or None
@@ -92,21 +67,21 @@ def save_reading(logic, pet_node, points_node, study, folder, *, reader: str, se
     Returns
     -------
     dict
-        The ``reading`` record written (reader, saved_at, revision, overrides).
+        The ``reading`` record written (reader, saved_at, revision, overrides as typed).
 
     Raises
     ------
     SaveConflict
         The saved revision is not ``seen_revision`` any more: another reader saved meanwhile.
     """
-    from ..outputs.atomic import atomic_output_folder
-    from ..outputs.points import write_markups_json
-    from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
-    from ..scene.mrml import AUDIT_ATTRIBUTE, markups_site_points, save_node, save_scene_bundle, volume_suv_units
+    from ..scene.panel import OVERRIDE_FIELDS
+    from ..scene.quantify import write_study_outputs
 
-    reader = (reader or "").strip()
+    reader = " ".join((reader or "").split())
     if not reader:
         raise PentixaforQuantError("enter the reader's name before saving")
+    if controller.study is None:
+        raise PentixaforQuantError("nothing to save: the study is not measured")
     folder = Path(folder)
     with _exclusive(folder.parent / f".{folder.name}.lock"):
         current = _current_reading(folder)
@@ -116,27 +91,17 @@ def save_reading(logic, pet_node, points_node, study, folder, *, reader: str, se
             when = current.get("saved_at", "") if current else ""
             raise SaveConflict(f"{folder.name} was saved by {who} at {when} after you opened it; nothing was "
                                "written: reopen the study to see that reading")
+        overrides = {name: controller.get_parameter(name) for name in OVERRIDE_FIELDS
+                     if controller.get_parameter(name)}
         reading = {
             "reader": reader,
             "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "revision": (current_revision or 0) + 1,
-            "overrides": overrides_to_dict(overrides),
+            "normalization": controller.get_parameter("normalization"),
+            "overrides": overrides,
         }
-        units = volume_suv_units(pet_node) or ""
-        points = markups_site_points(points_node)
-        doc = study_to_dict(study, suv_audit=json.loads(pet_node.GetAttribute(AUDIT_ATTRIBUTE) or "null"),
-                            units=units, source=source)
-        doc["reading"] = reading
-        nodes = logic.output_nodes(points_node)
-        with atomic_output_folder(folder) as scratch:
-            write_study_json(doc, scratch / "study.json")
-            write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units)
-            write_markups_json(points, scratch / "points.mrk.json")
-            save_node(nodes.segmentation, scratch / "vois.seg.nrrd")
-            save_scene_bundle(logic.scene, scratch / "study.mrb")
-            for path in scratch.iterdir():  # on disk before the folder is swapped in
-                with open(path, "rb") as fh:
-                    os.fsync(fh.fileno())
+        write_study_outputs(controller.logic, controller.pet_node, controller.points_node, controller.study, folder,
+                            source=source, figure=False, extra={"reading": reading}, points_file=True)
     return reading
 
 
