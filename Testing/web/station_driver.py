@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -43,18 +44,22 @@ def free_port() -> int:
 
 @contextmanager
 def running_station(args: list[str], *, timeout_s: float = 90.0):
-    """``pentixafor-quant web ARGS --port P`` in a subprocess; yields (url, process); stopped by its PID after."""
+    """``pentixafor-quant web ARGS --port P`` in a subprocess; yields (the address it prints, process); stopped
+    by its PID afterwards."""
     port = free_port()
     cmd = [sys.executable, "-m", "PentixaforQuantLib", "web", *args, "--port", str(port)]
     log = open(os.devnull, "wb") if not os.environ.get("PENTIXAFOR_WEB_LOG") else open(
         os.environ["PENTIXAFOR_WEB_LOG"], "ab")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+    lines: list[str] = []  # what the server prints (the address to open, with the token when there is one)
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the web server exited with {proc.returncode}: {proc.stdout.read()}")
+                time.sleep(0.2)
+                raise RuntimeError(f"the web server exited with {proc.returncode}: {''.join(lines)}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as r:
                     if r.status == 200:
@@ -64,7 +69,8 @@ def running_station(args: list[str], *, timeout_s: float = 90.0):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the web server did not answer within {timeout_s:.0f} s")
             time.sleep(0.25)
-        yield url, proc
+        opened = next((line.split()[1] for line in lines if line.startswith("Open ")), url)
+        yield opened, proc
     finally:
         proc.terminate()
         try:

@@ -1,7 +1,8 @@
 """``web``: the reading station in a browser (needs the ``web`` extra: ``pip install "pentixaforquant[web]"``).
 
-Binds to 127.0.0.1 unless ``--host`` says otherwise; on any other address an access token is generated, printed
-with the address, and required by the server from every connecting page (``?secret=TOKEN`` in the address).
+Binds to 127.0.0.1 unless ``--host`` says otherwise; on any other address (or with ``--require-token``) an access
+token is generated, printed with the address, and required by the server from every connecting page
+(``?secret=TOKEN`` in the address; checked by the websocket handshake before any message is handled).
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ def cmd_web(args) -> int:
         raise PentixaforQuantError("give either a DICOM folder or --worklist (a folder of studies or a manifest CSV)")
     out = args.out or "reading-output"
     worklist = Worklist.single(args.dicom_dir, out) if args.dicom_dir else Worklist.from_path(args.worklist, out)
-    token = None if is_loopback(args.host) else secrets.token_urlsafe(18)
+    token = secrets.token_urlsafe(18) if args.require_token or not is_loopback(args.host) else None
     from ..web.app import ReadingStation
 
     station = ReadingStation(worklist)
     station.open_study(0)
     url = f"http://{args.host}:{args.port}/"
     if token:
-        print(f"Serving on {args.host} (beyond this machine): an access token is required.", flush=True)
+        where = "this machine only" if is_loopback(args.host) else "beyond this machine"
+        print(f"Serving on {args.host} ({where}): an access token is required.", flush=True)
         print(f"Open {url}?secret={token}", flush=True)
     else:
         print(f"Open {url} (this machine only)", flush=True)
@@ -65,4 +67,6 @@ def register(sub) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; any other address requires the printed token)")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--require-token", action="store_true",
+                   help="require the printed access token on loopback too (e.g. on a shared machine)")
     p.set_defaults(func=cmd_web)

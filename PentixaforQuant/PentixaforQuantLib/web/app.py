@@ -91,6 +91,8 @@ class ReadingStation:
         self.controller = None  # the panel controller of the open study (scene/panel.py), shared with Slicer
         self.index = None
         self.seen_revision = None
+        self._refused = {}  # study index -> the refusal met when it was opened
+        self._fitted_size = {}  # view -> the size its content was last fitted to
         self._setup_views()
         self._init_state()
         self._build_ui()
@@ -120,10 +122,20 @@ class ReadingStation:
         self._slicer = slicer
 
     def _publish_geometry(self):
-        """The XY -> RAS matrix and size of each view (the page's way to map a pixel to a position)."""
+        """The XY -> RAS matrix and size of each view (the page's way to map a pixel to a position).
+
+        A view whose size changed since its content was fitted (the page connected, the window was resized) is
+        fitted again, so the whole PET shows."""
         geometry = {}
         for name in (*VIEW_IDS, MIP_VIEW):
             view = self.view(name)
+            size = tuple(view.render_window().GetSize())
+            if (self.controller is not None and self.controller.pet_node is not None
+                    and self._fitted_size.get(name) not in (None, size)):
+                self._fitted_size[name] = size
+                view.fit_view_to_content()
+                if name == MIP_VIEW:
+                    self._configure_mip()
             m = view.get_view_node().GetXYToRAS()
             geometry[name] = {
                 "xy_to_ras": [m.GetElement(r, c) for r in range(4) for c in range(4)],
@@ -202,7 +214,10 @@ class ReadingStation:
         items = []
         for n, study in enumerate(self.worklist.studies):
             state = self.worklist.state(n, open_now=(n == self.index))
-            items.append({"index": n, "study_id": study.study_id, "state": state, "note": study.problem or ""})
+            note = study.problem or self._refused.get(n, "")
+            if n in self._refused and state != DONE:
+                state = REFUSED
+            items.append({"index": n, "study_id": study.study_id, "state": state, "note": note})
         return items
 
     def _publish(self, controller=None):
@@ -286,12 +301,16 @@ class ReadingStation:
                 self._publish()
                 if c.suv_refusal:
                     self.state.study_error = f"{study.study_id}: {c.suv_refusal}"
+                    self._refused[index] = c.suv_refusal
+                else:
+                    self._refused.pop(index, None)
             self.state.worklist_items = self._worklist_items()
 
     def _show_pet(self, pet):
         self.slicer_app.display_manager.show_volume_in_slice_background(pet)
         for name in (*VIEW_IDS, MIP_VIEW):
             self.view(name).fit_view_to_content()
+            self._fitted_size[name] = tuple(self.view(name).render_window().GetSize())
         self._configure_mip()
         points = self.controller.points_node
         display = points.GetDisplayNode()
@@ -350,6 +369,11 @@ class ReadingStation:
             self._publish()
             self.state.study_error = (f"{self.worklist.studies[self.index].study_id}: {c.suv_refusal}"
                                       if c.suv_refusal else "")
+            if c.suv_refusal:
+                self._refused[self.index] = c.suv_refusal
+            else:
+                self._refused.pop(self.index, None)
+            self.state.worklist_items = self._worklist_items()
 
     # ------------------------------------------------------------------------------------------- saving
     def save(self):
@@ -408,8 +432,8 @@ class ReadingStation:
                         with html.Ul(id="worklist"):
                             with html.Li(v_for="item in worklist_items", key="item.index",
                                          raw_attrs=[':data-state="item.state"', ':data-study="item.study_id"']):
-                                html.A("{{ item.study_id }}", href="#", click=(ctrl.open_study, "[item.index]"),
-                                       classes=("{ current: item.index === current }",))
+                                html.Button("{{ item.study_id }}", click=(ctrl.open_study, "[item.index]"),
+                                            classes=("{ study: true, current: item.index === current }",))
                                 html.Span(" ({{ item.state }})", classes="state")
                                 html.Div("{{ item.note }}", v_if="item.note", classes="note")
                         html.H3("Sites")
@@ -497,7 +521,8 @@ html { overflow-y: auto; }
 .views { height: 640px; flex: none; position: relative; }
 .view-label { position: absolute; top: 2px; right: 6px; color: #ddd; font-size: 12px; }
 #worklist { list-style: none; padding: 0; }
-#worklist a.current { font-weight: bold; }
+#worklist button.study { color: #1a4f9c; text-decoration: underline; }
+#worklist button.current { font-weight: bold; }
 .site-row { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
 .site-row button { border: 1px solid #888; border-radius: 4px; padding: 1px 8px; }
 .site-row button.placing { background: #ffd54f; }
