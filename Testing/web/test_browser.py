@@ -90,6 +90,7 @@ def test_clicks_in_slice_views_measure_as_quantify(phantom_study, tmp_path):
         station.jump_to(lesion)
         _within_one_pixel(station, "Red", lesion_click, points["lesion"])
         if SCREENSHOTS:
+            page.wait_for_timeout(1000)  # the last rendered image
             page.screenshot(path=str(Path(SCREENSHOTS) / "web-station.png"))
 
         doc = _quantify(folder / "dicom", data["points"], tmp_path / "quantify-1")
@@ -114,6 +115,7 @@ def test_clicks_in_slice_views_measure_as_quantify(phantom_study, tmp_path):
         assert doc2["lesion"]["suv_max"] == pytest.approx(4.5, abs=1e-3)  # the kidney's design SUV
         assert before == pytest.approx(doc["lesion"]["suv_max"], rel=1e-12)
         if SCREENSHOTS:
+            page.wait_for_timeout(1000)  # the last rendered image
             page.screenshot(path=str(Path(SCREENSHOTS) / "web-station-dragged.png"))
 
 
@@ -159,6 +161,7 @@ def test_worklist_token_refusal_save_and_reload(phantom_study, tmp_path):
         assert doc["lesion"]["suv_max"] == pytest.approx(suv_max, rel=1e-12)
         page.wait_for_selector('#worklist li[data-study="b_phantom"][data-state="done"]')
         if SCREENSHOTS:
+            page.wait_for_timeout(1000)  # the last rendered image
             page.screenshot(path=str(Path(SCREENSHOTS) / "web-station-saved.png"))
 
         page.locator("#next-study").click()  # the only other study is the refused one
