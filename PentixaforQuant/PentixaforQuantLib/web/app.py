@@ -210,6 +210,15 @@ class ReadingStation:
         s.view_geometry = {}
         s.measure_count = 0
 
+    def _for_page(self, message: str, index: int | None = None) -> str:
+        """A message without the server's folder names: a study's folder is shown as its id."""
+        message = str(message or "")
+        studies = self.worklist.studies if index is None else [self.worklist.studies[index]]
+        for study in studies:
+            if study.dicom is not None:
+                message = message.replace(str(study.dicom), study.study_id)
+        return message.replace(str(self.worklist.out_dir), "the output folder")
+
     def _worklist_items(self):
         items = []
         for n, study in enumerate(self.worklist.studies):
@@ -217,7 +226,7 @@ class ReadingStation:
             note = study.problem or self._refused.get(n, "")
             if n in self._refused and state != DONE:
                 state = REFUSED
-            items.append({"index": n, "study_id": study.study_id, "state": state, "note": note})
+            items.append({"index": n, "study_id": study.study_id, "state": state, "note": self._for_page(note, n)})
         return items
 
     def _publish(self, controller=None):
@@ -229,8 +238,8 @@ class ReadingStation:
             self.state.sites = [s.to_dict() for s in c.site_statuses()]
             self.state.summary = c.summary_lines() if c.pet_node is not None else []
             self.state.placing = c.placing_site or ""
-            self.state.audit = [list(r) for r in c.audit_rows()]
-            self.state.suv_refusal = c.suv_refusal or ""
+            self.state.audit = [[self._for_page(v) for v in r] for r in c.audit_rows()]
+            self.state.suv_refusal = self._for_page(c.suv_refusal) if c.suv_refusal else ""
             points = {}
             for site in ALL_SITES:
                 ras = c.site_ras(site)
@@ -239,7 +248,7 @@ class ReadingStation:
             self.state.points = points
             self.state.rows = table_rows(c.study) if c.study is not None else []
             self.state.warnings = list(c.study.warnings) if c.study is not None else []
-            self.state.study_error = c.last_error or ""
+            self.state.study_error = self._for_page(c.last_error) if c.last_error else ""
             if c.study is not None:
                 self._show_outlines()
             self.state.measure_count += 1
@@ -300,7 +309,7 @@ class ReadingStation:
                         c.place_site(site, ras)
                 self._publish()
                 if c.suv_refusal:
-                    self.state.study_error = f"{study.study_id}: {c.suv_refusal}"
+                    self.state.study_error = f"{study.study_id}: {self._for_page(c.suv_refusal, index)}"
                     self._refused[index] = c.suv_refusal
                 else:
                     self._refused.pop(index, None)
@@ -362,13 +371,13 @@ class ReadingStation:
                 else:
                     c.reconvert()
             except (PentixaforQuantError, ValueError) as exc:
-                self.state.study_error = str(exc)
+                self.state.study_error = self._for_page(str(exc))
                 return
             if c.pet_node is not None and not had_pet:
                 self._show_pet(c.pet_node)
             self._publish()
-            self.state.study_error = (f"{self.worklist.studies[self.index].study_id}: {c.suv_refusal}"
-                                      if c.suv_refusal else "")
+            self.state.study_error = (f"{self.worklist.studies[self.index].study_id}: "
+                                      f"{self._for_page(c.suv_refusal, self.index)}" if c.suv_refusal else "")
             if c.suv_refusal:
                 self._refused[self.index] = c.suv_refusal
             else:
@@ -390,10 +399,10 @@ class ReadingStation:
                                        reader=self.state.reader_name, seen_revision=self.seen_revision,
                                        source={"study_id": study.study_id})
             except PentixaforQuantError as exc:
-                self.state.save_error = str(exc)
+                self.state.save_error = self._for_page(str(exc))
                 return
             except OSError as exc:
-                self.state.save_error = f"cannot write the outputs: {exc}"
+                self.state.save_error = self._for_page(f"cannot write the outputs: {exc}")
                 return
             self.seen_revision = reading["revision"]
             self.state.save_message = (f"Saved by {reading['reader']} at {reading['saved_at']} "
