@@ -56,6 +56,8 @@ def test_folder_worklist_lists_study_folders_and_refuses_links_out(tmp_path):
 def test_manifest_paths_must_stay_inside_the_manifest_folder(tmp_path):
     root = tmp_path / "cohort"
     (root / "s1" / "PET").mkdir(parents=True)
+    (root / "s1" / "points.mrk.json").write_text("{}", encoding="utf-8")
+    (root / "s6").mkdir()
     (tmp_path / "secret").mkdir()
     manifest = root / "manifest.csv"
     manifest.write_text("study_id,dicom,points,diagnosis\n"
@@ -63,10 +65,15 @@ def test_manifest_paths_must_stay_inside_the_manifest_folder(tmp_path):
                         "S2,../secret,,AML\n"
                         "S3,/etc,,AML\n"
                         "S4,missing,,AML\n"
-                        "../S5,,,AML\n", encoding="utf-8")
+                        "../S5,,,AML\n"
+                        "S6,s6,../secret/p.csv,AML\n"
+                        "S7,s6,s6/none.csv,AML\n", encoding="utf-8")
     wl = Worklist.from_path(manifest, tmp_path / "out")
     by_id = {s.study_id: s for s in wl.studies}
     assert by_id["S1"].problem is None and by_id["S1"].dicom == (root / "s1" / "PET").resolve()
+    assert by_id["S1"].points == (root / "s1" / "points.mrk.json").resolve()
+    assert "../secret/p.csv is outside the manifest's folder" in by_id["S6"].problem
+    assert "no such points file s6/none.csv" in by_id["S7"].problem
     assert "outside the manifest's folder" in by_id["S2"].problem and "line 3" in by_id["S2"].problem
     assert "outside the manifest's folder" in by_id["S3"].problem
     assert "no such folder missing" in by_id["S4"].problem

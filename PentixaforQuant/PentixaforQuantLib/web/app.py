@@ -272,6 +272,7 @@ class ReadingStation:
 
     def open_study(self, index: int):
         """Open study ``index`` of the worklist (a refusal is shown in the page; the worklist stays usable)."""
+        from ..outputs.points import read_points
         from ..scene.panel import PanelController
         from .saving import read_saved_points
 
@@ -304,8 +305,15 @@ class ReadingStation:
                 pet = c.load_dicom(study.dicom)
                 if pet is not None:
                     self._show_pet(pet)
-                    for site, ras in (read_saved_points(self.worklist.output_folder(index)) or {}).items() \
-                            if saved else ():
+                    try:
+                        if saved:
+                            points = read_saved_points(self.worklist.output_folder(index)) or {}
+                        else:
+                            points = read_points(study.points) if study.points else {}
+                    except PentixaforQuantError as exc:
+                        points = {}
+                        self.state.study_note = f"points not loaded: {self._for_page(str(exc), index)}"
+                    for site, ras in points.items():
                         c.place_site(site, ras)
                 self._publish()
                 if c.suv_refusal:

@@ -59,11 +59,15 @@ class Study:
         The PET DICOM folder (resolved, inside the worklist's root); None when the entry was refused.
     problem : str or None
         Why the entry cannot be read (shown in the page instead of the study); the rest stays usable.
+    points : Path or None
+        A points file of the manifest (``points`` column), placed when the study is opened without a saved
+        reading (e.g. an expert checking a reader's points).
     """
 
     study_id: str
     dicom: Path | None
     problem: str | None = None
+    points: Path | None = None
 
 
 class Worklist:
@@ -121,10 +125,12 @@ class Worklist:
 
     @classmethod
     def from_manifest(cls, manifest, out_dir) -> Worklist:
-        """A manifest CSV in the cohort format: at least the columns ``study_id`` and ``dicom``.
+        """A manifest CSV in the cohort format: at least the columns ``study_id`` and ``dicom`` (optional
+        ``points``; other columns are ignored here).
 
-        ``dicom`` paths are relative to the manifest's folder and must stay inside it (after resolving links);
-        an entry that breaks this, or whose folder is missing, is kept as a refused study naming the line.
+        ``dicom`` and ``points`` paths are relative to the manifest's folder and must stay inside it (after
+        resolving links); an entry that breaks this, or whose folder or file is missing, is kept as a refused study
+        naming the line.
         """
         manifest = Path(manifest)
         root = manifest.resolve().parent
@@ -154,6 +160,14 @@ class Worklist:
                 studies.append(Study(study_id, None, f"{where}: {given} is outside the manifest's folder"))
             elif not dicom.is_dir():
                 studies.append(Study(study_id, None, f"{where}: no such folder {given}"))
+            elif row.get("points"):
+                points = (root / row["points"]).resolve()
+                if not _inside(points, root):
+                    studies.append(Study(study_id, None, f"{where}: {row['points']} is outside the manifest's folder"))
+                elif not points.is_file():
+                    studies.append(Study(study_id, None, f"{where}: no such points file {row['points']}"))
+                else:
+                    studies.append(Study(study_id, dicom, points=points))
             else:
                 studies.append(Study(study_id, dicom))
         return cls(studies, out_dir)
