@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from PentixaforQuantLib.cli.web import is_loopback
+from PentixaforQuantLib.cli.web import access_token, is_loopback
 from PentixaforQuantLib.web.saving import SaveConflict, read_saved_points, save_reading
 from PentixaforQuantLib.web.worklist import (
     DONE,
@@ -95,6 +95,12 @@ def test_manifest_without_the_required_columns_or_with_duplicate_ids_is_refused(
 def test_loopback_addresses():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+
+
+def test_a_token_is_made_beyond_loopback_or_when_asked():
+    assert access_token("127.0.0.1") is None
+    tokens = {access_token("0.0.0.0"), access_token("10.1.2.3"), access_token("127.0.0.1", require_token=True)}
+    assert None not in tokens and len(tokens) == 3 and all(len(t) >= 24 for t in tokens)
 
 
 @pytest.fixture(scope="module")

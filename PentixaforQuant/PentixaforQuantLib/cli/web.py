@@ -21,6 +21,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def access_token(host: str, *, require_token: bool = False) -> str | None:
+    """A new random access token when the server binds beyond loopback (or one is asked for), else None."""
+    return secrets.token_urlsafe(18) if require_token or not is_loopback(host) else None
+
+
 def cmd_web(args) -> int:
     from ..errors import PentixaforQuantError
     from ..web.worklist import Worklist
@@ -34,7 +39,7 @@ def cmd_web(args) -> int:
         raise PentixaforQuantError("give either a DICOM folder or --worklist (a folder of studies or a manifest CSV)")
     out = args.out or "reading-output"
     worklist = Worklist.single(args.dicom_dir, out) if args.dicom_dir else Worklist.from_path(args.worklist, out)
-    token = secrets.token_urlsafe(18) if args.require_token or not is_loopback(args.host) else None
+    token = access_token(args.host, require_token=args.require_token)
     from ..web.app import ReadingStation
 
     station = ReadingStation(worklist)
@@ -46,7 +51,8 @@ def cmd_web(args) -> int:
         print(f"Open {url}?secret={token}", flush=True)
     else:
         print(f"Open {url} (this machine only)", flush=True)
-    print(f"{len(worklist.studies)} studies; outputs under {worklist.out_dir}", flush=True)
+    count = len(worklist.studies)
+    print(f"{count} {'study' if count == 1 else 'studies'}; outputs under {worklist.out_dir}", flush=True)
     # trame reads its options from the command line: give it exactly ours (the token never reaches /proc).
     argv = sys.argv
     sys.argv = [argv[0], "--server", "--host", args.host, "--port", str(args.port)]
