@@ -212,3 +212,23 @@ def save(ds: Dataset, path: Path, transfer_syntax: str = ExplicitVRLittleEndian)
     else:  # pragma: no cover - pydicom 2.x
         fds.is_little_endian, fds.is_implicit_VR = not big, transfer_syntax == ImplicitVRLittleEndian
         fds.save_as(path, write_like_original=False)
+
+
+def load_like_slicers_dicom_module(volumes_logic, folder: Path):
+    """Load a PET series the way Slicer's DICOM module does: files sorted by position, activity values (no SUV), the
+    SOP Instance UIDs in the ``DICOM.instanceUIDs`` attribute. Returns (volume node, SOP Instance UID -> file)."""
+    import vtk
+
+    files = sorted(Path(folder).glob("*.dcm"))
+    by_uid, position = {}, {}
+    for f in files:
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        by_uid[ds.SOPInstanceUID] = str(f)
+        position[f] = float(ds.ImagePositionPatient[2])
+    names = vtk.vtkStringArray()
+    for f in sorted(files, key=position.get):
+        names.InsertNextValue(str(f))
+    volume = volumes_logic.AddArchetypeVolume(names.GetValue(0), "PET activity", 0, names)
+    assert volume is not None
+    volume.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))  # any order, as in Slicer
+    return volume, by_uid

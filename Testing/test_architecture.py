@@ -8,7 +8,6 @@ modules) each may import from, besides itself. Lower never imports higher; only 
 from __future__ import annotations
 
 import ast
-import py_compile
 from pathlib import Path
 
 import pytest
@@ -108,16 +107,4 @@ def test_the_rule_catches_a_violation(tmp_path):
     assert _library_target(f"{LIB.name}.scene.logic") not in ALLOWED["measure"]
 
 
-def test_slicer_module_file_compiles_and_follows_the_template():
-    module = ROOT / "PentixaforQuant" / "PentixaforQuant.py"
-    py_compile.compile(str(module), doraise=True)
-    classes = {n.name for n in ast.parse(module.read_text(encoding="utf-8")).body if isinstance(n, ast.ClassDef)}
-    assert {"PentixaforQuant", "PentixaforQuantLogic", "PentixaforQuantTest"} <= classes
-
-
-def test_module_cmake_lists_the_module_and_its_resources():
-    cmake = (ROOT / "PentixaforQuant" / "CMakeLists.txt").read_text(encoding="utf-8")
-    assert "slicerMacroBuildScriptedModule" in cmake and "slicer_add_python_unittest" in cmake
-    for resource in ("Resources/Icons/${MODULE_NAME}.png", "Resources/requirements.txt"):
-        assert resource in cmake
-        assert (ROOT / resource.replace("${MODULE_NAME}", "PentixaforQuant")).is_file()
+# The Slicer module file, its panel, resources and packaging: Testing/test_slicer_module.py.

@@ -9,22 +9,13 @@ import pytest
 import slicer
 import vtk
 
+from dicom_builders import load_like_slicers_dicom_module
 from PentixaforQuantLib.errors import SUVError
 from PentixaforQuantLib.scene.logic import StudyLogic
-from PentixaforQuantLib.scene.mrml import AUDIT_ATTRIBUTE, save_scene_bundle, segment_mask, volume_grid
+from PentixaforQuantLib.scene.mrml import (AUDIT_ATTRIBUTE, results_table_cells, save_scene_bundle, segment_mask,
+                                           volume_grid)
 from PentixaforQuantLib.phantom.design import PhantomOptions, add_sphere_lesion, bladder_adjacent_lesion, make_phantom
 from PentixaforQuantLib.measure.sites import MARROW_SITES, SITE_TITLES
-
-
-def _table(node) -> dict[str, dict[str, str]]:
-    """Rows of a results table node by site key: column title -> cell text."""
-    table = node.GetTable()
-    titles = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
-    rows = {}
-    for r in range(table.GetNumberOfRows()):
-        row = {t: table.GetValue(r, c).ToString() for c, t in enumerate(titles)}
-        rows[row["Site"]] = row
-    return rows
 
 
 @pytest.fixture
@@ -41,7 +32,7 @@ def test_measure_writes_the_table_with_units_and_the_known_answers(measured):
     logic, pet, points, study, phantom = measured
     expected = phantom.truth.expected
     nodes = logic.output_nodes(points)
-    rows = _table(nodes.results_table)
+    rows = results_table_cells(nodes.results_table)
     assert list(rows) == ["lesion", "aorta", *MARROW_SITES, "TBR", "meanSUVmax"]
     assert float(rows["lesion"]["SUVmax"]) == pytest.approx(expected["lesion"]["suv_max"], abs=2e-3)
     assert int(float(rows["lesion"]["Voxels"])) == expected["lesion"]["voxels"]
@@ -82,7 +73,7 @@ def test_moving_a_point_recomputes_the_table_and_the_segment(measured):
     other = phantom.truth.structure("lesion_28mm")
     index = [points.GetNthControlPointLabel(n) for n in range(points.GetNumberOfControlPoints())].index("lesion")
     points.SetNthControlPointPositionWorld(index, *other.center_ras)  # fires PointModifiedEvent
-    rows = _table(nodes.results_table)
+    rows = results_table_cells(nodes.results_table)
     assert float(rows["lesion"]["SUVmax"]) == pytest.approx(other.suv, abs=2e-3)
     assert int(float(rows["lesion"]["Voxels"])) == other.voxel_count
     mask = segment_mask(nodes.segmentation, SITE_TITLES["lesion"], volume_grid(pet))
@@ -90,7 +81,7 @@ def test_moving_a_point_recomputes_the_table_and_the_segment(measured):
     # Removing a marrow point: meanSUVmax says how many sites it used.
     points.RemoveNthControlPoint([points.GetNthControlPointLabel(n) for n in
                                   range(points.GetNumberOfControlPoints())].index("C7"))
-    rows = _table(nodes.results_table)
+    rows = results_table_cells(nodes.results_table)
     assert rows["C7"]["Status"] == "missing"
     assert rows["meanSUVmax"]["Name"] == "meanSUVmax (4 sites)"
     used = [s for s in MARROW_SITES if s != "C7"]
@@ -133,7 +124,7 @@ def test_scene_bundle_reloads_with_the_same_numbers(measured, tmp_path):
 
     logic, pet, points, study, phantom = measured
     mrb = save_scene_bundle(logic.scene, tmp_path / "study.mrb")
-    before = _table(logic.output_nodes(points).results_table)
+    before = results_table_cells(logic.output_nodes(points).results_table)
 
     other = HeadlessSlicer.create()
     other.open_bundle(mrb, tmp_path / "unpacked")
@@ -141,7 +132,7 @@ def test_scene_bundle_reloads_with_the_same_numbers(measured, tmp_path):
     points2 = other.scene.GetFirstNodeByClass("vtkMRMLMarkupsFiducialNode")
     assert json.loads(pet2.GetAttribute(AUDIT_ATTRIBUTE))["units"] == "{SUVbw}g/ml"
     table2 = points2.GetNodeReference("PentixaforQuant.ResultsTable")
-    reloaded = _table(table2)
+    reloaded = results_table_cells(table2)
     assert float(reloaded["lesion"]["SUVmax"]) == pytest.approx(float(before["lesion"]["SUVmax"]), abs=1e-4)
     assert reloaded["lesion"]["Method"] == before["lesion"]["Method"]
     # Recomputing in the reloaded scene gives the same study.
@@ -157,23 +148,8 @@ def test_scene_bundle_reloads_with_the_same_numbers(measured, tmp_path):
 
 def test_volume_loaded_by_slicers_dicom_reader_gets_suv_from_its_files(headless, phantom_study):
     """The path of a PET series loaded by Slicer's DICOM module: activity values + DICOM.instanceUIDs."""
-    import pydicom
-
     phantom, folder = phantom_study
-    files = sorted((folder / "dicom").glob("*.dcm"))
-    by_uid, positions = {}, {}
-    for f in files:
-        ds = pydicom.dcmread(f, stop_before_pixels=True)
-        by_uid[ds.SOPInstanceUID] = str(f)
-        positions[str(f)] = float(ds.ImagePositionPatient[2])
-    ordered = sorted(files, key=lambda f: positions[str(f)])  # what Slicer's DICOM plugin does
-    names = vtk.vtkStringArray()
-    for f in ordered:
-        names.InsertNextValue(str(f))
-    volumes = headless.logics["Volumes"]
-    activity = volumes.AddArchetypeVolume(str(ordered[0]), "PET activity", 0, names)
-    assert activity is not None
-    activity.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))  # any order, as in Slicer
+    activity, by_uid = load_like_slicers_dicom_module(headless.logics["Volumes"], folder / "dicom")
     logic = StudyLogic(headless.scene)
     with pytest.raises(SUVError, match="resolver"):
         logic.suv_volume(activity)
@@ -204,7 +180,7 @@ def test_bladder_leak_is_flagged_and_a_bounding_roi_confines_it(headless):
     points = logic.new_points_node(points_ras={"lesion": lesion.center_ras})
     study = logic.measure(pet, points)
     assert study.lesion.voi.leaked
-    row = _table(logic.output_nodes(points).results_table)["lesion"]
+    row = results_table_cells(logic.output_nodes(points).results_table)["lesion"]
     assert row["Status"] == "warning" and "bounding ROI" in row["Notes"]
 
     roi = headless.scene.AddNewNodeByClass("vtkMRMLMarkupsROINode")
@@ -228,7 +204,7 @@ def test_a_point_in_air_is_an_error_row_not_a_traceback(measured):
     points.SetNthControlPointPositionWorld(index, *corner)
     study = logic.measure(pet, points)
     assert "outside the body" in study.errors["aorta"]
-    rows = _table(logic.output_nodes(points).results_table)
+    rows = results_table_cells(logic.output_nodes(points).results_table)
     assert rows["aorta"]["Status"] == "error" and "outside the body" in rows["aorta"]["Notes"]
     assert rows["TBR"]["Status"] == "missing"
     assert study.lesion is not None  # the other sites are still measured

@@ -12,6 +12,7 @@ import pydicom
 import pytest
 import slicer
 
+from dicom_builders import load_like_slicers_dicom_module
 from PentixaforQuantLib.measure.sites import MARROW_SITES, SITE_TITLES
 from PentixaforQuantLib.outputs.cohort_row import COHORT_COLUMNS
 from PentixaforQuantLib.scene.headless import HeadlessSlicer
@@ -301,19 +302,8 @@ def test_a_volume_already_in_suv_is_used_as_is_and_says_so(headless, phantom_stu
 
 
 def test_a_volume_chosen_in_the_selector_from_slicers_dicom_module_is_converted(headless, phantom_study):
-    import vtk
-
     phantom, folder = phantom_study
-    files = sorted((folder / "dicom").glob("*.dcm"))
-    by_uid, z = {}, {}
-    for f in files:
-        ds = pydicom.dcmread(f, stop_before_pixels=True)
-        by_uid[ds.SOPInstanceUID], z[f] = str(f), float(ds.ImagePositionPatient[2])
-    names = vtk.vtkStringArray()
-    for f in sorted(files, key=z.get):
-        names.InsertNextValue(str(f))
-    activity = headless.logics["Volumes"].AddArchetypeVolume(names.GetValue(0), "PET activity", 0, names)
-    activity.SetAttribute("DICOM.instanceUIDs", " ".join(by_uid))
+    activity, by_uid = load_like_slicers_dicom_module(headless.logics["Volumes"], folder / "dicom")
     controller = PanelController(headless.scene, resolver=by_uid.get)
     # What the widget's parameter-node binding of the PET selector writes:
     controller.parameter_node.SetParameter("petVolume", "")
@@ -326,4 +316,112 @@ def test_a_volume_chosen_in_the_selector_from_slicers_dicom_module_is_converted(
     # A weight override converts the activity volume again, into the same SUV node.
     assert controller.apply_overrides(overrideWeightKg="35") is pet
     assert controller.study.lesion.stats.suv_max == pytest.approx(6.0, abs=5e-3)
+    controller.close()
+
+
+def test_the_module_self_test_scenario_passes_headless(headless):
+    from PentixaforQuantLib.scene.panel_selftest import run_panel_self_test
+
+    controller = PanelController(headless.scene)
+    steps = []
+    rows = run_panel_self_test(controller, log=steps.append)
+    assert len(steps) == 3
+    assert float(rows["lesion"]["SUVmax"]) == pytest.approx(controller.demo_phantom.truth.structure("lesion_28mm").suv,
+                                                            abs=2e-3)
+    assert controller.pet_node.GetDisplayNode().GetColorNodeID() == "vtkMRMLColorTableNodeInvertedGrey"
+    controller.close()
+
+
+def test_the_self_test_fails_loudly_when_a_value_is_wrong(headless):
+    from PentixaforQuantLib.scene import panel_selftest
+
+    controller = PanelController(headless.scene)
+    controller.set_parameter("bloodPoolDiameterMm", 40.0)  # the sphere then reaches beyond the aortic lumen
+    with pytest.raises(AssertionError, match="blood-pool SUVmean: table says"):
+        panel_selftest.run_panel_self_test(controller)
+    controller.close()
+
+
+def test_jump_and_display_preset_drive_the_slice_views(placed):
+    controller, phantom = placed
+    scene = controller.scene
+    red = slicer.vtkMRMLSliceNode()
+    red.SetLayoutName("Red")
+    scene.AddNode(red)
+    composite = slicer.vtkMRMLSliceCompositeNode()
+    composite.SetLayoutName("Red")
+    scene.AddNode(composite)
+    controller.apply_display_preset()
+    assert composite.GetBackgroundVolumeID() == controller.pet_node.GetID()
+    display = controller.pet_node.GetDisplayNode()
+    assert (display.GetWindowLevelMin(), display.GetWindowLevelMax()) == (0.0, 6.0)
+    assert controller.jump_to_site("C7") == pytest.approx(phantom.truth.seed_points["C7"])
+    centre = [red.GetSliceToRAS().GetElement(a, 3) for a in range(3)]
+    assert centre == pytest.approx(phantom.truth.seed_points["C7"])
+    # The lesion: its SUVmax voxel, not the click.
+    assert controller.jump_to_site("lesion") == pytest.approx(controller.study.lesion.peak_ras)
+    controller.clear_site("T12")
+    assert controller.jump_to_site("T12") is None
+
+
+def test_place_mode_is_entered_only_when_asked(panel):
+    controller, phantom = panel
+    interaction = controller.scene.GetNodeByID("vtkMRMLInteractionNodeSingleton")
+    controller.start_placing("aorta", place_mode=False)
+    assert interaction.GetCurrentInteractionMode() != interaction.Place
+    assert controller.next_site == "aorta"
+    controller.start_placing("aorta")
+    assert interaction.GetCurrentInteractionMode() == interaction.Place
+    selection = controller.scene.GetNodeByID("vtkMRMLSelectionNodeSingleton")
+    assert selection.GetActivePlaceNodeID() == controller.points_node.GetID()
+    assert controller.place_at(phantom.truth.seed_points["aorta"]) == "aorta"
+    assert interaction.GetCurrentInteractionMode() != interaction.Place  # one point, then back
+    assert controller.next_site == "lesion"
+
+
+def test_a_click_before_any_pet_is_refused_in_one_line(headless):
+    from PentixaforQuantLib.errors import PentixaforQuantError
+
+    controller = PanelController(headless.scene)
+    with pytest.raises(PentixaforQuantError, match="load a PET volume first"):
+        controller.place_at([0.0, 0.0, 0.0])
+    assert controller.site_status("lesion").line == "not placed"
+    controller.close()
+
+
+def test_a_warning_is_shown_in_its_site_row(placed):
+    controller, _ = placed
+    controller.set_parameter("bloodPoolDiameterMm", 40.0)  # reaches beyond the aortic lumen
+    status = controller.site_status("aorta")
+    assert status.status == "warning" and status.warnings
+    assert status.line.endswith("warning: " + "; ".join(status.warnings))
+    assert controller.state()["sites"][1]["warnings"] == status.warnings
+
+
+def test_a_table_that_is_not_a_cohort_table_is_never_overwritten(placed):
+    from PentixaforQuantLib.errors import PentixaforQuantError
+
+    controller, _ = placed
+    other = controller.scene.AddNewNodeByClass("vtkMRMLTableNode", "my notes")
+    other.AddColumn().SetName("note")
+    controller.set_parameter("cohortTable", other)
+    with pytest.raises(PentixaforQuantError, match="'my notes' is not a cohort table"):
+        controller.add_to_cohort("S1")
+    assert other.GetNumberOfColumns() == 1
+    controller.set_parameter("cohortTable", None)
+    with pytest.raises(PentixaforQuantError, match="uptake must be 'yes', 'no' or empty"):
+        controller.add_to_cohort("S1", uptake="maybe")
+    assert controller.cohort_table is None
+
+
+def test_loading_reports_its_progress_slice_by_slice(headless, phantom_study):
+    phantom, folder = phantom_study
+    controller = PanelController(headless.scene)
+    reports = []
+    assert controller.load_dicom(folder / "dicom", progress=lambda f, m: reports.append((f, m))) is not None
+    fractions = [f for f, _ in reports]
+    slices = phantom.grid.shape_kji[0]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+    assert len(reports) == slices + 2
+    assert reports[-2][1] == f"reading slice {slices} of {slices}"
     controller.close()

@@ -107,12 +107,14 @@ class StudyLogic:
 
     # ----------------------------------------------------------------------------------------------- inputs
     def load_dicom(self, source, *, normalization: str = "bw", overrides=None, series_uid: str | None = None,
-                   name: str | None = None):
+                   name: str | None = None, progress: Callable | None = None):
         """Read a PET DICOM series (folder or files), convert to SUV and add it as a volume node.
 
         The SUV audit is stored on the node (attribute ``PentixaforQuant.SUVAudit``) and saved with the scene.
+        ``progress(slices_read, slices)`` is called as the pixel data is read.
         """
-        pet = read_pet_volume(source, series_uid=series_uid, normalization=normalization, overrides=overrides)
+        pet = read_pet_volume(source, series_uid=series_uid, normalization=normalization, overrides=overrides,
+                              progress=progress)
         ds = pet.headers.datasets[0]
         default_name = str(getattr(ds, "SeriesDescription", "") or "PET") + f" {pet.conversion.units.split('}')[0][1:]}"
         return add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,

@@ -35,7 +35,10 @@ __all__ = [
     "write_key_value_table",
     "write_rows_table",
     "read_rows_table",
+    "results_table_cells",
     "set_suv_units",
+    "apply_pet_display",
+    "PET_WINDOW_SUV",
     "save_node",
     "save_scene_bundle",
 ]
@@ -76,11 +79,23 @@ def add_suv_volume_node(scene, suv: np.ndarray, grid: VoxelGrid, *, name: str, u
     if audit is not None:
         node.SetAttribute(AUDIT_ATTRIBUTE, json.dumps(audit))
     node.CreateDefaultDisplayNodes()
+    apply_pet_display(node)
+    return node
+
+
+#: SUV window of the reading preset: marrow (SUVmax about 2-5 with Pentixafor) sits mid-grey, the blood pool light,
+#: lesions dark; the usual 0-6 reading window of PET.
+PET_WINDOW_SUV = (0.0, 6.0)
+
+
+def apply_pet_display(node, window_suv=PET_WINDOW_SUV) -> None:
+    """The Pentixafor reading preset on a PET volume: inverted grey, fixed SUV window (no auto window/level)."""
+    if node.GetDisplayNode() is None:
+        node.CreateDefaultDisplayNodes()
     display = node.GetDisplayNode()
     display.SetAndObserveColorNodeID("vtkMRMLColorTableNodeInvertedGrey")
     display.AutoWindowLevelOff()
-    display.SetWindowLevelMinMax(0.0, 6.0)  # SUV 0-6, the usual reading window for Pentixafor and FDG
-    return node
+    display.SetWindowLevelMinMax(*window_suv)
 
 
 def set_suv_units(node, units: str) -> None:
@@ -327,6 +342,18 @@ def read_rows_table(table_node, *, text_columns=frozenset()) -> list[dict]:
                 value = cell.ToDouble() if cell.IsNumeric() else float(cell.ToString() or "nan")
                 row[name] = None if value != value else value
         rows.append(row)
+    return rows
+
+
+def results_table_cells(table_node) -> dict[str, dict[str, str]]:
+    """The cells of a results table node (:func:`write_table`) as text, by site key (the "Site" column), then
+    column title."""
+    table = table_node.GetTable()
+    titles = [table.GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+    rows = {}
+    for r in range(table.GetNumberOfRows()):
+        row = {t: table.GetValue(r, c).ToString() for c, t in enumerate(titles)}
+        rows[row["Site"]] = row
     return rows
 
 

@@ -6,10 +6,11 @@ one markups list, the output nodes), so a saved scene brings the panel back as i
 
 API
 ---
-``PanelController(scene=None, parameter_node=None)``
+``PanelController(scene=None, parameter_node=None, *, resolver=None)``
     Headless without a scene; inside Slicer pass ``slicer.mrmlScene`` (the parameter node is the module's
     singleton ``vtkMRMLScriptedModuleNode`` "PentixaforQuant", the same node the widget's ``@parameterNodeWrapper``
-    wraps; field names and text formats are those of :data:`PARAMETERS`).
+    wraps; field names and text formats are those of :data:`PARAMETERS`, in ``panel_parameters``). ``resolver``
+    maps a SOP Instance UID to its file, for volumes loaded by Slicer's DICOM module.
 Listening
     ``add_listener(fn)`` / ``remove_listener(fn)``: ``fn(controller)`` after every change; ``close()``.
 Input
@@ -17,20 +18,26 @@ Input
     DICOM module is converted to SUV), ``load_demo_phantom(place_points=False)`` (generated locally),
     ``set_normalization(name)``, ``pet_node``, ``points_node``, ``roi_node`` / ``set_roi(node)``.
 Sites (the "template landmarks" pattern: one fixed list of seven pre-labelled points, :data:`PANEL_SITES`)
-    ``next_site`` (the site the next click fills), ``placing_site``, ``start_placing(site=None)``,
+    ``next_site`` (the site the next click fills), ``placing_site``, ``start_placing(site=None, place_mode=True)``,
     ``cancel_placing()``, ``place_at(ras)`` (fill ``next_site`` at a world RAS point: the web reader's click),
-    ``place_site(site, ras)``, ``clear_site(site)``, ``site_ras(site)``, ``jump_to_site(site)``.
+    ``place_site(site, ras)``, ``clear_site(site)``, ``is_placed(site)``, ``site_ras(site)``,
+    ``jump_to_site(site)`` (centres the slice views; the lesion on its SUVmax voxel), ``use_points_node(node)``.
+    Refusals (no PET yet, unknown site) raise :class:`~..errors.PentixaforQuantError` with one line.
 Results
     ``recompute()``, ``study``, ``site_status(site)`` / ``site_statuses()`` (:class:`SiteStatus`, one line per
     site), ``summary_lines()`` (TBR, meanSUVmax), ``result_rows()``, ``results_table``, ``segmentation``,
     ``last_error``, ``state()`` (everything above as JSON-able data).
 Parameters
-    ``get_parameter(name)``, ``set_parameter(name, value)`` (recomputes), ``protocol_parameters()``.
+    ``get_parameter(name)``, ``set_parameter(name, value)`` (checks choices and ranges, recomputes; a node
+    reference by name: ``petVolume``, ``pointsNode``, ``roiNode``, ``cohortTable``), ``protocol_parameters()``.
+    A change written to the parameter node by anyone (the widget's bindings) has the same effect.
 SUV
     ``audit()``, ``audit_rows()`` (input, value, DICOM tag/source; decisions; factor), ``suv_refusal`` (one
     line), ``refusal_field`` (the override field to fill), ``set_override(field, text)``,
     ``apply_overrides(**fields)`` (converts again and recomputes; the audit marks them "user override"),
     ``clear_overrides()``.
+Display
+    ``apply_display_preset()`` (inverted grey, SUV 0-6, PET in every slice view, VOIs as outlines).
 Output
     ``export_csv(path)``, ``export_study(folder)`` (study.json, sites.csv, segmentation, scene bundle),
     ``add_to_cohort(study_id=None, ...)`` (one wide row per study, :data:`~..outputs.cohort_row.COHORT_COLUMNS`;
@@ -57,6 +64,7 @@ from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES
 from ..suv.conversion import SUVOverrides
 from .logic import StudyLogic, observe_point_changes
 from .mrml import AUDIT_ATTRIBUTE, markups_site_points, read_rows_table, volume_suv_units, write_rows_table
+from .panel_parameters import MODULE_NAME, NODE_REFERENCES, OVERRIDE_FIELDS, PARAMETERS, Parameter
 
 __all__ = [
     "MODULE_NAME",
@@ -69,7 +77,6 @@ __all__ = [
     "PanelController",
 ]
 
-MODULE_NAME = "PentixaforQuant"
 #: The seven sites in panel (and protocol) order; also the labels of the points.
 PANEL_SITES = ALL_SITES
 #: Row titles of the panel's Sites section.
@@ -88,92 +95,6 @@ _MAIN_VALUE = {LESION: "SUVmax", AORTA: "SUVmean", **{s: "SUVmax" for s in MARRO
 _SOURCE_ATTRIBUTE = "PentixaforQuant.Source"
 _POINTS_ATTRIBUTE = "PentixaforQuant.PanelPoints"  # marks the panel's fixed list of seven points
 _COHORT_NAME = "PentixaforQuant cohort"
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One field of the parameter node (name, Python type, default, tooltip with its definition, choices)."""
-
-    name: str
-    type: type
-    default: object
-    tooltip: str
-    choices: tuple = ()
-
-    def to_text(self, value) -> str:
-        """The text the parameter node wrapper writes for ``value`` (numbers ``str()``, bools True/False)."""
-        if self.type is bool:
-            return "True" if value else "False"
-        return str(self.type(value))
-
-    def from_text(self, text: str):
-        if self.type is bool:
-            return text == "True"
-        try:
-            return self.type(text)
-        except (TypeError, ValueError):
-            return self.default
-
-
-#: Every panel parameter, as stored on the parameter node; node references are in :data:`NODE_REFERENCES`.
-PARAMETERS = {p.name: p for p in (
-    Parameter("normalization", str, "bw", "SUV normalisation: body weight (bw), lean body mass Janmahasatian (lbm), "
-              "body surface area Du Bois (bsa) or ideal body weight Devine (ibw)", ("bw", "lbm", "bsa", "ibw")),
-    Parameter("thresholdPercent", float, 40.0, "Isocontour threshold: the lesion VOI holds the voxels connected to "
-              "the peak with SUV >= this % of SUVmax (40 %, Buck et al. 2022; A50 uses 50 % above background)"),
-    Parameter("thresholdMethod", str, "fixed", "fixed: t = % x SUVmax; a50: background-adjusted "
-              "t = BG + % x (SUVmax - BG), BG = median SUV of a shell around the lesion", ("fixed", "a50")),
-    Parameter("connectivity", int, 6, "Voxel neighbourhood of the lesion VOI: 6 (faces), 18 (+ edges), "
-              "26 (+ corners)", (6, 18, 26)),
-    Parameter("searchRadiusMm", float, 10.0, "The lesion peak is the hottest voxel whose centre lies within this "
-              "distance (mm) of the click"),
-    Parameter("bloodPoolDiameterMm", float, 15.0, "Diameter (mm) of the blood-pool sphere in the aortic arch "
-              "lumen; SUVmean of the voxels whose centres lie inside (Buck et al. 2022)"),
-    Parameter("marrowDiameterMm", float, 15.0, "Diameter (mm) of each marrow sphere (C7, T12, L5, ilia); SUVmax of "
-              "the voxels whose centres lie inside (Herhaus et al. 2016)"),
-    Parameter("peakVariant", str, "global", "SUVpeak: global = best 1 mL sphere centred on any VOI voxel "
-              "(PERCIST), local = sphere centred on the SUVmax voxel", ("global", "local")),
-    Parameter("peakRadiusMm", float, 6.2035, "SUVpeak sphere radius (mm): 6.2035 = 1 mL; 6.0 = 1.2 cm diameter"),
-    Parameter("maxVolumeMl", float, 1000.0, "Size limit (mL): a lesion VOI larger than this is flagged as leaked "
-              "and stops growing"),
-    Parameter("tbrNumerator", str, "suv_max", "TBR = this lesion value / blood-pool SUVmean (SUVmax in Buck et al. "
-              "2022)", ("suv_max", "suv_peak", "suv_mean")),
-    Parameter("autoUpdate", bool, True, "Recompute when a point is placed, dropped, cleared or removed"),
-    # SUV overrides: text, empty = use the DICOM header.
-    Parameter("overrideWeightKg", str, "", "Patient weight in kg, replacing PatientWeight (0010,1030)"),
-    Parameter("overrideHeightM", str, "", "Patient height in m, replacing PatientSize (0010,1020)"),
-    Parameter("overrideSex", str, "", "Patient sex M, F or O, replacing PatientSex (0010,0040)"),
-    Parameter("overrideDoseMBq", str, "", "Injected activity in MBq, replacing RadionuclideTotalDose (0018,1074)"),
-    Parameter("overrideInjectionDateTime", str, "", "Injection date-time (YYYY-MM-DD HH:MM:SS), replacing "
-              "RadiopharmaceuticalStartDateTime (0018,1078) / StartTime (0018,1072)"),
-    Parameter("overrideScanDateTime", str, "", "Scan (decay reference) date-time (YYYY-MM-DD HH:MM:SS), replacing "
-              "SeriesDate/SeriesTime and AcquisitionTime"),
-    Parameter("overrideHalfLifeS", str, "", "Radionuclide half-life in s, replacing RadionuclideHalfLife "
-              "(0018,1075)"),
-    # Cohort row of this study.
-    Parameter("studyId", str, "", "Study identifier of the cohort row (adding the same id again replaces it)"),
-    Parameter("diagnosis", str, "", "Diagnosis of the cohort row"),
-    Parameter("group", str, "", "Group of the cohort row"),
-    Parameter("uptake", str, "", "Uptake in the target lesion discernible: yes or no", ("", "yes", "no")),
-    Parameter("activityMBq", str, "", "Injected activity (MBq) for the cohort row"),
-    Parameter("peptideMassUg", str, "", "Injected peptide mass (ug) for the cohort row"),
-)}
-
-#: Node references of the parameter node (the same names as the wrapper's node fields).
-NODE_REFERENCES = ("petVolume", "pointsNode", "roiNode", "cohortTable")
-
-#: Override parameter -> (SUVOverrides field, words naming it, keywords of the DICOM attributes it replaces).
-OVERRIDE_FIELDS = {
-    "overrideWeightKg": ("weight_kg", "weight (kg)", ("PatientWeight", "weight")),
-    "overrideHeightM": ("height_m", "height (m)", ("PatientSize", "height")),
-    "overrideSex": ("sex", "sex (M/F/O)", ("PatientSex", "sex")),
-    "overrideDoseMBq": ("dose_bq", "injected activity (MBq)", ("RadionuclideTotalDose", "dose")),
-    "overrideInjectionDateTime": ("injection_datetime", "injection date-time",
-                                  ("RadiopharmaceuticalStart", "injection")),
-    "overrideHalfLifeS": ("half_life_s", "half-life (s)", ("RadionuclideHalfLife", "half-life", "radionuclide")),
-    "overrideScanDateTime": ("scan_datetime", "scan date-time",
-                             ("SeriesDate", "SeriesTime", "AcquisitionDate", "AcquisitionTime", "scan")),
-}
 
 
 @dataclass
@@ -362,9 +283,7 @@ class PanelController:
             self._on_parameters_modified()
             return
         p = PARAMETERS[name]
-        if p.choices and p.type(value) not in p.choices:
-            raise ValueError(f"{name} must be one of {', '.join(map(str, p.choices))}, not {value!r}")
-        self.parameter_node.SetParameter(name, p.to_text(value))  # fires ModifiedEvent -> recompute
+        self.parameter_node.SetParameter(name, p.to_text(p.check(value)))  # fires ModifiedEvent -> recompute
 
     def _set_reference(self, name: str, node) -> None:
         self._updating_parameters = True
@@ -433,6 +352,7 @@ class PanelController:
 
     def load_dicom(self, folder, *, series_uid: str | None = None, progress: Callable | None = None):
         """Load a PET DICOM series (folder or files) as an SUV volume with our reader and make it the input.
+        ``progress(fraction, message)`` is called as it goes (fraction 0 to 1, 1 when the volume is in the scene).
 
         A refusal (e.g. no PatientWeight) is kept in :attr:`suv_refusal` with the field to fill in
         :attr:`refusal_field`, and the source is remembered so :meth:`apply_overrides` can try again; the call
@@ -502,10 +422,12 @@ class PanelController:
         try:
             overrides = self._overrides()
             if progress is not None:
-                progress(0.0, "reading PET DICOM")
+                progress(0.0, "reading the PET DICOM headers")
             if source["kind"] == "dicom":
+                slices = None if progress is None else (
+                    lambda done, total: progress(0.95 * done / total, f"reading slice {done} of {total}"))
                 node = self.logic.load_dicom(source["path"], normalization=normalization, overrides=overrides,
-                                             series_uid=source.get("series_uid"))
+                                             series_uid=source.get("series_uid"), progress=slices)
             else:
                 original = self.scene.GetNodeByID(source["node_id"])
                 if original is None:
@@ -618,9 +540,11 @@ class PanelController:
             return self.placing_site
         return next((s for s in PANEL_SITES if not self.is_placed(s)), None) if self.points_node else None
 
-    def start_placing(self, site: str | None = None) -> str | None:
+    def start_placing(self, site: str | None = None, *, place_mode: bool = True) -> str | None:
         """Make the next click fill ``site`` (default: the first unplaced one). A placed site is cleared first,
-        so its point can be placed again. Inside Slicer this also enters single-point place mode."""
+        so its point can be placed again. With ``place_mode`` the scene's interaction node enters single-point
+        place mode on the points list (Slicer's views then place the point themselves); a face that turns clicks
+        into :meth:`place_at` calls passes False."""
         site = site or next((s for s in PANEL_SITES if not self.is_placed(s)), None)
         if site is None:
             return None
@@ -630,7 +554,8 @@ class PanelController:
             node.UnsetNthControlPointPosition(index)  # fires PointPositionUndefinedEvent -> recompute
         node.SetControlPointPlacementStartIndex(index)
         self.placing_site = site
-        self._enter_place_mode(node)
+        if place_mode:
+            self._enter_place_mode(node)
         self._notify()
         return site
 
@@ -665,6 +590,8 @@ class PanelController:
 
     def place_at(self, ras) -> str | None:
         """A click at world RAS ``ras``: fills :attr:`next_site` and returns it (None when all are placed)."""
+        if self.points_node is None:
+            raise PentixaforQuantError("load a PET volume first: the site points belong to it")
         site = self.next_site
         if site is not None:
             self.place_site(site, ras)
@@ -836,6 +763,22 @@ class PanelController:
                      if study.mean_suv_max is not None else "meanSUVmax: needs at least one marrow site")
         return lines
 
+    # --------------------------------------------------------------------------------------------- display
+    def apply_display_preset(self) -> None:
+        """The Pentixafor reading preset on the PET (inverted grey, SUV 0-6), the PET as background of every slice
+        view, the VOIs as outlines, the points visible."""
+        from .mrml import apply_pet_display
+
+        pet = self.pet_node
+        if pet is None:
+            return
+        apply_pet_display(pet)
+        for n in range(self.scene.GetNumberOfNodesByClass("vtkMRMLSliceCompositeNode")):
+            composite = self.scene.GetNthNodeByClass(n, "vtkMRMLSliceCompositeNode")
+            composite.SetBackgroundVolumeID(pet.GetID())
+            composite.SetForegroundVolumeID(None)
+        self._style_outputs()
+
     # ------------------------------------------------------------------------------------------------- SUV
     def audit(self) -> dict | None:
         """The SUV audit of the PET volume (inputs with their sources, decisions, factor), or None."""
@@ -939,6 +882,10 @@ class PanelController:
             self._set_reference("cohortTable", table)
             rows = []
         else:
+            names = [table.GetTable().GetColumn(c).GetName() for c in range(table.GetNumberOfColumns())]
+            if names and names != list(COHORT_COLUMNS):
+                raise PentixaforQuantError(f"table {table.GetName()!r} is not a cohort table (its columns are not "
+                                           "the cohort columns); choose another table or none")
             rows = read_rows_table(table, text_columns=COHORT_TEXT_COLUMNS)
         rows = [r for r in rows if r.get("study_id") != row["study_id"]] + [row]
         write_rows_table(table, rows, COHORT_COLUMNS, text_columns=COHORT_TEXT_COLUMNS)

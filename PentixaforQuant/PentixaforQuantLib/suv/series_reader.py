@@ -487,8 +487,10 @@ def _rescale_of(ds: Dataset, path: Path) -> tuple[float, float]:
     return slope, intercept
 
 
-def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Preallocated float32 [k, j, i] volume filled slice by slice with ``stored * scale[k] + shift[k]``."""
+def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray, progress=None) -> np.ndarray:
+    """Preallocated float32 [k, j, i] volume filled slice by slice with ``stored * scale[k] + shift[k]``.
+
+    ``progress(slices_done, slices)`` is called from the calling thread after each slice."""
     nk, nj, ni = headers.grid.shape_kji
     out = np.empty((nk, nj, ni), dtype=np.float32)
     offsets = headers.pixel_offsets if len(headers.pixel_offsets) == nk else [-1] * nk
@@ -503,11 +505,14 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray) -> np
     workers = min(4, os.cpu_count() or 1, nk)
     if workers > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(work, range(nk)):
-                pass
+            for done, _ in enumerate(pool.map(work, range(nk)), start=1):
+                if progress is not None:
+                    progress(done, nk)
     else:
         for k in range(nk):
             work(k)
+            if progress is not None:
+                progress(k + 1, nk)
     return out
 
 
@@ -525,6 +530,7 @@ def read_pet_volume(
     series_uid: str | None = None,
     normalization: str = "bw",
     overrides: SUVOverrides | None = None,
+    progress=None,
 ) -> PetVolume:
     """Read a PET series and convert it to SUV.
 
@@ -538,6 +544,8 @@ def read_pet_volume(
         ``"bw"`` (default), ``"lbm"``, ``"lbm-james128"``, ``"bsa"`` or ``"ibw"``; see :mod:`.suv`.
     overrides : SUVOverrides, optional
         User values for missing or wrong header attributes.
+    progress : callable, optional
+        ``progress(slices_read, slices)`` after each slice's pixels are read and scaled (from this thread).
 
     Returns
     -------
@@ -554,5 +562,5 @@ def read_pet_volume(
     # SUV = (stored * slope + intercept) * factor; the SUV rules guarantee intercept == 0.
     scale = np.array([s for s, _ in pairs]) * conversion.factors
     shift = np.array([b for _, b in pairs]) * conversion.factors
-    suv = _fill(headers, scale, shift)
+    suv = _fill(headers, scale, shift, progress)
     return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
