@@ -82,18 +82,29 @@ def running_station(args: list[str], *, timeout_s: float = 90.0):
 
 
 @contextmanager
-def browser_page(url: str, *, width: int = 1500, height: int = 1000):
+def browser(*, width: int = 1500, height: int = 1000):
+    """Headless system Chromium; yields ``open_page(url)`` (one browser, as many pages as needed)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(),
-                                    args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
+        chromium = p.chromium.launch(executable_path=chromium_path(),
+                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+
+        def open_page(url: str):
+            page = chromium.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
             page.goto(url)
-            yield page
+            return page
+
+        try:
+            yield open_page
         finally:
-            browser.close()
+            chromium.close()
+
+
+@contextmanager
+def browser_page(url: str, **size):
+    with browser(**size) as open_page:
+        yield open_page(url)
 
 
 class Station:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from station_driver import Station, browser_page, chromium_path, running_station
+from station_driver import Station, browser, browser_page, chromium_path, running_station
 
 def _missing() -> str | None:
     import importlib.util
@@ -175,3 +175,36 @@ def test_worklist_token_refusal_save_and_reload(phantom_study, tmp_path):
             "document.querySelector('#results tr[data-site=\"lesion\"] td[data-col=\"suv_max\"]').dataset.value > 0")
         assert station.table_value("lesion", "suv_max") == pytest.approx(doc["lesion"]["suv_max"], rel=1e-12)
         assert np.allclose(station.data()["points"]["lesion"], doc["lesion"]["click_ras"], atol=1e-6)
+
+
+def test_second_writer_on_the_same_outputs_is_told(phantom_study, tmp_path):
+    """Two stations (two readers) with the same output folder: the reader who saves second, over a reading saved
+    after they opened the study, is told who saved and nothing of theirs is written."""
+    from contextlib import ExitStack
+
+    phantom, folder = phantom_study
+    out = tmp_path / "readings"
+    lesion = phantom.truth.seed_points["lesion"]
+    with ExitStack() as stack:
+        open_page = stack.enter_context(browser())
+        pages = []
+        for _ in range(2):
+            url, _proc = stack.enter_context(running_station([str(folder / "dicom"), "--out", str(out)]))
+            page = open_page(url)
+            station = Station(page)
+            station.wait_views_sized()
+            station.jump_to(lesion)
+            station.place("lesion", lesion)
+            pages.append(page)
+        first, second = pages
+        first.locator("#reader-name").fill("Reader A")
+        first.locator("#save").click()
+        first.wait_for_selector("#save-message")
+        saved = (out / "dicom" / "study.json").read_bytes()
+        second.locator("#reader-name").fill("Reader B")
+        second.locator("#save").click()
+        second.wait_for_selector("#save-error")
+        message = second.locator("#save-error").inner_text()
+        assert "saved by Reader A" in message and "nothing was written" in message
+        assert (out / "dicom" / "study.json").read_bytes() == saved
+        assert json.loads(saved)["reading"]["reader"] == "Reader A"
