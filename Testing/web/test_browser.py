@@ -33,7 +33,15 @@ if _missing():
         pytest.fail(f"browser test cannot run in CI: {_missing()}", pytrace=False)
     pytest.skip(_missing(), allow_module_level=True)
 
-SCREENSHOTS = os.environ.get("PENTIXAFOR_WEB_SCREENSHOTS")
+#: Screenshots go to the test's temporary folder (kept by pytest for the last runs), or to this folder if set.
+SCREENSHOTS_ENV = os.environ.get("PENTIXAFOR_WEB_SCREENSHOTS")
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    folder = Path(SCREENSHOTS_ENV) if SCREENSHOTS_ENV else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _quantify(dicom, points: dict, out: Path) -> dict:
@@ -63,7 +71,7 @@ def _within_one_pixel(station: Station, view: str, clicked_page_xy, ras):
     assert np.all(np.abs(placed - clicked) <= 1.0), f"point at {placed} px, clicked {clicked} px"
 
 
-def test_clicks_in_slice_views_measure_as_quantify(phantom_study, tmp_path):
+def test_clicks_in_slice_views_measure_as_quantify(phantom_study, tmp_path, screenshots):
     phantom, folder = phantom_study
     seeds = phantom.truth.seed_points
     lesion, aorta = np.array(seeds["lesion"], float), np.array(seeds["aorta"], float)
@@ -89,9 +97,8 @@ def test_clicks_in_slice_views_measure_as_quantify(phantom_study, tmp_path):
         assert abs(points["lesion"][2] - lesion[2]) <= 2.0 and abs(points["aorta"][2] - aorta[2]) <= 2.0
         station.jump_to(lesion)
         _within_one_pixel(station, "Red", lesion_click, points["lesion"])
-        if SCREENSHOTS:
-            page.wait_for_timeout(1000)  # the last rendered image
-            page.screenshot(path=str(Path(SCREENSHOTS) / "web-station.png"))
+        page.wait_for_timeout(1000)  # the last rendered image
+        page.screenshot(path=str(screenshots / "web-station.png"))
 
         doc = _quantify(folder / "dicom", data["points"], tmp_path / "quantify-1")
         _assert_table_equals(station, doc)
@@ -114,12 +121,11 @@ def test_clicks_in_slice_views_measure_as_quantify(phantom_study, tmp_path):
         _assert_table_equals(station, doc2)
         assert doc2["lesion"]["suv_max"] == pytest.approx(4.5, abs=1e-3)  # the kidney's design SUV
         assert before == pytest.approx(doc["lesion"]["suv_max"], rel=1e-12)
-        if SCREENSHOTS:
-            page.wait_for_timeout(1000)  # the last rendered image
-            page.screenshot(path=str(Path(SCREENSHOTS) / "web-station-dragged.png"))
+        page.wait_for_timeout(1000)  # the last rendered image
+        page.screenshot(path=str(screenshots / "web-station-dragged.png"))
 
 
-def test_worklist_token_refusal_save_and_reload(phantom_study, tmp_path):
+def test_worklist_token_refusal_save_and_reload(phantom_study, tmp_path, screenshots):
     """A worklist behind a token: a malformed study shows its refusal and the other study is read, saved with the
     reader's name and reloaded when reopened."""
     import shutil
@@ -161,9 +167,8 @@ def test_worklist_token_refusal_save_and_reload(phantom_study, tmp_path):
         assert doc["reading"]["reader"] == "Dr Test" and doc["reading"]["revision"] == 1
         assert doc["lesion"]["suv_max"] == pytest.approx(suv_max, rel=1e-12)
         page.wait_for_selector('#worklist li[data-study="b_phantom"][data-state="done"]')
-        if SCREENSHOTS:
-            page.wait_for_timeout(1000)  # the last rendered image
-            page.screenshot(path=str(Path(SCREENSHOTS) / "web-station-saved.png"))
+        page.wait_for_timeout(1000)  # the last rendered image
+        page.screenshot(path=str(screenshots / "web-station-saved.png"))
 
         page.locator("#next-study").click()  # the only other study is the refused one
         page.wait_for_selector("#study-error")

@@ -7,7 +7,7 @@ the results as an HTML table, Save and Next study. Points are placed by Slicer's
 views; every placed or moved point is measured by the same GUI-free code as the desktop panel.
 
 The browser names studies by their index in the worklist and sends no paths; values typed into the page (reader,
-overrides) are parsed here and refused with one line when they do not parse.
+overrides) are parsed here or by the controller and refused with one line when they do not parse.
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ class ReadingStation:
         return self.slicer_app.view_manager.get_view(name)
 
     def _setup_views(self):
-        import slicer
         import vtk
 
         scene = self.slicer_app.scene
@@ -119,7 +118,6 @@ class ReadingStation:
             node.AddObserver(vtk.vtkCommand.ModifiedEvent, lambda *_: self._publish_geometry())
             self.view(name).interactor().AddObserver(vtk.vtkCommand.WindowResizeEvent,
                                                      lambda *_: self._publish_geometry())
-        self._slicer = slicer
 
     def _publish_geometry(self):
         """The XY -> RAS matrix and size of each view (the page's way to map a pixel to a position).
@@ -285,7 +283,9 @@ class ReadingStation:
         saved = self.worklist.saved_reading(index)
         self.seen_revision = None if saved is None else saved.get("revision")
         with self.state:
+            reader, count = self.state.reader_name, self.state.measure_count
             self._init_state()
+            self.state.reader_name, self.state.measure_count = reader, count  # the reader stays; the count grows
             self.state.current = index
             self.state.study_title = study.study_id
             self.state.study_note = (f"Saved by {saved.get('reader')} at {saved.get('saved_at')} "
@@ -310,11 +310,10 @@ class ReadingStation:
                             points = read_saved_points(self.worklist.output_folder(index)) or {}
                         else:
                             points = read_points(study.points) if study.points else {}
+                        for site, ras in points.items():
+                            c.place_site(site, ras)
                     except PentixaforQuantError as exc:
-                        points = {}
                         self.state.study_note = f"points not loaded: {self._for_page(str(exc), index)}"
-                    for site, ras in points.items():
-                        c.place_site(site, ras)
                 self._publish()
                 if c.suv_refusal:
                     self.state.study_error = f"{study.study_id}: {self._for_page(c.suv_refusal, index)}"
@@ -324,7 +323,8 @@ class ReadingStation:
             self.state.worklist_items = self._worklist_items()
 
     def _show_pet(self, pet):
-        self.slicer_app.display_manager.show_volume_in_slice_background(pet)
+        self.controller.apply_display_preset()  # the desktop panel's reading preset (inverted grey, SUV 0-6)
+        self.slicer_app.display_manager.show_volume_in_slice_background(pet)  # and schedules the views' renders
         for name in (*VIEW_IDS, MIP_VIEW):
             self.view(name).fit_view_to_content()
             self._fitted_size[name] = tuple(self.view(name).render_window().GetSize())
