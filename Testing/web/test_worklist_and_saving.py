@@ -151,3 +151,12 @@ def test_save_needs_a_reader(measured_controller, tmp_path):
     with pytest.raises(PentixaforQuantError, match="reader's name"):
         save_reading(measured_controller, tmp_path / "S3", reader=" ", seen_revision=None)
     assert not (tmp_path / "S3").exists()
+
+
+def test_web_command_refuses_bad_input_in_one_line(tmp_path, capsys):
+    from PentixaforQuantLib.cli.main import main
+
+    assert main(["web", "--worklist", str(tmp_path / "missing")]) == 2
+    assert main(["web", str(tmp_path), "--worklist", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)

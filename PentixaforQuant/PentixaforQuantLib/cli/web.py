@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import socket
 import sys
 
 
@@ -44,7 +45,8 @@ def cmd_web(args) -> int:
 
     station = ReadingStation(worklist)
     station.open_study(0)
-    url = f"http://{args.host}:{args.port}/"
+    shown = socket.gethostname() if args.host in ("0.0.0.0", "::") else args.host  # all interfaces: name one
+    url = f"http://{shown}:{args.port}/"
     if token:
         where = "this machine only" if is_loopback(args.host) else "beyond this machine"
         print(f"Serving on {args.host} ({where}): an access token is required.", flush=True)
