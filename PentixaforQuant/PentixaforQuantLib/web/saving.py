@@ -5,7 +5,8 @@ A reading is saved as the folder ``OUT/<study_id>/`` holding what ``pentixafor-q
 when the study is reopened). ``study.json`` gains a ``reading`` record: the reader's name, the time (UTC, ISO 8601),
 a revision number and the SUV overrides used.
 
-Two readers (two browser tabs, two servers) on the same study: each remembers the revision it opened; a save whose
+Two readers on the same study (two servers with one ``--out``; the tabs of one server share one reading): each
+remembers the revision it opened; a save whose
 revision is no longer the one on disk is refused with a message naming who saved meanwhile and when, and nothing
 is written. The check and the folder replacement happen under an exclusive lock file, so two saves never interleave.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from ..errors import PentixaforQuantError
 
-__all__ = ["SaveConflict", "save_reading", "read_saved_points"]
+__all__ = ["SaveConflict", "save_reading", "read_reading", "read_saved_points"]
 
 
 class SaveConflict(PentixaforQuantError):
@@ -43,9 +44,10 @@ def _exclusive(lock_path: Path):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _current_reading(folder: Path) -> dict | None:
+def read_reading(folder) -> dict | None:
+    """The ``reading`` record of the ``study.json`` saved in ``folder``, or None (no saved reading)."""
     try:
-        doc = json.loads((folder / "study.json").read_text(encoding="utf-8"))
+        doc = json.loads((Path(folder) / "study.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     reading = doc.get("reading") if isinstance(doc, dict) else None
@@ -84,7 +86,7 @@ def save_reading(controller, folder, *, reader: str, seen_revision: int | None, 
         raise PentixaforQuantError("nothing to save: the study is not measured")
     folder = Path(folder)
     with _exclusive(folder.parent / f".{folder.name}.lock"):
-        current = _current_reading(folder)
+        current = read_reading(folder)
         current_revision = None if current is None else current.get("revision")
         if current_revision != seen_revision:
             who = current.get("reader", "someone") if current else "someone"

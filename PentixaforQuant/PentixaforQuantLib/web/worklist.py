@@ -8,7 +8,6 @@ worklist, and every file the station reads or writes is derived here from the fo
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,13 +177,9 @@ class Worklist:
 
     def saved_reading(self, index: int) -> dict | None:
         """The ``reading`` record (reader, time, revision) of the study's saved ``study.json``, if any."""
-        path = self.output_folder(index) / "study.json"
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        reading = doc.get("reading") if isinstance(doc, dict) else None
-        return reading if isinstance(reading, dict) else None
+        from .saving import read_reading
+
+        return read_reading(self.output_folder(index))
 
     def state(self, index: int, *, open_now: bool = False) -> str:
         """Reading state: refused, done (saved outputs exist), in progress (open, not saved), or not read."""
