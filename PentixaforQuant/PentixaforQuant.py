@@ -57,6 +57,20 @@ class PentixaforQuant(ScriptedLoadableModule):
             "SUV tested against the IBSI-SUV digital reference objects (Vacha et al., IBSI, CC BY 4.0); the protocol "
             "against a synthetic Pentixafor reference phantom with analytic answers."
         )
+        slicer.app.connect("startupCompleted()", registerSegmentStatisticsPlugin)
+
+
+def registerSegmentStatisticsPlugin():
+    """Add PentixaforQuant's SUV plugin (SUVpeak, SUV max/mean/SD with DICOM codes) to Segment Statistics."""
+    try:
+        from SegmentStatistics import SegmentStatisticsLogic
+        from PentixaforQuantSegmentStatistics.SUVSegmentStatisticsPlugin import (
+            PentixaforQuantSUVSegmentStatisticsPlugin,
+        )
+    except ImportError as exc:  # Segment Statistics absent: the rest of the module works without the plugin
+        logging.warning(f"PentixaforQuant: Segment Statistics plugin not registered ({exc})")
+        return
+    SegmentStatisticsLogic.registerPlugin(PentixaforQuantSUVSegmentStatisticsPlugin())
 
 
 #
@@ -351,6 +365,10 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
         points = logic.newPointsNode()          # place points labelled lesion, aorta, C7, T12, L5, ...
         study = logic.measure(pet, points)      # table + segments appear in the scene
         panel = logic.getController()           # what the panel does: panel.place_at(ras), panel.state(), ...
+
+    Misuse (None, a node of the wrong kind or from another scene, a points list without placed points, a volume
+    not in SUV units, parameters of the wrong type) raises a ``PentixaforQuantError`` subclass whose message is
+    one line naming the argument; the checks live in ``StudyLogic``, so both faces refuse the same things.
     """
 
     def __init__(self) -> None:
@@ -403,6 +421,13 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
     def stopObserving(self):
         self.study.stop_observing()
 
+    def exportDicom(self, petVolumeNode, pointsNode, outputFolder, parameters=None, roiNode=None):
+        """Write the VOIs as DICOM SEG and the numbers as DICOM SR TID 1500 into ``outputFolder`` (needs highdicom,
+        installed only after the user agrees). Returns {"seg": path, "sr": path}."""
+        resolver = slicer.dicomDatabase.fileForInstance if slicer.dicomDatabase else None
+        return self.study.export_dicom(petVolumeNode, pointsNode, outputFolder, parameters=parameters,
+                                       roi_node=roiNode, resolver=resolver)
+
 
 #
 # PentixaforQuantTest
@@ -427,6 +452,11 @@ class PentixaforQuantTest(ScriptedLoadableModuleTest):
         controller = PanelController(slicer.mrmlScene)
         try:
             rows = run_panel_self_test(controller, log=self.delayDisplay)
+            self.delayDisplay("Checking the Segment Statistics plugin on the measured VOIs")
+            registerSegmentStatisticsPlugin()
+            from PentixaforQuantSegmentStatistics.SUVSegmentStatisticsPlugin import checkPluginOnStudy
+
+            checkPluginOnStudy(self, controller.pet_node, controller.segmentation, controller.study)
         finally:
             controller.close()
         logging.info("PentixaforQuant self-test passed: lesion SUVmax %s", rows["lesion"]["SUVmax"])

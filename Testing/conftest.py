@@ -37,8 +37,7 @@ def ibsi_dro_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def phantom_study(tmp_path_factory):
     """The default noise-free phantom written as a Ga-68 PET DICOM series: (phantom, folder with dicom/)."""
-    from PentixaforQuantLib.phantom.dicom_writer import write_phantom
-    from PentixaforQuantLib.phantom.design import PhantomOptions, make_phantom
+    from PentixaforQuantLib.phantom import PhantomOptions, make_phantom, write_phantom
 
     phantom = make_phantom(PhantomOptions(radionuclide="Ga-68"))
     folder = write_phantom(phantom, tmp_path_factory.mktemp("phantom"))

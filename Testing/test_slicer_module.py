@@ -157,7 +157,8 @@ def ui_attribute_names(tree: ast.Module) -> set[str]:
 def cmake_list(cmake: str, variable: str) -> list[str]:
     m = re.search(rf"set\({variable}\s+(.*?)\)", cmake, re.S)
     assert m, f"set({variable} ...) not found"
-    return [entry for entry in m.group(1).split() if not entry.startswith("#")]
+    body = re.sub(r"#[^\n]*", "", m.group(1))  # CMake comments run to the end of the line
+    return body.split()
 
 
 # ---------------------------------------------------------------------------------------------- checks

@@ -14,6 +14,9 @@ __all__ = [
     "SUVError",
     "MeasurementError",
     "PointsError",
+    "ParameterError",
+    "NodeError",
+    "DicomExportError",
 ]
 
 
@@ -39,3 +42,13 @@ class MeasurementError(PentixaforQuantError):
 
 class PointsError(PentixaforQuantError):
     """A points file (markups JSON or CSV) cannot be read or names an unknown site."""
+
+
+class ParameterError(PentixaforQuantError, ValueError):
+    """A protocol parameter or command-line option is outside its stated range (or does not apply)."""
+
+
+class NodeError(PentixaforQuantError):
+    """A scene node given to the Logic is missing (None), of the wrong kind, empty, or in another scene."""
+class DicomExportError(PentixaforQuantError):
+    """A DICOM SEG or SR cannot be written validly (missing optional package, PET header unfit to copy)."""

@@ -134,3 +134,63 @@ def test_console_script_runs_as_a_module(tmp_path):
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_quantify_dicom_out_writes_valid_seg_and_sr(phantom_study, tmp_path, capsys):
+    pytest.importorskip("highdicom")
+    import pydicom
+    from dicom_validation import assert_valid_dicom
+
+    phantom, folder = phantom_study
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"wrote {tmp_path / 'dicom' / 'seg.dcm'}" in out and f"wrote {tmp_path / 'dicom' / 'sr.dcm'}" in out
+    seg = pydicom.dcmread(tmp_path / "dicom" / "seg.dcm")
+    sr = pydicom.dcmread(tmp_path / "dicom" / "sr.dcm")
+    assert len(seg.SegmentSequence) == 7 and sr.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    doc = json.loads((tmp_path / "o" / "study.json").read_text())
+    assert seg.StudyInstanceUID == sr.StudyInstanceUID and doc["lesion"]["voxels"] == phantom.truth.expected[
+        "lesion"]["voxels"]
+    assert_valid_dicom(tmp_path / "dicom" / "sr.dcm")
+
+
+def test_quantify_dicom_refusal_writes_nothing(phantom_study, tmp_path, capsys):
+    pytest.importorskip("highdicom")
+    import shutil
+
+    import pydicom
+
+    phantom, folder = phantom_study
+    pet = tmp_path / "pet"
+    shutil.copytree(folder / "dicom", pet)
+    for f in pet.glob("*.dcm"):
+        ds = pydicom.dcmread(f)
+        del ds.FrameOfReferenceUID
+        ds.save_as(f)
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(pet), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Frame of Reference UID (0020,0052)" in err[0], err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "dicom").exists()
+
+
+@pytest.mark.parametrize("where, message", [("foreign", "already holds files this tool did not write"),
+                                            ("inside", "must lie outside the output folder")])
+def test_quantify_dicom_out_folder_is_checked_before_anything_is_written(where, message, phantom_study, tmp_path,
+                                                                          capsys):
+    pytest.importorskip("highdicom")
+    phantom, folder = phantom_study
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    dicom = tmp_path / "o" / "dicom" if where == "inside" else tmp_path / "dicom"
+    if where == "foreign":
+        dicom.mkdir()
+        (dicom / "notes.txt").write_text("mine")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(dicom), "--no-figure"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "o").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from PentixaforQuantLib.phantom.design import PhantomOptions, border_lesion_options, make_phantom
+from PentixaforQuantLib.phantom import PhantomOptions, border_lesion_options, make_phantom
 from PentixaforQuantLib.measure.protocol import ProtocolParameters, StudyResult, run_protocol
 from PentixaforQuantLib.measure.sites import MARROW_SITES
 

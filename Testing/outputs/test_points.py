@@ -64,7 +64,7 @@ def test_csv_points(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [("x,y,z\n", "header label,r,a,s"), ("label,r,a,s\nlesion,1,two,3\n", "line 2"),
-     ("label,r,a,s\nlesion,1,2,3\nTL,4,5,6\n", "'lesion' is given more than once"),
+     ("label,r,a,s\nlesion,1,2,3\nTL,4,5,6\n", r"'lesion' \(line 2\) and 'TL' \(line 3\) both name site 'lesion'"),
      ("label,r,a,s\nspleen,1,2,3\n", "'spleen' names no site")],
 )
 def test_bad_csv_is_refused_clearly(tmp_path, text, message):

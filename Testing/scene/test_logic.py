@@ -9,23 +9,12 @@ import pytest
 import slicer
 import vtk
 
-from dicom_builders import load_like_slicers_dicom_module
 from PentixaforQuantLib.errors import SUVError
 from PentixaforQuantLib.scene.logic import StudyLogic
 from PentixaforQuantLib.scene.mrml import (AUDIT_ATTRIBUTE, results_table_cells, save_scene_bundle, segment_mask,
                                            volume_grid)
-from PentixaforQuantLib.phantom.design import PhantomOptions, add_sphere_lesion, bladder_adjacent_lesion, make_phantom
+from PentixaforQuantLib.phantom import PhantomOptions, add_sphere_lesion, bladder_adjacent_lesion, make_phantom
 from PentixaforQuantLib.measure.sites import MARROW_SITES, SITE_TITLES
-
-
-@pytest.fixture
-def measured(headless, phantom_study):
-    phantom, folder = phantom_study
-    logic = StudyLogic(headless.scene)
-    pet = logic.load_dicom(folder / "dicom")
-    points = logic.new_points_node(points_ras=phantom.truth.seed_points)
-    study = logic.measure(pet, points)
-    return logic, pet, points, study, phantom
 
 
 def test_measure_writes_the_table_with_units_and_the_known_answers(measured):
@@ -146,10 +135,11 @@ def test_scene_bundle_reloads_with_the_same_numbers(measured, tmp_path):
     other.scene.Clear(1)
 
 
-def test_volume_loaded_by_slicers_dicom_reader_gets_suv_from_its_files(headless, phantom_study):
+def test_volume_loaded_by_slicers_dicom_reader_gets_suv_from_its_files(headless, phantom_study,
+                                                                      slicer_dicom_volume):
     """The path of a PET series loaded by Slicer's DICOM module: activity values + DICOM.instanceUIDs."""
     phantom, folder = phantom_study
-    activity, by_uid = load_like_slicers_dicom_module(headless.logics["Volumes"], folder / "dicom")
+    activity, by_uid = slicer_dicom_volume
     logic = StudyLogic(headless.scene)
     with pytest.raises(SUVError, match="resolver"):
         logic.suv_volume(activity)

@@ -17,11 +17,16 @@ import statistics
 import time
 import tracemalloc
 
-import numpy as np
+from ..errors import ParameterError
+from ..measure.parameter_ranges import ValueRange
+from .options import annotate_ranges, check_ranges
 
-from ..phantom.design import make_whole_body_grid_phantom
-from ..measure.protocol import ProtocolParameters, measure_lesion, run_protocol
-from ..measure.sites import LESION
+#: Option ranges; the default grid (116 million voxels) is about the largest a whole-body PET holds.
+BENCH_RANGES = {
+    "shape": ValueRange(8, 1024, "voxels", "grid size along k, j, i"),
+    "repeats": ValueRange(1, 100, "", "repeats of the baseline"),
+}
+MAX_BENCH_VOXELS = 120_000_000
 
 
 def _median_ms(fn, repeats: int) -> float:
@@ -35,6 +40,8 @@ def _median_ms(fn, repeats: int) -> float:
 
 def _baseline(image, peak_kji, threshold):
     """Whole-volume connected threshold from the peak, then statistics of the component."""
+    import numpy as np
+
     try:
         import SimpleITK as sitk
     except ImportError:
@@ -56,6 +63,12 @@ def _baseline(image, peak_kji, threshold):
 def run_benchmark(*, json_output: bool = False, shape_kji=(600, 440, 440), repeats: int = 3,
                   fast_repeats: int = 25) -> int:
     """Run the benchmark; ``repeats`` for the slow baseline, ``fast_repeats`` for the click and the protocol."""
+    import numpy as np
+
+    from ..measure.protocol import ProtocolParameters, measure_lesion, run_protocol
+    from ..measure.sites import LESION
+    from ..phantom import make_whole_body_grid_phantom
+
     t0 = time.perf_counter()
     phantom = make_whole_body_grid_phantom(shape_kji=tuple(shape_kji))
     build_s = time.perf_counter() - t0
@@ -120,6 +133,11 @@ def run_benchmark(*, json_output: bool = False, shape_kji=(600, 440, 440), repea
 
 
 def cmd_bench(args) -> int:
+    check_ranges(args, BENCH_RANGES)
+    voxels = args.shape[0] * args.shape[1] * args.shape[2]
+    if voxels > MAX_BENCH_VOXELS:
+        raise ParameterError(f"--shape {' '.join(map(str, args.shape))}: {voxels:,} voxels; at most "
+                             f"{MAX_BENCH_VOXELS:,} (a whole-body PET grid)")
     return run_benchmark(json_output=args.json, shape_kji=tuple(args.shape), repeats=args.repeats)
 
 
@@ -128,4 +146,5 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--shape", type=int, nargs=3, default=[600, 440, 440], metavar=("K", "J", "I"))
     p.add_argument("--repeats", type=int, default=3, help="repeats of the slow whole-volume baseline")
+    annotate_ranges(p, BENCH_RANGES)
     p.set_defaults(func=cmd_bench)

@@ -10,8 +10,7 @@ from .quantify import print_study, report_problems
 def cmd_demo(args) -> int:
     from ..measure.protocol import ProtocolParameters
     from ..outputs.points import write_markups_json
-    from ..phantom.design import PhantomOptions, make_phantom
-    from ..phantom.dicom_writer import write_phantom
+    from ..phantom import PhantomOptions, make_phantom, write_phantom
     from ..scene.quantify import quantify
 
     out = Path(args.out)
@@ -31,7 +30,7 @@ def cmd_demo(args) -> int:
     print()
     for path in paths.values():
         print(f"wrote {path}")
-    return report_problems(study)
+    return report_problems(study, doc)
 
 
 def register(sub) -> None:

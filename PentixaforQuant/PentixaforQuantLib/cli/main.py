@@ -7,48 +7,96 @@ station in a browser). Each command lives in
 its own module of this package with a ``register(subparsers)`` function; a new command is one more module here
 and one more entry in ``COMMANDS``.
 
-Exit codes: 0 success; 2 the input was refused (one line on stderr says why); 3 results were written but at
-least one site could not be measured (listed on stderr).
+Exit codes: 0 success; 1 an internal error (one line naming it; ``--verbose`` shows the traceback); 2 the input
+or an option was refused (one line on stderr says why); 3 results were written but at least one site could not
+be measured (listed on stderr); 130 interrupted (Ctrl-C), with no output left half-written.
+
+Library noise (pydicom warnings, VTK/ITK logs) is kept off the terminal unless ``--verbose`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 
 from ..errors import PentixaforQuantError
 from . import bench, demo, phantom, quantify, suv, web
+from .options import annotate_ranges, check_options
+from .quiet import library_output, terminal_line
 
+EXIT_INTERNAL = 1
 EXIT_REFUSED = 2
+EXIT_INTERRUPTED = 130
 
 #: Command modules, in the order ``--help`` lists them.
 COMMANDS = (suv, phantom, quantify, demo, bench, web)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line (``error: ...`` and where to find the usage), not the whole usage text."""
+
+    def error(self, message):
+        self.exit(EXIT_REFUSED, f"error: {terminal_line(message)} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="pentixafor-quant", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="pentixafor-quant", description="CXCR4 PET (68Ga-Pentixafor) quantification from PET "
+                     "DICOM: the SUV audit, the target-lesion VOI, blood pool and TBR, the bone-marrow template.",
+                     epilog="Exit codes: 0 done; 1 internal error; 2 input or option refused (one line says why); "
+                            "3 results written but a site could not be measured; 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    verbose_help = "let library messages (pydicom, VTK, ITK) through and show tracebacks of internal errors"
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
+    parser.commands = sub.choices
+    for subparser in sub.choices.values():  # also accepted after the command; SUPPRESS keeps the global value
+        subparser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
+        annotate_ranges(subparser)
     return parser
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; every outcome is an exit code and, on failure, one line on stderr."""
+    verbose = False
     try:
-        return args.func(args)
+        parser = build_parser()
+        try:
+            args, extra = parser.parse_known_args(argv)
+            if extra:  # named by the command's own parser, so the hint points at that command's --help
+                parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+        except SystemExit as exc:  # --help, --version, or a usage error (already printed as one line)
+            return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
+        verbose = args.verbose
+        check_options(args)  # every numeric option against its range, before any file is read
+        with library_output(quiet=not verbose):
+            return args.func(args)
     except PentixaforQuantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
-    except ValueError as exc:  # invalid parameter values (e.g. a negative radius)
-        print(f"error: {exc}", file=sys.stderr)
+    except OSError as exc:  # a file that cannot be read or written: the user can act on it
+        where = getattr(exc, "filename", None)
+        print(f"error: {terminal_line(exc.strerror or exc)}{f': {terminal_line(where)}' if where else ''}",
+              file=sys.stderr)
         return EXIT_REFUSED
-    except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), file=sys.stderr)
-        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        if verbose:
+            traceback.print_exc()
+        print("error: out of memory (MemoryError); run with --verbose for the traceback", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - an internal error: one line, the traceback only when asked for
+        if verbose:
+            traceback.print_exc()
+        print(f"error: internal error {type(exc).__name__}: {terminal_line(exc)[:300]} "
+              "(run with --verbose for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

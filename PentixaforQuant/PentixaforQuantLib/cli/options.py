@@ -1,4 +1,10 @@
-"""Options shared by several commands: the SUV inputs and the protocol parameters."""
+"""Options shared by several commands: the SUV inputs and the protocol parameters, and their up-front checks.
+
+Every numeric option is checked before any file is read: NaN, infinity and values outside the stated range are
+refused with one line naming the option, the value and the range. The protocol ranges are those of
+``measure/parameter_ranges.py`` (the same table the Python API checks); the SUV overrides must be finite and
+positive here, and their plausibility is checked by the SUV conversion.
+"""
 
 from __future__ import annotations
 
@@ -63,3 +69,87 @@ def protocol_parameters(args):
         blood_pool_diameter_mm=args.blood_pool_diameter_mm, marrow_diameter_mm=args.marrow_diameter_mm,
         tbr_numerator=args.tbr_numerator,
     )
+
+
+# ------------------------------------------------------------------- the checks of the options, before any file is read
+#: SUV override options that must be finite and positive (their plausibility is the SUV conversion's check).
+_POSITIVE_SUV_OVERRIDES = ("weight_kg", "height_m", "dose_mbq", "half_life_s")
+
+
+def check_positive_options(args, names) -> None:
+    """Refuse an option of ``names`` (argparse ``dest``) that is given and not a finite positive number."""
+    import math
+
+    from ..errors import ParameterError
+
+    for dest in names:
+        value = getattr(args, dest, None)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"--{dest.replace('_', '-')} {value:g}: must be a finite number above 0")
+
+
+#: Protocol option (argparse ``dest``) -> (parameter in ``parameter_ranges.PROTOCOL_RANGES``, option units per
+#: parameter unit, the option's unit).
+PROTOCOL_OPTIONS = {
+    "threshold": ("isocontour.threshold_fraction", 100.0, "% of SUVmax"),
+    "search_radius_mm": ("isocontour.search_radius_mm", 1.0, None),
+    "max_volume_ml": ("isocontour.max_volume_ml", 1.0, None),
+    "background_suv": ("isocontour.background_suv", 1.0, None),
+    "peak_radius_mm": ("peak_radius_mm", 1.0, None),
+    "blood_pool_diameter_mm": ("blood_pool_diameter_mm", 1.0, None),
+    "marrow_diameter_mm": ("marrow_diameter_mm", 1.0, None),
+}
+
+
+def check_protocol_options(args) -> None:
+    """Refuse, naming the option and its range, a protocol option outside ``PROTOCOL_RANGES`` (NaN, inf too),
+    and ``--background-suv`` without ``--a50`` (the fixed threshold has no background term)."""
+    from ..errors import ParameterError
+    from ..measure.parameter_ranges import check_value
+
+    for dest, (parameter, scale, unit) in PROTOCOL_OPTIONS.items():
+        value = getattr(args, dest)
+        if value is not None:
+            check_value(parameter, value / scale, label=f"--{dest.replace('_', '-')}", scale=scale, unit=unit)
+    if args.background_suv is not None and not args.a50:
+        raise ParameterError("--background-suv applies only with --a50 (the fixed threshold has no background term)")
+
+
+def check_options(args) -> None:
+    """Every check that applies to the parsed options of a command (``main`` calls it before the command runs)."""
+    check_positive_options(args, [dest for dest in _POSITIVE_SUV_OVERRIDES if hasattr(args, dest)])
+    if hasattr(args, "threshold"):
+        check_protocol_options(args)
+
+
+def check_ranges(args, ranges) -> None:
+    """Refuse an option (argparse ``dest`` -> ``ValueRange``) that is given and outside its range; for an option
+    with several values (``nargs``) each value is checked."""
+    from ..errors import ParameterError
+
+    for dest, rng in ranges.items():
+        value = getattr(args, dest, None)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if v is not None and not rng.contains(v):
+                raise ParameterError(f"--{dest.replace('_', '-')} {v:g}: must be {rng.describe()} ({rng.what})")
+
+
+def annotate_ranges(parser: argparse.ArgumentParser, ranges=None) -> None:
+    """Append each checked option's range to its ``--help`` text.
+
+    ``ranges``: argparse ``dest`` -> ``ValueRange`` (in the option's own unit); without it the protocol options
+    (:data:`PROTOCOL_OPTIONS`, shown in their own unit) are annotated.
+    """
+    from ..measure.parameter_ranges import PROTOCOL_RANGES
+
+    for action in parser._actions:
+        if ranges is not None and action.dest in ranges:
+            text = ranges[action.dest].describe()
+        elif ranges is None and action.dest in PROTOCOL_OPTIONS:
+            parameter, scale, unit = PROTOCOL_OPTIONS[action.dest]
+            text = PROTOCOL_RANGES[parameter].describe(scale, unit)
+        else:
+            continue
+        text = text.replace("%", "%%")  # argparse formats help texts with %
+        action.help = f"{action.help}; range: {text}" if action.help else f"range: {text}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from .options import add_protocol_options, add_suv_options, protocol_parameters, suv_overrides
+from .quiet import terminal_line
 
 EXIT_PARTIAL = 3
 
@@ -23,13 +24,43 @@ def print_study(study, units: str, file=sys.stdout) -> None:
     print(f"SUV units {units}; {study_rows(study)[0]['method']}", file=file)
 
 
-def report_problems(study) -> int:
-    """Warnings and per-site errors on stderr; the exit code (3 when a site could not be measured)."""
-    for w in study.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    for site, message in study.errors.items():
-        print(f"error: {site}: {message}", file=sys.stderr)
-    return EXIT_PARTIAL if study.errors else 0
+def report_problems(study, doc: dict | None = None) -> int:
+    """Warnings and per-site errors on stderr; the exit code (3 when a site could not be measured).
+
+    With ``doc`` (the ``study.json`` content) its warnings are printed (they include skipped points). When no site
+    at all could be measured, one line says so with the likely common causes (the SUV scale, the points'
+    coordinates) instead of one consequence per site.
+    """
+    for w in (doc["warnings"] if doc is not None else study.warnings):
+        print(f"warning: {terminal_line(w)}", file=sys.stderr)
+    if not study.errors:
+        return 0
+    measured = study.lesion is not None or study.blood_pool is not None or study.marrow
+    if measured or len(study.errors) < 2:
+        for site, message in study.errors.items():
+            print(f"error: {site}: {terminal_line(message)}", file=sys.stderr)
+        return EXIT_PARTIAL
+    site, message = next(iter(study.errors.items()))
+    scale = terminal_line(_scale_inputs(doc))
+    print(f"error: none of the {len(study.errors)} sites could be measured (first, {site}: {terminal_line(message)}); "
+          f"if the points lie in the body, check {scale} and the points' coordinate system; every site's reason is "
+          "in study.json", file=sys.stderr)
+    return EXIT_PARTIAL
+
+
+def _scale_inputs(doc: dict | None) -> str:
+    """``"the SUV scale (factor 1.2e-08 from weight_kg 0.001, dose_bq 1.5e+08)"`` from the audit in ``doc``."""
+    audit = (doc or {}).get("suv") or {}
+    inputs = audit.get("inputs") or {}
+    used = []
+    for key in ("weight_kg", "height_m", "dose_bq", "units"):
+        entry = inputs.get(key)
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        if value is not None:
+            used.append(f"{key} {value:g}" if isinstance(value, (int, float)) else f"{key} {value}")
+    factor = audit.get("factor")
+    scale = f"factor {factor:.3g}" if isinstance(factor, (int, float)) else "factors"
+    return f"the SUV scale ({scale} from {', '.join(used)})" if used else "the SUV scale"
 
 
 def cmd_quantify(args) -> int:
@@ -37,11 +68,11 @@ def cmd_quantify(args) -> int:
 
     study, doc, paths = quantify(args.dicom_dir, args.points, args.out, protocol_parameters(args),
                                  normalization=args.suv, overrides=suv_overrides(args), series_uid=args.series_uid,
-                                 figure=not args.no_figure)
+                                 figure=not args.no_figure, dicom_out=args.dicom_out)
     print_study(study, doc["units"])
     for path in paths.values():
         print(f"wrote {path}")
-    return report_problems(study)
+    return report_problems(study, doc)
 
 
 def register(sub) -> None:
@@ -52,6 +83,9 @@ def register(sub) -> None:
                         "right_ilium, left_ilium")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--no-figure", action="store_true", help="skip the PNG picture")
+    p.add_argument("--dicom-out", metavar="DIR",
+                   help="also write the VOIs as DICOM SEG and the numbers as DICOM SR TID 1500 into DIR (seg.dcm, "
+                        "sr.dcm; needs the 'dicom' extra: highdicom)")
     add_suv_options(p)
     add_protocol_options(p)
     p.set_defaults(func=cmd_quantify)

@@ -34,6 +34,8 @@ def cmd_convert(args) -> int:
     out = Path(args.out)
     if not out.name.lower().endswith((".nrrd", ".nii", ".nii.gz", ".mha")):
         raise PentixaforQuantError(f"output {out.name}: use .nrrd, .nii.gz, .nii or .mha")
+    if out.is_dir():
+        raise PentixaforQuantError(f"output {out} is a folder; give a file name")
     logic = StudyLogic()
     node = logic.load_dicom(args.dicom_dir, normalization=args.suv, overrides=suv_overrides(args),
                             series_uid=args.series_uid)

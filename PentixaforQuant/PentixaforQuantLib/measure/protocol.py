@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
+from .parameter_ranges import check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
 from .sites import AORTA, LESION, MARROW_SITES
 from .voi import IsocontourParameters, IsocontourVOI, RegionMask, grow_isocontour, sphere_region
@@ -73,6 +74,7 @@ class ProtocolParameters:
         for name in ("peak_radius_mm", "blood_pool_diameter_mm", "marrow_diameter_mm"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py); NaN and inf refused
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -40,7 +40,9 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, gene
 
 from .. import __version__
 from ..geometry import LPS_TO_RAS, VoxelGrid
-from .design import PHANTOM_RADIONUCLIDES, Phantom, PhantomTruth, RadionuclideInfo
+from .design import PHANTOM_RADIONUCLIDES, RadionuclideInfo
+from .render import Phantom
+from .truth import PhantomTruth
 
 __all__ = [
     "PET_IMAGE_STORAGE",

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -36,11 +37,14 @@ from .mrml import (
     write_table,
 )
 from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
+from ..errors import NodeError, ParameterError, PointsError
+from ..measure.sites import ALL_SITES
 from ..outputs.results import COLUMNS, study_rows
 from ..measure.sites import AORTA, LESION, SITE_TITLES
 from ..suv.conversion import compute_suv_conversion, suv_conversion_for_suv_volume
 
-__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
+__all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM_FILES_ATTRIBUTE",
+           "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
 SEGMENT_COLORS = {
@@ -57,6 +61,83 @@ SEGMENT_COLORS = {
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
 _REF_PARAMETERS = "PentixaforQuant.ParametersTable"
 _REF_SEGMENTATION = "PentixaforQuant.Segmentation"
+#: Node reference from the results table, parameters table and segmentation to the PET volume they measure.
+PET_REFERENCE = "PentixaforQuant.PETVolume"
+#: Volume attribute: the PET DICOM files (JSON list) a volume was read from, for the DICOM SEG/SR export.
+DICOM_FILES_ATTRIBUTE = "PentixaforQuant.DicomFiles"
+
+
+# ------------------------------------------------------------------------------------ checks at the entry points
+# Misuse of the Logic (None, a node of the wrong kind or from another scene, a points node without points, options
+# of the wrong type) is refused here with a PentixaforQuantError subclass naming the argument, not left to fail as
+# an AttributeError deep inside.
+
+
+def _node_text(node) -> str:
+    name = node.GetName() if hasattr(node, "GetName") else None
+    kind = node.GetClassName() if hasattr(node, "GetClassName") else type(node).__name__
+    return f"{kind} {name!r}" if name else kind
+
+
+def _require_node(node, class_name: str, role: str, scene) -> None:
+    """Refuse None, an object that is not an MRML node of ``class_name``, or a node outside ``scene``."""
+    if node is None:
+        raise NodeError(f"{role}: no node given (None); pass a {class_name}")
+    is_a = getattr(node, "IsA", None)
+    if not callable(is_a) or not is_a(class_name):
+        raise NodeError(f"{role}: expected a {class_name}, got {_node_text(node)}")
+    if node.GetScene() is not scene:
+        raise NodeError(f"{role} {node.GetName()!r} is not in this logic's scene: add it to that scene first")
+
+
+def _require_volume(node, role: str, scene) -> None:
+    """A scalar volume node with one value per voxel (not a label map, not a vector volume), with image data."""
+    _require_node(node, "vtkMRMLScalarVolumeNode", role, scene)
+    if node.IsA("vtkMRMLLabelMapVolumeNode"):
+        raise NodeError(f"{role} {node.GetName()!r} is a label map, not a PET volume")
+    image = node.GetImageData()
+    if image is None or image.GetNumberOfPoints() == 0:
+        raise NodeError(f"{role} {node.GetName()!r} has no image data")
+    if image.GetNumberOfScalarComponents() != 1:
+        raise NodeError(f"{role} {node.GetName()!r} has {image.GetNumberOfScalarComponents()} values per voxel; "
+                        "a PET volume has one")
+
+
+def _require_parameters(parameters) -> None:
+    if parameters is not None and not isinstance(parameters, ProtocolParameters):
+        raise ParameterError(f"parameters: expected ProtocolParameters (or None for the defaults), got "
+                             f"{type(parameters).__name__}")
+
+
+def _require_overrides(overrides) -> None:
+    from ..suv import SUVOverrides
+
+    if overrides is not None and not isinstance(overrides, SUVOverrides):
+        raise ParameterError(f"overrides: expected SUVOverrides (or None), got {type(overrides).__name__}")
+
+
+def _require_ras_points(points, role: str, *, sites_only: bool) -> None:
+    """A mapping label -> three finite numbers (RAS, mm); with ``sites_only`` every key must be a site name."""
+    if not isinstance(points, Mapping):
+        raise PointsError(f"{role}: expected a mapping of site -> RAS point, got {type(points).__name__}")
+    for label, ras in points.items():
+        if sites_only and label not in ALL_SITES:
+            raise PointsError(f"{role}: {str(label)[:40]!r} is not a site; use one of: {', '.join(ALL_SITES)}")
+        try:
+            values = np.asarray(ras, dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.shape != (3,) or not np.all(np.isfinite(values)):
+            raise PointsError(f"{role}: point {str(label)[:40]!r} is not three finite numbers (RAS, mm): "
+                              f"{str(ras)[:60]}")
+
+
+def _placed_point_count(points_node) -> int:
+    import slicer
+
+    defined = slicer.vtkMRMLMarkupsNode.PositionDefined
+    return sum(points_node.GetNthControlPointPositionStatus(n) == defined
+               for n in range(points_node.GetNumberOfControlPoints()))
 
 
 @dataclass
@@ -113,12 +194,15 @@ class StudyLogic:
         The SUV audit is stored on the node (attribute ``PentixaforQuant.SUVAudit``) and saved with the scene.
         ``progress(slices_read, slices)`` is called as the pixel data is read.
         """
+        _require_overrides(overrides)
         pet = read_pet_volume(source, series_uid=series_uid, normalization=normalization, overrides=overrides,
                               progress=progress)
         ds = pet.headers.datasets[0]
         default_name = str(getattr(ds, "SeriesDescription", "") or "PET") + f" {pet.conversion.units.split('}')[0][1:]}"
-        return add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,
+        node = add_suv_volume_node(self.scene, pet.suv, pet.grid, name=name or default_name,
                                    units=pet.conversion.units, audit=pet.conversion.to_dict())
+        _remember_dicom_source(node, pet.headers.datasets, pet.headers.files)
+        return node
 
     def suv_volume(self, volume_node, *, resolver: Callable | None = None, normalization: str = "bw",
                    overrides=None):
@@ -133,7 +217,14 @@ class StudyLogic:
         ------
         SUVError
             The volume is neither in SUV units nor traceable to its DICOM files.
+        NodeError
+            ``volume_node`` is not a scalar volume with image data in this logic's scene.
         """
+        _require_volume(volume_node, "volume", self.scene)
+        _require_overrides(overrides)
+        if resolver is not None and not callable(resolver):
+            raise NodeError(f"resolver: expected a function from SOP Instance UID to file, got "
+                            f"{type(resolver).__name__}")
         units = volume_suv_units(volume_node)
         if units:
             if volume_node.GetAttribute(AUDIT_ATTRIBUTE) is None:
@@ -171,10 +262,15 @@ class StudyLogic:
         node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
+        _remember_dicom_source(node, headers.datasets, headers.files)
         return node
 
     def new_points_node(self, name: str = "Pentixafor points", points_ras: dict | None = None):
         """A markups point list for the sites; optionally filled with site -> world RAS points."""
+        if not isinstance(name, str):
+            raise NodeError(f"name: expected text, got {type(name).__name__}")
+        if points_ras is not None:
+            _require_ras_points(points_ras, "points_ras", sites_only=False)
         node = self.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", name)
         node.CreateDefaultDisplayNodes()
         for site, ras in (points_ras or {}).items():
@@ -185,6 +281,7 @@ class StudyLogic:
     def output_nodes(self, points_node) -> StudyNodes:
         """The results table, parameters table and segmentation of the study placed with ``points_node``
         (created on first use and referenced from the points node)."""
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
         base = points_node.GetName()
 
         def get(role, cls, suffix):
@@ -206,7 +303,17 @@ class StudyLogic:
 
         Only sites whose point, parameters or bounding ROI changed since the last call are recomputed.
         Sites that cannot be measured are listed in ``StudyResult.errors`` and in the table (status "error").
+
+        Raises
+        ------
+        NodeError, PointsError, ParameterError, SUVError
+            Arguments that are not what this method measures (see :meth:`_check_inputs`); a points node without any
+            placed point (unless ``points_ras`` is given); a PET volume not in SUV units.
         """
+        self._check_inputs(pet_node, points_node, parameters, roi_node, points_ras)
+        if points_ras is None and _placed_point_count(points_node) == 0:
+            raise PointsError(f"points node {points_node.GetName()!r} holds no placed points: place points labelled "
+                              f"{', '.join(ALL_SITES)}")
         parameters = parameters or ProtocolParameters()
         points = markups_site_points(points_node) if points_ras is None else points_ras
         units = volume_suv_units(pet_node)
@@ -254,6 +361,16 @@ class StudyLogic:
         self.last_study = study
         return study
 
+    def _check_inputs(self, pet_node, points_node, parameters, roi_node, points_ras=None) -> None:
+        """The arguments of :meth:`measure` and :meth:`observe`: nodes of the right kind in this scene, etc."""
+        _require_volume(pet_node, "PET volume", self.scene)
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
+        _require_parameters(parameters)
+        if roi_node is not None:
+            _require_node(roi_node, "vtkMRMLMarkupsROINode", "bounding ROI", self.scene)
+        if points_ras is not None:
+            _require_ras_points(points_ras, "points_ras", sites_only=True)
+
     @staticmethod
     def _measure_site(site, image, grid, ras_local, parameters, allowed, to_world) -> LesionResult | SphereResult | str:
         from ..errors import MeasurementError
@@ -268,6 +385,9 @@ class StudyLogic:
 
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed) -> None:
         write_table(nodes.results_table, study_rows(study, points), COLUMNS, suv_units=units)
+        # The outputs name the PET they were measured on (saved with the scene).
+        for node in (nodes.results_table, nodes.parameters_table, nodes.segmentation):
+            node.SetNodeReferenceID(PET_REFERENCE, pet_node.GetID())
         nodes.results_table.SetAttribute("PentixaforQuant.Parameters", json.dumps(study.parameters.to_dict()))
         audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
         if audit_json:
@@ -292,17 +412,61 @@ class StudyLogic:
                 if segment_id:
                     segmentation.RemoveSegment(segment_id)
 
+    # ------------------------------------------------------------------------------------------ DICOM
+    def dicom_outputs(self, pet_node, points_node, *, study: StudyResult | None = None,
+                      parameters: ProtocolParameters | None = None, roi_node=None, dicom_source=None,
+                      resolver: Callable | None = None):
+        """The study as DICOM SEG + SR TID 1500 (built and checked, not written): see ``outputs.dicom_export``.
+
+        The PET instances are found from ``dicom_source`` (folder or files), else from the files this Logic read
+        the volume from, else from the volume's ``DICOM.instanceUIDs`` through ``resolver`` (inside Slicer:
+        ``slicer.dicomDatabase.fileForInstance``). ``study`` defaults to measuring the placed points now.
+
+        Raises
+        ------
+        DicomExportError
+            No PET files for the volume, files of another series, highdicom missing, or an unfit PET header.
+        """
+        from ..errors import DicomExportError
+        from ..outputs.dicom_export import build_dicom_outputs
+
+        units = volume_suv_units(pet_node)
+        if units is None:
+            raise SUVError(f"volume {pet_node.GetName()!r} is not in SUV units: convert it first (suv_volume)")
+        if study is None:
+            study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
+        headers = read_pet_headers(_dicom_files(pet_node, dicom_source, resolver))
+        expected = set((pet_node.GetAttribute("DICOM.instanceUIDs") or "").split())
+        found = {str(ds.get("SOPInstanceUID", "")) for ds in headers.datasets}
+        if expected and found != expected:
+            raise DicomExportError(f"the DICOM files found are not the PET series of volume {pet_node.GetName()!r} "
+                                   f"({len(found & expected)} of {len(expected)} instances match)")
+        audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
+        return build_dicom_outputs(study, volume_grid(pet_node), headers.datasets, headers.grid, headers.series_uid,
+                                   units=units, suv_audit=json.loads(audit_json) if audit_json else None,
+                                   pet_files=headers.files)
+
+    def export_dicom(self, pet_node, points_node, out_dir, **options) -> dict:
+        """Write ``seg.dcm`` and ``sr.dcm`` of the study into ``out_dir`` (atomically); options as
+        :meth:`dicom_outputs`. Returns {"seg": path, "sr": path}."""
+        from ..outputs.dicom_export import write_dicom_outputs
+
+        return write_dicom_outputs(self.dicom_outputs(pet_node, points_node, **options), out_dir)
+
     # ------------------------------------------------------------------------------------------ observing
     def observe(self, pet_node, points_node, *, parameters: ProtocolParameters | None = None, roi_node=None) -> None:
         """Recompute when a point is placed, dropped after a drag, moved programmatically, cleared or removed (or
         the ROI changes); never on placement-preview or mid-drag moves (see :func:`observe_point_changes`)."""
+        self._check_inputs(pet_node, points_node, parameters, roi_node)
         self.stop_observing()
 
         def update(reason=None, index=None):
             from ..errors import PentixaforQuantError
 
             try:
-                study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
+                # The points are passed explicitly: while observing, a list without placed points is a valid state.
+                study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node,
+                                     points_ras=markups_site_points(points_node))
             except PentixaforQuantError as exc:  # e.g. a label that names no site while the user types it
                 self.last_error = str(exc)
                 return
@@ -381,6 +545,28 @@ def observe_point_changes(points_node, on_change: Callable) -> list[tuple[object
         (markups.PointModifiedEvent, "moved"),
     )
     return [(points_node, points_node.AddObserver(event, make(reason))) for event, reason in events]
+def _remember_dicom_source(node, datasets, files) -> None:
+    """Record which DICOM instances (and files) a volume came from, for the DICOM SEG/SR export."""
+    node.SetAttribute("DICOM.instanceUIDs", " ".join(str(ds.get("SOPInstanceUID", "")) for ds in datasets))
+    node.SetAttribute(DICOM_FILES_ATTRIBUTE, json.dumps([str(Path(f).resolve()) for f in files]))
+
+
+def _dicom_files(pet_node, dicom_source, resolver) -> list:
+    """The PET DICOM files of a volume (see :meth:`StudyLogic.dicom_outputs`)."""
+    from ..errors import DicomExportError
+
+    if dicom_source is not None:
+        return dicom_source
+    files = json.loads(pet_node.GetAttribute(DICOM_FILES_ATTRIBUTE) or "[]")
+    if files and all(Path(f).is_file() for f in files):
+        return files
+    uids = (pet_node.GetAttribute("DICOM.instanceUIDs") or "").split()
+    if uids and resolver is not None:
+        resolved = [resolver(uid) for uid in uids]
+        if all(resolved):
+            return resolved
+    raise DicomExportError(f"the PET DICOM files of volume {pet_node.GetName()!r} are not found (moved, or not "
+                           "in the DICOM database): give the PET series folder")
 
 
 def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet_node) -> list[tuple[str, str, str]]:
@@ -399,7 +585,10 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
         audit = json.loads(audit_json)
         for name, entry in (audit.get("inputs") or {}).items():
             if isinstance(entry, dict):
-                items.append((f"SUV input: {name}", json.dumps(entry.get("value")), str(entry.get("source", ""))))
+                # Strings as they are: the table file (TSV) would drop JSON's quotes when the scene is reloaded.
+                value = entry.get("value")
+                items.append((f"SUV input: {name}", value if isinstance(value, str) else json.dumps(value),
+                              str(entry.get("source", ""))))
             else:
                 items.append((f"SUV input: {name}", json.dumps(entry), "SUV audit"))
         for n, decision in enumerate(audit.get("decisions") or [], start=1):

@@ -109,6 +109,9 @@ def set_suv_units(node, units: str) -> None:
     entry = slicer.vtkCodedEntry()
     entry.SetValueSchemeMeaning(*suv_units_code(units))
     node.SetVoxelValueUnits(entry)
+    quantity = slicer.vtkCodedEntry()
+    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)  # read by Segment Statistics and QuantitativeReporting
+    node.SetVoxelValueQuantity(quantity)
     node.SetAttribute("DICOM.MeasurementUnitsCodeValue", units)  # what Slicer's PET DICOM plugin sets
 
 
@@ -171,14 +174,17 @@ def markups_site_points(markups_node) -> dict[str, np.ndarray]:
     """
     import slicer
 
-    points = {}
+    points, first = {}, {}
     for n in range(markups_node.GetNumberOfControlPoints()):
         if markups_node.GetNthControlPointPositionStatus(n) != slicer.vtkMRMLMarkupsNode.PositionDefined:
             continue  # being placed
         label = markups_node.GetNthControlPointLabel(n)
         site = canonical_site(label)
         if site in points:
-            raise PointsError(f"site {site!r} is placed twice in {markups_node.GetName()!r}")
+            first_label, first_n = first[site]
+            raise PointsError(f"{first_label!r} (point {first_n + 1}) and {label!r} (point {n + 1}) in "
+                              f"{markups_node.GetName()!r} both name site {site!r}; keep one")
+        first[site] = (label, n)
         ras = [0.0, 0.0, 0.0]
         markups_node.GetNthControlPointPositionWorld(n, ras)
         points[site] = np.array(ras)

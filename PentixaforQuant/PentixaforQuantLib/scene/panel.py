@@ -663,8 +663,9 @@ class PanelController:
             self._notify()
             return None
         try:
+            # The points are passed explicitly: in the panel, a list with no placed point yet is a valid state.
             self.study = self.logic.measure(pet, points, parameters=self.protocol_parameters(),
-                                            roi_node=self.roi_node)
+                                            roi_node=self.roi_node, points_ras=markups_site_points(points))
             self.last_error = None
             self._style_outputs()
         except (PentixaforQuantError, ValueError) as exc:

@@ -3,51 +3,69 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 
 def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw", overrides=None, series_uid=None,
-             figure: bool = True, scene=None):
+             figure: bool = True, scene=None, dicom_out=None):
     """Run the protocol on a DICOM series and a points file; write every output. Returns (study, doc, paths).
 
     The outputs appear in ``out_dir`` together or not at all (:func:`~..outputs.atomic.atomic_output_folder`);
-    ``paths`` name them in ``out_dir`` as given.
+    ``paths`` name them in ``out_dir`` as given. With ``dicom_out`` (a folder other than ``out_dir``), the DICOM
+    SEG and SR TID 1500 of the study are written there too (``seg.dcm``, ``sr.dcm``, also atomically); they are
+    built and checked before anything is written, so a refusal leaves both folders untouched.
     """
+    from ..outputs.atomic import OutputFolderError
     from ..outputs.points import read_points
     from .logic import StudyLogic
 
-    points = read_points(points_file)
+    if dicom_out is not None:
+        a, b = Path(dicom_out).resolve(), Path(out_dir).resolve()
+        if a == b or b in a.parents or a in b.parents:
+            raise OutputFolderError(f"the DICOM output folder {dicom_out} must lie outside the output folder "
+                                    f"{out_dir} (and not contain it): each is replaced as a whole")
+    point_notes: list[str] = []  # control points that were never placed: skipped, and said so
+    points = read_points(points_file, notes=point_notes)
     logic = StudyLogic(scene)
     pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
     points_node = logic.new_points_node(points_ras=points)
     study = logic.measure(pet, points_node, parameters=parameters)
     paths = write_study_outputs(logic, pet, points_node, study, out_dir,
-                                source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure)
+                                source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure,
+                                warnings=point_notes, dicom_out=dicom_out)
     doc = json.loads(paths["study.json"].read_text(encoding="utf-8"))
     return study, doc, paths
 
 
 def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict | None = None,
-                        figure: bool = True, extra: dict | None = None, points_file: bool = False) -> dict:
+                        figure: bool = True, warnings=(), dicom_out=None, extra: dict | None = None,
+                        points_file: bool = False) -> dict:
     """Write every output of a measured study into ``out_dir``: study.json, sites.csv, the segmentation, the scene
-    bundle and (``figure``) the study picture. The files appear together or not at all; returns their paths in
-    ``out_dir`` (as given) by kind.
+    bundle and (``figure``) the study picture; with ``dicom_out``, the DICOM SEG and SR there. ``warnings`` (e.g.
+    points that were never placed) are recorded in study.json before the study's own. The files of each folder
+    appear together or not at all; returns their paths (in the folders as given) by kind.
 
     ``extra`` adds top-level entries to ``study.json`` (e.g. the web reader's ``reading`` record);
     ``points_file`` also writes the points as ``points.mrk.json`` (so a reading can be reopened)."""
     from ..outputs.atomic import atomic_output_folder
+    from ..outputs.dicom_export import write_dicom_files
     from ..outputs.figures import study_figure
     from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
     from .mrml import AUDIT_ATTRIBUTE, markups_site_points, save_node, save_scene_bundle, volume_array, volume_grid
 
     nodes = logic.output_nodes(points_node)
+    dicom = logic.dicom_outputs(pet, points_node, study=study) if dicom_out is not None else None
     units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
     audit = pet.GetAttribute(AUDIT_ATTRIBUTE)
     doc = study_to_dict(study, suv_audit=json.loads(audit) if audit else None, units=units, source=source)
+    doc["warnings"] = list(warnings) + list(doc["warnings"])
     doc.update(extra or {})
     points = markups_site_points(points_node)
     out = Path(out_dir)
-    with atomic_output_folder(out) as scratch:
+    # The DICOM folder is opened first, so that both folders are checked before anything is written.
+    with (atomic_output_folder(dicom_out) if dicom is not None else nullcontext()) as dicom_scratch, \
+            atomic_output_folder(out) as scratch:
         written = {
             "study.json": write_study_json(doc, scratch / "study.json"),
             "sites.csv": write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units),
@@ -61,4 +79,6 @@ def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict
         if figure:
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
                                              title=f"{pet.GetName()} - {units}")
-    return {key: out / path.name for key, path in written.items()}
+        if dicom is not None:
+            written.update({f"dicom_{key}": path for key, path in write_dicom_files(dicom, dicom_scratch).items()})
+    return {key: (Path(dicom_out) if key.startswith("dicom_") else out) / path.name for key, path in written.items()}
