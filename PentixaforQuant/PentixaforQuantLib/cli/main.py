@@ -2,7 +2,8 @@
 
 Sub-commands: ``suv`` (print the SUV audit of a DICOM series), ``convert`` (write the SUV volume), ``phantom``
 (write the synthetic reference phantom), ``quantify`` (the protocol on a series and a points file), ``demo``
-(phantom + quantify + picture) and ``bench`` (speed against the whole-volume baseline). Each command lives in
+(phantom + quantify + picture), ``bench`` (speed against the whole-volume baseline) and ``web`` (the reading
+station in a browser). Each command lives in
 its own module of this package with a ``register(subparsers)`` function; a new command is one more module here
 and one more entry in ``COMMANDS``.
 
@@ -20,7 +21,7 @@ import sys
 import traceback
 
 from ..errors import PentixaforQuantError
-from . import bench, demo, phantom, quantify, suv
+from . import bench, demo, phantom, quantify, suv, web
 from .options import annotate_ranges, check_options
 from .quiet import library_output, terminal_line
 
@@ -29,7 +30,7 @@ EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = (suv, phantom, quantify, demo, bench)
+COMMANDS = (suv, phantom, quantify, demo, bench, web)
 
 
 class _Parser(argparse.ArgumentParser):
