@@ -15,14 +15,8 @@ from scipy.special import erf
 from PentixaforQuantLib.errors import MeasurementError
 from PentixaforQuantLib.geometry import VoxelGrid
 from PentixaforQuantLib.measure.metrics import region_statistics, suv_peak
-from PentixaforQuantLib.measure.voi import (
-    IsocontourParameters,
-    RegionMask,
-    box_region,
-    find_peak,
-    grow_isocontour,
-    sphere_region,
-)
+from PentixaforQuantLib.measure.isocontour import IsocontourParameters, find_peak, grow_isocontour
+from PentixaforQuantLib.measure.regions import RegionMask, box_region, sphere_region
 from grids import OBLIQUE, rotation
 
 FIXED_40 = IsocontourParameters()

@@ -51,7 +51,7 @@ def add_protocol_options(p: argparse.ArgumentParser) -> None:
 
 def protocol_parameters(args):
     from ..measure.protocol import ProtocolParameters
-    from ..measure.voi import IsocontourParameters
+    from ..measure.isocontour import IsocontourParameters
 
     fraction = args.threshold / 100.0
     iso = IsocontourParameters(

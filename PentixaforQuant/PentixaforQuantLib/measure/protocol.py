@@ -3,7 +3,7 @@
 Pure numerics (arrays and voxel geometry); the MRML Logic and the command line both call :func:`run_protocol`.
 Definitions follow SPEC §2-4:
 
-- target lesion: isocontour VOI (:func:`voi.grow_isocontour`) with SUVmax, SUVmean, SD, SUVpeak, volume, TLA;
+- target lesion: isocontour VOI (:func:`isocontour.grow_isocontour`) with SUVmax, SUVmean, SD, SUVpeak, volume, TLA;
 - blood pool: a sphere (15 mm diameter) in the aortic arch lumen, SUVmean (Buck et al., J Nucl Med 2022);
 - TBR = SUVmax(target lesion) / SUVmean(blood pool);
 - marrow: a sphere (15 mm diameter) at each of C7, T12, L5, right and left ilium, SUVmax per site,
@@ -21,7 +21,8 @@ from ..errors import MeasurementError
 from ..geometry import VoxelGrid
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
 from .sites import AORTA, LESION, MARROW_SITES
-from .voi import IsocontourParameters, IsocontourVOI, RegionMask, grow_isocontour, sphere_region
+from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
+from .regions import RegionMask, sphere_region
 
 __all__ = [
     "ProtocolParameters",
