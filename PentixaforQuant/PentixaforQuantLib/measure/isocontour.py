@@ -55,6 +55,25 @@ class IsocontourParameters:
         ``background_gap_mm`` and at most ``background_gap_mm + background_width_mm`` from the nearest voxel of
         the fixed-threshold VOI (t = f * SUVmax) grown from the same peak (a shell around the lesion, outside
         its blurred edge). The shell is clipped to the image but not to the bounding ROI.
+    split_at_saddle : bool
+        When the isocontour joins the clicked structure to another one (see ``saddle_depth``), True (default)
+        reports only the clicked structure's part (its watershed basins); False reports the whole isocontour
+        component as before this rule existed (the peak then moves to its hottest voxel). Both are flagged.
+    saddle_depth : float
+        Two parts of the isocontour are separate structures when the lower one's peak stands at least this
+        fraction above the saddle joining them, or when every contact between them is a step of at least this
+        fraction (two flat structures side by side, as in noise-free phantoms). Shallower dips (noise, a lumpy
+        lesion) merge. The clicked structure also never merges into one more than ``leak_ratio`` times hotter.
+    focus_contrast : float
+        A click must reach an uptake focus: a local maximum at least this many times the local background
+        (median SUV ``focus_ring_inner_mm`` to ``focus_ring_outer_mm`` from it, or, if that ring lies in the
+        lesion, of the A50 shell around the VOI). Otherwise the site is refused ("no uptake focus").
+    focus_ring_inner_mm, focus_ring_outer_mm : float
+        The ring around the peak whose median SUV is the local background of the focus rule.
+    core_fraction, max_core_distance_mm : float
+        Shoulder check: the VOI is flagged when some of its voxels lie more than ``max_core_distance_mm`` from
+        every voxel at or above ``core_fraction`` x SUVmax (a structure below SUVmax but above the threshold,
+        e.g. an organ at 60-90 % of SUVmax, joined without a saddle).
     """
 
     threshold_fraction: float = 0.40
@@ -67,6 +86,13 @@ class IsocontourParameters:
     background_suv: float | None = None
     background_gap_mm: float = 5.0
     background_width_mm: float = 10.0
+    split_at_saddle: bool = True
+    saddle_depth: float = 0.25
+    focus_contrast: float = 1.5
+    focus_ring_inner_mm: float = 15.0
+    focus_ring_outer_mm: float = 25.0
+    core_fraction: float = 0.95
+    max_core_distance_mm: float = 15.0
 
     def __post_init__(self) -> None:
         def bad(name, why):
@@ -89,6 +115,19 @@ class IsocontourParameters:
             bad("min_peak_suv", "must be a finite number")
         if self.background_suv is not None and not np.isfinite(self.background_suv):
             bad("background_suv", "must be a finite number or None")
+        # Neighbour, focus and shoulder rules (measurements.md, "The clicked structure").
+        if not isinstance(self.split_at_saddle, (bool, np.bool_)):
+            bad("split_at_saddle", "must be True or False")
+        for name in ("saddle_depth", "core_fraction"):
+            if not (np.isfinite(getattr(self, name)) and 0 < getattr(self, name) < 1):
+                bad(name, "must be in (0, 1)")
+        if not (np.isfinite(self.focus_contrast) and self.focus_contrast >= 1):
+            bad("focus_contrast", "must be at least 1")
+        if not (np.isfinite(self.focus_ring_inner_mm) and 0 <= self.focus_ring_inner_mm < self.focus_ring_outer_mm
+                and np.isfinite(self.focus_ring_outer_mm)):
+            bad("focus_ring_outer_mm", "the focus ring needs 0 <= inner < outer (mm)")
+        if not (np.isfinite(self.max_core_distance_mm) and self.max_core_distance_mm > 0):
+            bad("max_core_distance_mm", "must be a positive number")
 
     def to_dict(self) -> dict:
         """The parameters as a plain dict (``IsocontourParameters(**d)`` rebuilds them)."""
@@ -126,6 +165,11 @@ class IsocontourVOI:
         The peak found in the search sphere around the click, before any regrowth.
     background_voxels : int
         Number of shell voxels the background was measured on (0 if given or ``fixed``).
+    neighbours : list of dict
+        Other structures the isocontour joined to the clicked one (hottest first): ``suv_max``, ``peak_kji``,
+        ``voxels`` (their part of the isocontour component).
+    split : bool
+        The VOI was split from its neighbours at the saddle (``split_at_saddle``).
     """
 
     region: RegionMask
@@ -140,6 +184,8 @@ class IsocontourVOI:
     growth_box: tuple[slice, slice, slice] | None = None
     initial_peak_kji: tuple[int, int, int] | None = None
     background_voxels: int = 0
+    neighbours: list[dict] = field(default_factory=list)
+    split: bool = False
 
 
 def _check_image(image: np.ndarray, grid: VoxelGrid) -> np.ndarray:
@@ -192,25 +238,9 @@ def find_peak(
     """
     image = _check_image(image, grid)
     click = _point(click_ras, "click")
-    if not grid.contains_ijk(grid.ras_to_continuous_ijk(click)):
-        raise MeasurementError(_outside_message(grid, click, "the click"))
-    region = sphere_region(grid, click, radius_mm)
-    if allowed is not None:
-        inside = region.intersection(allowed)
-        if inside is None:
-            raise MeasurementError(
-                f"the {radius_mm:g} mm peak search sphere around the click at RAS {_fmt_ras(click)} does not "
-                "overlap the bounding ROI; click inside the ROI"
-            )
-        region = inside
+    region = _search_region(image, grid, click, radius_mm, allowed)
     values = np.asarray(region.values(image), dtype=np.float64)
     idx = region.indices_kji()
-    finite = np.isfinite(values)
-    if not finite.all():
-        raise MeasurementError(
-            _nonfinite_message(grid, int(np.count_nonzero(~finite)), idx[np.argmin(finite)],
-                               f"within {radius_mm:g} mm of the click at RAS {_fmt_ras(click)}")
-        )
     top = values.max()
     cand = idx[values == top]
     d = grid.ijk_to_ras_points(cand[:, ::-1].astype(float)) - click
@@ -291,24 +321,291 @@ def _first_max(sub: np.ndarray, comp: np.ndarray, box) -> tuple[float, tuple[int
     return float(vals[local]), tuple(int(v) + s.start for v, s in zip(local, box))
 
 
-def _stable_component(grower: _Grower, image, peak, threshold_of):
-    """Grow from ``peak``; while the component holds a hotter voxel, move the peak there and regrow.
+# ----------------------------------------------------------------------------------------------------------------
+# The clicked structure: peak search by ascent, structures of the isocontour component, focus and shoulder rules
+# ----------------------------------------------------------------------------------------------------------------
 
-    Returns (peak, peak value, threshold, box, component, exceeded size limit). The peak is finally the lowest flat
-    index among the component's maxima, so it does not depend on where the growth started.
+
+def _search_region(image, grid: VoxelGrid, click, radius_mm: float, allowed: RegionMask | None) -> RegionMask:
+    """The search sphere around the click (inside the bounding ROI), after the checks every peak search needs."""
+    if not grid.contains_ijk(grid.ras_to_continuous_ijk(click)):
+        raise MeasurementError(_outside_message(grid, click, "the click"))
+    region = sphere_region(grid, click, radius_mm)
+    if allowed is not None:
+        inside = region.intersection(allowed)
+        if inside is None:
+            raise MeasurementError(
+                f"the {radius_mm:g} mm peak search sphere around the click at RAS {_fmt_ras(click)} does not "
+                "overlap the bounding ROI; click inside the ROI"
+            )
+        region = inside
+    values = np.asarray(region.values(image), dtype=np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        raise MeasurementError(
+            _nonfinite_message(grid, int(np.count_nonzero(~finite)), region.indices_kji()[np.argmin(finite)],
+                               f"within {radius_mm:g} mm of the click at RAS {_fmt_ras(click)}")
+        )
+    return region
+
+
+def _nearest_voxel(grid: VoxelGrid, region: RegionMask, click) -> tuple[int, int, int]:
+    """The region voxel whose centre is nearest the click (ties: lowest flat index)."""
+    kji = tuple(int(v) for v in np.rint(grid.ras_to_continuous_ijk(click))[::-1])
+    if region.contains_kji(kji):
+        return kji
+    idx = region.indices_kji()
+    d = grid.ijk_to_ras_points(idx[:, ::-1].astype(float)) - click
+    return tuple(int(v) for v in idx[int(np.argmin(np.einsum("nx,nx->n", d, d)))])
+
+
+def climb_to_peak(
+    image: np.ndarray,
+    grid: VoxelGrid,
+    click_ras,
+    radius_mm: float,
+    allowed: RegionMask | None = None,
+    connectivity: int = 6,
+) -> tuple[int, int, int]:
+    """The local maximum reached from the click by steepest ascent inside the search sphere.
+
+    Starts at the voxel nearest the click and steps to the hottest neighbour (``connectivity``; ties: lowest flat
+    index) while it is strictly hotter, never leaving the sphere of ``radius_mm`` (nor the bounding ROI). Unlike
+    :func:`find_peak` (the hottest voxel of the sphere), it follows the structure under the click: a hotter
+    structure elsewhere in the sphere is not reached unless the ascent leads into it.
+
+    Returns
+    -------
+    tuple of int
+        ``(k, j, i)`` of the voxel where the ascent stops (a local maximum, a plateau, or the sphere's edge).
+    """
+    image = _check_image(image, grid)
+    click = _point(click_ras, "click")
+    region = _search_region(image, grid, click, radius_mm, allowed)
+    return _climb(image, grid, region, click, connectivity)[0]
+
+
+def _climb(image, grid, region: RegionMask, click, connectivity: int) -> tuple[tuple[int, int, int], bool]:
+    """Steepest ascent inside ``region``; returns the voxel reached and whether it is a local maximum of the
+    image (False: the ascent was stopped by the edge of the search sphere or of the ROI)."""
+    vals = np.pad(np.where(region.mask, np.asarray(image[region.box], dtype=np.float64), -np.inf), 1,
+                  constant_values=-np.inf)
+    window = ndimage.generate_binary_structure(3, _CONNECTIVITY_RANK[connectivity])
+    off = region.offset_kji
+    cur = np.asarray(_nearest_voxel(grid, region, click)) - off + 1  # index in the padded array
+    for _ in range(vals.size):
+        k, j, i = cur
+        w = np.where(window, vals[k - 1:k + 2, j - 1:j + 2, i - 1:i + 2], -np.inf)
+        best = int(np.argmax(w))  # first occurrence: lowest flat index among ties
+        if not w.flat[best] > vals[k, j, i]:
+            break
+        cur = cur + np.unravel_index(best, (3, 3, 3)) - 1
+    peak = cur - 1 + off
+    # A local maximum of the image, not only of the sphere? (Neighbours outside the image do not count.)
+    lo = np.maximum(peak - 1, 0)
+    hi = np.minimum(peak + 2, image.shape)
+    near = np.asarray(image[tuple(slice(a, b) for a, b in zip(lo, hi))], dtype=np.float64)
+    win = window[tuple(slice(a - p + 1, b - p + 1) for a, b, p in zip(lo, hi, peak))]
+    top = float(np.max(np.where(win & np.isfinite(near), near, -np.inf)))
+    return tuple(int(v) for v in peak), not top > float(image[tuple(peak)])
+
+
+def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -> tuple[list[np.ndarray], np.ndarray]:
+    """Plateaus of exactly equal SUV in the component that have an interior voxel (the largest ``limit``), and
+    the mask of those interior voxels (all face neighbours in the component with the same value).
+
+    Noise-free phantoms are made of such plateaus; a plateau is a structure of its own even where it touches a
+    hotter one (a terrace), which no regional maximum would mark.
+    """
+    interior = comp.copy()
+    for axis in range(3):
+        a = [slice(None)] * 3
+        b = [slice(None)] * 3
+        a[axis], b[axis] = slice(0, -1), slice(1, None)
+        same = np.zeros_like(comp)
+        same[tuple(a)] = (sub[tuple(a)] == sub[tuple(b)]) & comp[tuple(b)]
+        interior &= same
+        same = np.zeros_like(comp)
+        same[tuple(b)] = (sub[tuple(b)] == sub[tuple(a)]) & comp[tuple(a)]
+        interior &= same
+    if not interior.any():
+        return [], interior
+    labels, n = ndimage.label(interior, structure=structure)
+    sizes = np.bincount(labels.ravel())[1:]
+    zones = []
+    for lab in (np.argsort(-sizes, kind="stable")[:limit] + 1):
+        seed = labels == lab
+        value = sub[tuple(np.argwhere(seed)[0])]
+        zones.append(ndimage.binary_propagation(seed, structure=structure, mask=comp & (sub == value)))
+    return zones, interior
+
+
+# Two plateaus in contact are two structures when their SUV differ by at least this fraction: far above the
+# quantisation of stored PET values (about 1e-4 of the maximum), far below any real difference between structures.
+_PLATEAU_STEP = 0.01
+
+
+@dataclass
+class _Partition:
+    """The isocontour component divided into structures (watershed basins merged by the saddle rules)."""
+
+    own: np.ndarray  # the clicked structure's voxels (over the box)
+    others: list[dict]  # the other structures: suv_max, peak (local index), voxels
+
+
+def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: float) -> _Partition | None:
+    """Split ``comp`` into structures; None if it holds one structure only.
+
+    Markers: the regional maxima of SUV in the component (plateaus included) and its flat zones. Each voxel goes
+    to a marker by a watershed on -SUV (flooding from the hottest voxels). Neighbouring basins A, B with peaks
+    P_A >= P_B and saddle s (the highest min(SUV) over adjacent voxel pairs across their boundary) merge unless:
+
+    - the dip is deep: P_B - s >= saddle_depth * P_B;
+    - both are plateaus (exactly equal SUV, as in noise-free phantoms) whose SUV differ by at least 1 %: two flat
+      structures side by side, the lower a terrace without a saddle;
+    - B holds the clicked voxel and P_A > leak_ratio * P_B: the clicked structure never merges into a much hotter
+      one, however shallow the saddle (a lesion next to the bladder).
+
+    Saddles are taken highest first (union-find), so a noise bump merges before a real neighbour is considered.
+    """
+    from skimage.morphology import local_maxima
+    from skimage.segmentation import watershed
+
+    vals = np.where(comp, sub, -np.inf)
+    maxima = local_maxima(vals, footprint=structure, allow_borders=True) & comp
+    markers, n = ndimage.label(maxima, structure=structure)
+    zones, interior = _flat_zones(sub, comp, structure)
+    for zone in zones:
+        if not (markers[zone] > 0).any():
+            n += 1
+            markers[zone] = n
+    if n <= 1:
+        return None
+    plateau = np.zeros(n + 1, bool)  # markers that are plateaus with an interior (noise-free structures)
+    plateau[np.unique(markers[interior & (markers > 0)])] = True
+    labels = watershed(np.where(comp, -sub, 0.0), markers, mask=comp, connectivity=structure)
+    if labels[anchor] == 0:  # pragma: no cover - the anchor is in the component
+        return None
+    # Contacts between basins along every neighbour offset of the connectivity (each pair once).
+    offsets = [o for o in np.argwhere(structure) - 1 if tuple(o) > (0, 0, 0)]
+    la_all, lb_all, s_all = [], [], []
+    for o in offsets:
+        sa, sb = [], []
+        for d, size in zip(o, comp.shape):
+            sa.append(slice(max(0, -d), size - max(0, d)))
+            sb.append(slice(max(0, d), size - max(0, -d)))
+        la, lb = labels[tuple(sa)], labels[tuple(sb)]
+        m = (la != lb) & (la > 0) & (lb > 0)
+        if not m.any():
+            continue
+        va, vb = sub[tuple(sa)][m], sub[tuple(sb)][m]
+        la_all.append(np.minimum(la[m], lb[m]))
+        lb_all.append(np.maximum(la[m], lb[m]))
+        s_all.append(np.minimum(va, vb))
+    la, lb, s = np.concatenate(la_all), np.concatenate(lb_all), np.concatenate(s_all)
+    key = la.astype(np.int64) * (n + 1) + lb
+    order = np.argsort(key, kind="stable")
+    key, s = key[order], s[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    saddle = np.maximum.reduceat(s, starts)
+    pair_a, pair_b = key[starts] // (n + 1), key[starts] % (n + 1)
+
+    index = np.arange(1, n + 1)
+    peak = np.r_[-np.inf, ndimage.maximum(vals, labels, index)]
+    # Peak voxel per basin: lowest flat index among its maxima (deterministic ties).
+    flat = np.flatnonzero(labels.ravel() > 0)
+    lab_flat = labels.ravel()[flat]
+    at_max = sub.ravel()[flat] == peak[lab_flat]
+    first = np.full(n + 1, -1, np.int64)
+    sel_lab, sel_pos = lab_flat[at_max][::-1], flat[at_max][::-1]
+    first[sel_lab] = sel_pos  # reversed so the lowest flat index is written last
+    parent = np.arange(n + 1)
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    clicked = int(labels[anchor])
+    for e in np.lexsort((pair_b, pair_a, -saddle)):  # highest saddle first; ties in label order
+        ra, rb = find(int(pair_a[e])), find(int(pair_b[e]))
+        if ra == rb:
+            continue
+        hi, lo = (ra, rb) if (peak[ra], -first[ra]) >= (peak[rb], -first[rb]) else (rb, ra)
+        a, b = int(pair_a[e]), int(pair_b[e])
+        deep = peak[lo] - saddle[e] >= saddle_depth * abs(peak[lo])
+        step = plateau[a] and plateau[b] and abs(peak[a] - peak[b]) >= _PLATEAU_STEP * max(abs(peak[a]), abs(peak[b]))
+        much_hotter = find(clicked) == lo and peak[hi] > leak_ratio * peak[lo]
+        if deep or step or much_hotter:
+            continue
+        parent[lo] = hi
+    roots = np.array([find(x) for x in range(n + 1)])
+    root_of_voxel = roots[labels]
+    mine = roots[clicked]
+    if np.all(root_of_voxel[comp] == mine):
+        return None
+    others = []
+    for r in np.unique(roots[1:]):
+        if r == mine:
+            continue
+        part = (root_of_voxel == r) & comp
+        others.append({"suv_max": float(peak[r]), "peak": np.unravel_index(int(first[r]), comp.shape),
+                       "voxels": int(np.count_nonzero(part))})
+    others.sort(key=lambda o: -o["suv_max"])
+    return _Partition(own=(root_of_voxel == mine) & comp, others=others)
+
+
+def _clicked_structure(grower: _Grower, image, peak, anchor_kji, threshold_of, params: IsocontourParameters):
+    """Grow from ``peak`` and keep the clicked structure; move the peak to its hottest voxel and regrow, until stable.
+
+    Returns (peak, peak value, threshold, box, VOI mask, exceeded size limit, partition or None). With
+    ``split_at_saddle`` False the VOI is the whole component (the peak may then move into a joined structure).
     """
     peak_value = float(image[peak])
     for _ in range(1000):
         t = min(threshold_of(peak_value), peak_value)  # never above the seed (f = 1 with rounding)
         box, comp, too_big = grower.grow(peak, t)
         sub = np.asarray(image[box], dtype=np.float64)
-        top, where = _first_max(sub, comp, box)
+        part = None
+        if not too_big:
+            lo = [s.start for s in box]
+            anchor = tuple(int(a) - b for a, b in zip(anchor_kji, lo))
+            if not all(0 <= a < n for a, n in zip(anchor, comp.shape)) or not comp[anchor]:
+                anchor = tuple(int(a) - b for a, b in zip(peak, lo))
+            part = _partition(sub, comp, grower.structure, anchor, params.saddle_depth, params.leak_ratio)
+        own = comp if part is None or not params.split_at_saddle else part.own
+        top, where = _first_max(sub, own, box)
         if top > peak_value:
-            # The new component lies inside the old one (higher threshold), so this converges in a few steps.
             peak, peak_value = where, top
             continue
-        return where, peak_value, t, box, comp, too_big
+        if part is not None:
+            for o in part.others:
+                o["peak_kji"] = tuple(int(v) + s.start for v, s in zip(o.pop("peak"), box))
+        return where, peak_value, t, box, own, too_big, part
     raise MeasurementError("isocontour regrowth did not converge")  # pragma: no cover - values strictly increase
+
+
+def _ring_median(image, grid: VoxelGrid, center_kji, inner_mm: float, outer_mm: float) -> float | None:
+    """Median SUV of the voxels whose centres lie inner_mm < d <= outer_mm from a voxel centre (None if none)."""
+    center = grid.ijk_to_ras_points(np.asarray(center_kji[::-1], float))
+    try:
+        region = sphere_region(grid, center, outer_mm)
+    except MeasurementError:  # pragma: no cover - the centre is a voxel of the image
+        return None
+    d = grid.ijk_to_ras_points(region.indices_kji()[:, ::-1].astype(float)) - center
+    ring = np.einsum("nx,nx->n", d, d) > inner_mm**2
+    values = np.asarray(region.values(image), dtype=np.float64)[ring]
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
+
+
+def _core_distance(grid: VoxelGrid, sub, voi, suv_max: float, core_fraction: float):
+    """Largest distance (mm) from a VOI voxel to the VOI's core (voxels >= core_fraction * SUVmax), and the
+    VOI voxels farther than a given distance (returned as the distance map for the caller to threshold)."""
+    core = voi & (sub >= core_fraction * suv_max)
+    dist = ndimage.distance_transform_edt(~core, sampling=grid.spacing_mm[::-1])
+    return float(dist[voi].max()), dist
 
 
 def _measure_background(image, grid: VoxelGrid, box, comp, gap_mm: float, width_mm: float) -> tuple[float, int]:
@@ -432,37 +729,44 @@ def grow_isocontour(
     """
     image = _check_image(image, grid)
     click = _point(click_ras, "click")
-    peak0 = find_peak(image, grid, click, params.search_radius_mm, allowed)
-    peak0_value = float(image[peak0])
-    if peak0_value < params.min_peak_suv:
+    region = _search_region(image, grid, click, params.search_radius_mm, allowed)
+    sphere_values = np.asarray(region.values(image), dtype=np.float64)
+    hottest = float(sphere_values.max())
+    if hottest < params.min_peak_suv:
         raise MeasurementError(
             f"no uptake to segment at the click at RAS {_fmt_ras(click)}: the highest SUV within "
-            f"{params.search_radius_mm:g} mm is {peak0_value:.3g} (below min_peak_suv {params.min_peak_suv:g}); "
+            f"{params.search_radius_mm:g} mm is {hottest:.3g} (below min_peak_suv {params.min_peak_suv:g}); "
             "click on the lesion"
         )
+    anchor = _nearest_voxel(grid, region, click)
+    peak0, reached_maximum = _climb(image, grid, region, click, params.connectivity)
+    peak0_value = float(image[peak0])
     f = params.threshold_fraction
     grower = _Grower(image, grid, params, allowed)
+    _require_focus(image, grid, grower, click, peak0, peak0_value, params)
     background, bg_voxels = None, 0
 
     if params.method == "fixed":
-        peak, peak_value, t, box, comp, too_big = _stable_component(grower, image, peak0, lambda v: f * v)
+        peak, peak_value, t, box, comp, too_big, part = _clicked_structure(
+            grower, image, peak0, anchor, lambda v: f * v, params)
     elif params.background_suv is not None:
         background = float(params.background_suv)
         _require_contrast(background, peak0_value, click)
-        peak, peak_value, t, box, comp, too_big = _stable_component(
-            grower, image, peak0, lambda v: background + f * (v - background)
+        peak, peak_value, t, box, comp, too_big, part = _clicked_structure(
+            grower, image, peak0, anchor, lambda v: background + f * (v - background), params
         )
     else:
         peak = peak0
         for _ in range(100):
-            peak, peak_value, _, ref_box, ref_comp, _ = _stable_component(grower, image, peak, lambda v: f * v)
+            peak, peak_value, _, ref_box, ref_comp, _, _ = _clicked_structure(
+                grower, image, peak, anchor, lambda v: f * v, params)
             background, bg_voxels = _measure_background(
                 image, grid, ref_box, ref_comp, params.background_gap_mm, params.background_width_mm
             )
             _require_contrast(background, peak_value, click)
             bg = background
-            new_peak, new_value, t, box, comp, too_big = _stable_component(
-                grower, image, peak, lambda v: bg + f * (v - bg)
+            new_peak, new_value, t, box, comp, too_big, part = _clicked_structure(
+                grower, image, peak, anchor, lambda v: bg + f * (v - bg), params
             )
             if new_value <= peak_value:
                 peak = new_peak
@@ -482,6 +786,69 @@ def grow_isocontour(
             f"{peak_value:.1f} at RAS {_fmt_ras(peak_ras)}, {distance_mm:.0f} mm from the click; place a bounding "
             "ROI to confine it"
         )
+    elif distance_mm > params.search_radius_mm and (
+            not reached_maximum or peak_value >= (1 + params.saddle_depth) * peak0_value):
+        # The VOI's peak is not the structure under the click: say why, whatever the VOI's size.
+        leaked = True
+        how = (f"no local maximum lies within {params.search_radius_mm:g} mm of the click and the ascent from it "
+               "leads to" if not reached_maximum else
+               f"the local maximum reached from the click (SUV {peak0_value:.1f}) joins, through a saddle less than "
+               f"{100 * params.saddle_depth:g} % deep (saddle_depth),")
+        warnings.append(
+            f"{how} SUVmax {peak_value:.1f} at RAS {_fmt_ras(peak_ras)}, {distance_mm:.0f} mm away: the clicked "
+            "lesion may sit on the shoulder of a hotter structure (or the click is beside the lesion); check the "
+            "VOI or confine it with a bounding ROI"
+        )
+    neighbours = []
+    if part is not None:
+        leaked = True
+        neighbours = [dict(o) for o in part.others]
+        top = neighbours[0]
+        top_ras = grid.ijk_to_ras_points(np.asarray(top["peak_kji"][::-1], float))
+        n_other = len(neighbours)
+        what = (f"{n_other} other structure{'s' if n_other != 1 else ''} (hottest: SUVmax {top['suv_max']:.1f} at RAS "
+                f"{_fmt_ras(top_ras)}, {np.linalg.norm(top_ras - click):.0f} mm from the click, "
+                f"{top['voxels'] * grid.voxel_volume_ml:.1f} mL)")
+        if params.split_at_saddle:
+            warnings.append(
+                f"the isocontour (SUV >= {t:.2f}) joins the clicked lesion (SUVmax {peak_value:.1f}) to {what}; the "
+                "VOI is the clicked lesion's part, split at the saddle (split_at_saddle): check it, or confine the "
+                "growth with a bounding ROI"
+            )
+        else:
+            warnings.append(
+                f"the isocontour (SUV >= {t:.2f}) joins the lesion (SUVmax {peak_value:.1f}) to {what} and the VOI "
+                "includes them (split_at_saddle is off): split it at the saddle or place a bounding ROI"
+            )
+    sub = np.asarray(image[box], dtype=np.float64)
+    if not too_big:
+        far_mm, dist = _core_distance(grid, sub, comp, peak_value, params.core_fraction)
+        if far_mm > params.max_core_distance_mm:
+            leaked = True
+            far = comp & (dist > params.max_core_distance_mm)
+            level = float(np.median(sub[far]))
+            warnings.append(
+                f"the VOI reaches {far_mm:.0f} mm beyond its core (voxels >= {100 * params.core_fraction:g} % of "
+                f"SUVmax {peak_value:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL farther than "
+                f"{params.max_core_distance_mm:g} mm at median SUV {level:.1f} ({100 * level / peak_value:.0f} % of "
+                "SUVmax) probably belong to a neighbouring structure joined without a saddle (an organ or a second "
+                "lesion); check the VOI or confine it with a bounding ROI"
+            )
+    outside = ~RegionMask(box, comp).mask_in(region.box) & region.mask
+    if outside.any():
+        vals = np.where(outside, np.asarray(image[region.box], dtype=np.float64), -np.inf)
+        hot = float(vals.max())
+        if hot > peak_value:
+            where = np.unravel_index(int(np.argmax(vals)), vals.shape) + region.offset_kji
+            joined = any(o["peak_kji"] == tuple(int(v) for v in where) for o in neighbours) or (
+                part is not None and float(neighbours[0]["suv_max"]) >= hot)
+            if not joined:
+                hot_ras = grid.ijk_to_ras_points(np.asarray(where[::-1], float))
+                warnings.append(
+                    f"a hotter structure lies within the {params.search_radius_mm:g} mm search radius: SUVmax "
+                    f"{hot:.1f} at RAS {_fmt_ras(hot_ras)}, {np.linalg.norm(hot_ras - click):.0f} mm from the click; "
+                    f"the VOI is the structure under the click (SUVmax {peak_value:.1f})"
+                )
     if too_big:
         leaked = True
         warnings.append(
@@ -516,8 +883,40 @@ def grow_isocontour(
         growth_box=box,
         initial_peak_kji=tuple(int(v) for v in peak0),
         background_voxels=bg_voxels,
+        neighbours=neighbours,
+        split=part is not None and params.split_at_saddle,
     )
 
+
+def _require_focus(image, grid: VoxelGrid, grower: _Grower, click, peak0, peak0_value: float,
+                   params: IsocontourParameters) -> None:
+    """Refuse a click that reaches no uptake focus (measurements.md, "Focus rule").
+
+    The local maximum reached from the click is a focus when it is at least ``focus_contrast`` times its local
+    background: the median SUV at ``focus_ring_inner_mm`` to ``focus_ring_outer_mm`` from it, or, when that ring
+    lies inside a large lesion, the median of the A50 shell around the isocontour component grown from it. A
+    component that exceeds the size limit (background at 40 % of itself spreads over the body) is no focus.
+    """
+    kappa = params.focus_contrast
+    ring = _ring_median(image, grid, peak0, params.focus_ring_inner_mm, params.focus_ring_outer_mm)
+    if ring is None or ring <= 0 or peak0_value >= kappa * ring:
+        return
+    peak_ras = grid.ijk_to_ras_points(np.asarray(peak0[::-1], float))
+    reason = (f"the local maximum reached from it (SUV {peak0_value:.2f} at RAS {_fmt_ras(peak_ras)}) is "
+              f"{peak0_value / ring:.2f} x the median SUV {ring:.2f} at {params.focus_ring_inner_mm:g}-"
+              f"{params.focus_ring_outer_mm:g} mm around it")
+    box, comp, too_big = grower.grow(peak0, params.threshold_fraction * peak0_value)
+    if not too_big:
+        shell, _ = _measure_background(image, grid, box, comp, params.background_gap_mm, params.background_width_mm)
+        if shell <= 0 or peak0_value >= kappa * shell:
+            return
+        reason += f" and {peak0_value / shell:.2f} x the median SUV {shell:.2f} around its isocontour"
+    else:
+        reason += f", and its isocontour spreads over more than {params.max_volume_ml:g} mL"
+    raise MeasurementError(
+        f"no uptake focus at RAS {_fmt_ras(click)}: {reason}; a focus needs at least {kappa:g} x its surroundings "
+        "(focus_contrast); click on the lesion"
+    )
 
 def _require_contrast(background: float, peak_value: float, click) -> None:
     if not background < peak_value:
