@@ -299,3 +299,15 @@ def test_background_click_in_noise_is_refused_and_the_contrast_rule_is_exact():
     params = IsocontourParameters(method="a50", threshold_fraction=0.5, focus_contrast=1.2)
     image, _ = painted(grid, [(np.zeros(3), 6.0, 1.4)])
     assert grow_isocontour(image, grid, [0, 0, 0], params).suv_max == 1.4
+
+
+def test_the_split_option_reaches_the_parameters_from_the_command_line():
+    import argparse
+
+    from PentixaforQuantLib.cli.options import add_protocol_options, protocol_parameters
+
+    parser = argparse.ArgumentParser()
+    add_protocol_options(parser)
+    assert protocol_parameters(parser.parse_args([])).isocontour.split_at_saddle is True
+    off = protocol_parameters(parser.parse_args(["--no-split-at-saddle"]))
+    assert off.to_dict()["isocontour"]["split_at_saddle"] is False

@@ -101,6 +101,8 @@ class LesionResult:
     peak: PeakResult
     peak_ras: np.ndarray
     peak_center_ras: np.ndarray  # centre of the SUVpeak sphere
+    #: Structures the isocontour joined to the lesion (hottest first): suv_max, peak_ras (world), volume_ml.
+    neighbours: list[dict] = field(default_factory=list)
 
     @property
     def region(self) -> RegionMask:
@@ -211,9 +213,15 @@ def measure_lesion(
     peak = suv_peak(image, grid, voi.region, variant=parameters.peak_variant, radius_mm=parameters.peak_radius_mm)
     peak_ras = to_world(grid.ijk_to_ras_points(np.asarray(voi.peak_kji[::-1], float)))
     peak_center_ras = to_world(grid.ijk_to_ras_points(np.asarray(peak.center_kji[::-1], float)))
+    neighbours = [
+        {"suv_max": n["suv_max"],
+         "peak_ras": np.asarray(to_world(grid.ijk_to_ras_points(np.asarray(n["peak_kji"][::-1], float))), float),
+         "volume_ml": n["voxels"] * grid.voxel_volume_ml}
+        for n in voi.neighbours
+    ]
     return LesionResult(
         np.asarray(to_world(click_ras), float), voi, stats, peak, np.asarray(peak_ras, float),
-        np.asarray(peak_center_ras, float),
+        np.asarray(peak_center_ras, float), neighbours,
     )
 
 
