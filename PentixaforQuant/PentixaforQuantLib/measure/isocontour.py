@@ -472,6 +472,11 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     from skimage.segmentation import watershed
 
     vals = np.where(comp, sub, -np.inf)
+    # Fast path: one connected set of voxels that are not below any neighbour holds every maximum and plateau,
+    # so the component is one structure (the usual isolated lesion).
+    candidates = comp & (vals >= ndimage.maximum_filter(vals, footprint=structure, mode="constant", cval=-np.inf))
+    if ndimage.label(candidates, structure=structure)[1] <= 1:
+        return None
     maxima = local_maxima(vals, footprint=structure, allow_borders=True) & comp
     markers, n = ndimage.label(maxima, structure=structure)
     zones, interior = _flat_zones(sub, comp, structure)
@@ -586,16 +591,36 @@ def _clicked_structure(grower: _Grower, image, peak, anchor_kji, threshold_of, p
     raise MeasurementError("isocontour regrowth did not converge")  # pragma: no cover - values strictly increase
 
 
+_RING_CACHE: dict = {}
+
+
+def _ring_mask(grid: VoxelGrid, inner_mm: float, outer_mm: float) -> np.ndarray:
+    """Boolean mask over the box of the outer ball (centre voxel in the middle) of the voxels whose centres lie
+    inner_mm < d <= outer_mm from the centre voxel's centre (cached per grid geometry)."""
+    key = (grid.ijk_to_ras[:3, :3].tobytes(), float(inner_mm), float(outer_mm))
+    mask = _RING_CACHE.get(key)
+    if mask is None:
+        ball = grid.ball_offsets_kji(outer_mm)
+        d = ball[:, ::-1] @ grid.ijk_to_ras[:3, :3].T
+        off = ball[np.einsum("nx,nx->n", d, d) > inner_mm**2]
+        half = np.abs(ball).max(axis=0)
+        mask = np.zeros(tuple(2 * half + 1), bool)
+        mask[tuple((off + half).T)] = True
+        if len(_RING_CACHE) > 16:
+            _RING_CACHE.clear()
+        _RING_CACHE[key] = mask
+    return mask
+
+
 def _ring_median(image, grid: VoxelGrid, center_kji, inner_mm: float, outer_mm: float) -> float | None:
     """Median SUV of the voxels whose centres lie inner_mm < d <= outer_mm from a voxel centre (None if none)."""
-    center = grid.ijk_to_ras_points(np.asarray(center_kji[::-1], float))
-    try:
-        region = sphere_region(grid, center, outer_mm)
-    except MeasurementError:  # pragma: no cover - the centre is a voxel of the image
-        return None
-    d = grid.ijk_to_ras_points(region.indices_kji()[:, ::-1].astype(float)) - center
-    ring = np.einsum("nx,nx->n", d, d) > inner_mm**2
-    values = np.asarray(region.values(image), dtype=np.float64)[ring]
+    mask = _ring_mask(grid, inner_mm, outer_mm)
+    half = np.asarray(mask.shape) // 2
+    c = np.asarray(center_kji)
+    lo = np.maximum(c - half, 0)
+    hi = np.minimum(c + half + 1, grid.shape_kji)
+    sub = np.asarray(image[tuple(slice(a, b) for a, b in zip(lo, hi))], dtype=np.float64)
+    values = sub[mask[tuple(slice(a - p + h, b - p + h) for a, b, p, h in zip(lo, hi, c, half))]]
     values = values[np.isfinite(values)]
     return float(np.median(values)) if values.size else None
 
@@ -606,6 +631,12 @@ def _core_distance(grid: VoxelGrid, sub, voi, suv_max: float, core_fraction: flo
     core = voi & (sub >= core_fraction * suv_max)
     dist = ndimage.distance_transform_edt(~core, sampling=grid.spacing_mm[::-1])
     return float(dist[voi].max()), dist
+
+
+def _reach_from(grid: VoxelGrid, voi, box, peak_kji) -> float:
+    """Largest distance (mm) from the peak voxel to a VOI voxel: a bound on the distance to the core."""
+    d = (np.argwhere(voi) + [s.start for s in box] - np.asarray(peak_kji))[:, ::-1] @ grid.ijk_to_ras[:3, :3].T
+    return float(np.sqrt(np.einsum("nx,nx->n", d, d).max()))
 
 
 def _measure_background(image, grid: VoxelGrid, box, comp, gap_mm: float, width_mm: float) -> tuple[float, int]:
@@ -821,7 +852,8 @@ def grow_isocontour(
                 "includes them (split_at_saddle is off): split it at the saddle or place a bounding ROI"
             )
     sub = np.asarray(image[box], dtype=np.float64)
-    if not too_big:
+    # (The peak is in the core, so a VOI within max_core_distance_mm of it needs no distance map.)
+    if not too_big and _reach_from(grid, comp, box, peak) > params.max_core_distance_mm:
         far_mm, dist = _core_distance(grid, sub, comp, peak_value, params.core_fraction)
         if far_mm > params.max_core_distance_mm:
             leaked = True
