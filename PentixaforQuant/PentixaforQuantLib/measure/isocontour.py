@@ -561,16 +561,24 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     return _Partition(own=(root_of_voxel == mine) & comp, others=others)
 
 
-def _clicked_structure(grower: _Grower, image, peak, anchor_kji, threshold_of, params: IsocontourParameters):
+class _Background(Exception):
+    """The isocontour has no end and its threshold lies below the local background (raised with the threshold)."""
+
+
+def _clicked_structure(grower: _Grower, image, peak, anchor_kji, threshold_of, params: IsocontourParameters,
+                       background: float | None = None):
     """Grow from ``peak`` and keep the clicked structure; move the peak to its hottest voxel and regrow, until stable.
 
     Returns (peak, peak value, threshold, box, VOI mask, exceeded size limit, partition or None). With
     ``split_at_saddle`` False the VOI is the whole component (the peak may then move into a joined structure).
+    Raises :class:`_Background` when a growth exceeds the size limit with its threshold below ``background``.
     """
     peak_value = float(image[peak])
     for _ in range(1000):
         t = min(threshold_of(peak_value), peak_value)  # never above the seed (f = 1 with rounding)
         box, comp, too_big = grower.grow(peak, t)
+        if too_big and background is not None and t < background:
+            raise _Background(t)
         sub = np.asarray(image[box], dtype=np.float64)
         part = None
         if not too_big:
@@ -774,38 +782,45 @@ def grow_isocontour(
     peak0_value = float(image[peak0])
     f = params.threshold_fraction
     grower = _Grower(image, grid, params, allowed)
-    _require_focus(image, grid, grower, click, peak0, peak0_value, params)
+    ring = _require_focus(image, grid, grower, click, peak0, peak0_value, params)
     background, bg_voxels = None, 0
 
-    if params.method == "fixed":
-        peak, peak_value, t, box, comp, too_big, part = _clicked_structure(
-            grower, image, peak0, anchor, lambda v: f * v, params)
-    elif params.background_suv is not None:
-        background = float(params.background_suv)
-        _require_contrast(background, peak0_value, click)
-        peak, peak_value, t, box, comp, too_big, part = _clicked_structure(
-            grower, image, peak0, anchor, lambda v: background + f * (v - background), params
-        )
-    else:
-        peak = peak0
-        for _ in range(100):
-            peak, peak_value, _, ref_box, ref_comp, _, _ = _clicked_structure(
-                grower, image, peak, anchor, lambda v: f * v, params)
-            background, bg_voxels = _measure_background(
-                image, grid, ref_box, ref_comp, params.background_gap_mm, params.background_width_mm
+    try:
+        if params.method == "fixed":
+            peak, peak_value, t, box, comp, too_big, part = _clicked_structure(
+                grower, image, peak0, anchor, lambda v: f * v, params, ring)
+        elif params.background_suv is not None:
+            background = float(params.background_suv)
+            _require_contrast(background, peak0_value, click)
+            peak, peak_value, t, box, comp, too_big, part = _clicked_structure(
+                grower, image, peak0, anchor, lambda v: background + f * (v - background), params, ring
             )
-            _require_contrast(background, peak_value, click)
-            bg = background
-            new_peak, new_value, t, box, comp, too_big, part = _clicked_structure(
-                grower, image, peak, anchor, lambda v: bg + f * (v - bg), params
-            )
-            if new_value <= peak_value:
-                peak = new_peak
-                break
-            peak = new_peak  # the A50 VOI reached a hotter voxel: measure the background around it again
-        else:  # pragma: no cover - the peak value strictly increases
-            raise MeasurementError("A50 background iteration did not converge")
-
+        else:
+            peak = peak0
+            for _ in range(100):
+                peak, peak_value, _, ref_box, ref_comp, _, _ = _clicked_structure(
+                    grower, image, peak, anchor, lambda v: f * v, params)  # only for the background shell
+                background, bg_voxels = _measure_background(
+                    image, grid, ref_box, ref_comp, params.background_gap_mm, params.background_width_mm
+                )
+                _require_contrast(background, peak_value, click)
+                bg = background
+                new_peak, new_value, t, box, comp, too_big, part = _clicked_structure(
+                    grower, image, peak, anchor, lambda v: bg + f * (v - bg), params, ring
+                )
+                if new_value <= peak_value:
+                    peak = new_peak
+                    break
+                peak = new_peak  # the A50 VOI reached a hotter voxel: measure the background around it again
+            else:  # pragma: no cover - the peak value strictly increases
+                raise MeasurementError("A50 background iteration did not converge")
+    except _Background as exc:  # the threshold lies below the surroundings and the growth has no end
+        raise MeasurementError(
+            f"no uptake focus at RAS {_fmt_ras(click)}: the isocontour threshold SUV {exc.args[0]:.2f} of the local "
+            f"maximum reached from it (SUV {peak0_value:.2f}) lies below the median SUV {ring:.2f} at "
+            f"{params.focus_ring_inner_mm:g}-{params.focus_ring_outer_mm:g} mm around it and the isocontour spreads "
+            f"over more than {params.max_volume_ml:g} mL; click on the lesion"
+        ) from None
     warnings: list[str] = []
     leaked = False
     peak_ras = grid.ijk_to_ras_points(np.asarray(peak[::-1], float))
@@ -921,18 +936,19 @@ def grow_isocontour(
 
 
 def _require_focus(image, grid: VoxelGrid, grower: _Grower, click, peak0, peak0_value: float,
-                   params: IsocontourParameters) -> None:
+                   params: IsocontourParameters) -> float | None:
     """Refuse a click that reaches no uptake focus (measurements.md, "Focus rule").
 
     The local maximum reached from the click is a focus when it is at least ``focus_contrast`` times its local
     background: the median SUV at ``focus_ring_inner_mm`` to ``focus_ring_outer_mm`` from it, or, when that ring
     lies inside a large lesion, the median of the A50 shell around the isocontour component grown from it. A
     component that exceeds the size limit (background at 40 % of itself spreads over the body) is no focus.
+    Returns the ring median: growths that exceed the size limit with a threshold below it are refused as well.
     """
     kappa = params.focus_contrast
     ring = _ring_median(image, grid, peak0, params.focus_ring_inner_mm, params.focus_ring_outer_mm)
     if ring is None or ring <= 0 or peak0_value >= kappa * ring:
-        return
+        return ring
     peak_ras = grid.ijk_to_ras_points(np.asarray(peak0[::-1], float))
     reason = (f"the local maximum reached from it (SUV {peak0_value:.2f} at RAS {_fmt_ras(peak_ras)}) is "
               f"{peak0_value / ring:.2f} x the median SUV {ring:.2f} at {params.focus_ring_inner_mm:g}-"
@@ -941,7 +957,7 @@ def _require_focus(image, grid: VoxelGrid, grower: _Grower, click, peak0, peak0_
     if not too_big:
         shell, _ = _measure_background(image, grid, box, comp, params.background_gap_mm, params.background_width_mm)
         if shell <= 0 or peak0_value >= kappa * shell:
-            return
+            return ring
         reason += f" and {peak0_value / shell:.2f} x the median SUV {shell:.2f} around its isocontour"
     else:
         reason += f", and its isocontour spreads over more than {params.max_volume_ml:g} mL"
