@@ -313,3 +313,16 @@ def test_the_split_option_reaches_the_parameters_from_the_command_line():
     assert protocol_parameters(parser.parse_args([])).isocontour.split_at_saddle is True
     off = protocol_parameters(parser.parse_args(["--no-split-at-saddle"]))
     assert off.to_dict()["isocontour"]["split_at_saddle"] is False
+
+
+@pytest.mark.parametrize("spacing", SPACINGS, ids=SPACING_IDS)
+def test_isolated_noisy_lesions_raise_no_false_alarm(spacing):
+    """The rules must not fire on a lone lesion: 10 % voxel noise, blurred, 10 to 37 mm, SUV 4 to 12."""
+    grid = make_grid(spacing, half_extent_mm=(45.0, 45.0, 45.0))
+    rng = np.random.default_rng(21)
+    for diameter, suv in ((10.0, 6.0), (22.0, 12.0), (37.0, 4.0)):
+        image, _ = blurred(grid, [(np.zeros(3), diameter / 2, suv)])
+        image = image * (1 + 0.10 * rng.standard_normal(image.shape))
+        for click in ([0.0, 0.0, 0.0], [diameter / 5, -diameter / 6, 1.0]):
+            voi = grow_isocontour(image, grid, click)
+            assert voi.warnings == [] and not voi.leaked and not voi.split, (diameter, voi.warnings)

@@ -16,7 +16,7 @@ from ..errors import MeasurementError
 from ..geometry import VoxelGrid
 from .regions import _RADIUS_RTOL, RegionMask, _cropped, _fmt_ras, _outside_message, _point, sphere_region
 
-__all__ = ["IsocontourParameters", "IsocontourVOI", "find_peak", "grow_isocontour"]
+__all__ = ["IsocontourParameters", "IsocontourVOI", "climb_to_peak", "find_peak", "grow_isocontour"]
 
 # Half-size of the first growth box around the peak. Large enough for most lesions in one pass; boxes double on
 # every side the VOI touches.
@@ -72,8 +72,9 @@ class IsocontourParameters:
         The ring around the peak whose median SUV is the local background of the focus rule.
     core_fraction, max_core_distance_mm : float
         Shoulder check: the VOI is flagged when some of its voxels lie more than ``max_core_distance_mm`` from
-        every voxel at or above ``core_fraction`` x SUVmax (a structure below SUVmax but above the threshold,
-        e.g. an organ at 60-90 % of SUVmax, joined without a saddle).
+        every voxel at or above ``core_fraction`` x its top (the median of the VOI voxels in the 3 x 3 x 3 block
+        around the peak): a structure below SUVmax but above the threshold, e.g. an organ at 60-90 % of SUVmax,
+        joined without a saddle.
     """
 
     threshold_fraction: float = 0.40
@@ -633,10 +634,18 @@ def _ring_median(image, grid: VoxelGrid, center_kji, inner_mm: float, outer_mm: 
     return float(np.median(values)) if values.size else None
 
 
-def _core_distance(grid: VoxelGrid, sub, voi, suv_max: float, core_fraction: float):
-    """Largest distance (mm) from a VOI voxel to the VOI's core (voxels >= core_fraction * SUVmax), and the
-    VOI voxels farther than a given distance (returned as the distance map for the caller to threshold)."""
-    core = voi & (sub >= core_fraction * suv_max)
+def _core_level(sub, voi, box, peak_kji) -> float:
+    """Median SUV of the VOI voxels in the 3 x 3 x 3 block around the peak: the lesion's top, robust to a noise
+    spike at the peak voxel."""
+    c = [int(p) - s.start for p, s in zip(peak_kji, box)]
+    block = tuple(slice(max(v - 1, 0), v + 2) for v in c)
+    return float(np.median(sub[block][voi[block]]))
+
+
+def _core_distance(grid: VoxelGrid, sub, voi, level: float, core_fraction: float):
+    """Largest distance (mm) from a VOI voxel to the VOI's core (voxels >= core_fraction * level), and the
+    distance map (for the caller to threshold)."""
+    core = voi & (sub >= core_fraction * level)
     dist = ndimage.distance_transform_edt(~core, sampling=grid.spacing_mm[::-1])
     return float(dist[voi].max()), dist
 
@@ -732,31 +741,37 @@ def grow_isocontour(
     Returns
     -------
     IsocontourVOI
-        With ``leaked=True`` and a warning when the regrowth moved the peak outside the search sphere to a voxel
-        more than ``leak_ratio`` times hotter than the clicked peak (e.g. the bladder next to the lesion), or when
-        the VOI exceeds ``max_volume_ml`` (its growth then stops in the current box). ``touches_border=True`` and
-        a warning when the VOI reaches the outermost voxel layer of the image; a warning when the bounding ROI
-        cuts the VOI.
+        The clicked structure's VOI. ``leaked=True`` and a warning when the isocontour joins it to another
+        structure (named; ``split`` says whether the VOI was split from it at the saddle), when the VOI reaches
+        far beyond its core (a cooler organ joined without a saddle), when its peak is not the structure under
+        the click, or when it exceeds ``max_volume_ml`` (its growth then stops in the current box). Warnings
+        without ``leaked``: a hotter structure in the search sphere that the VOI does not include; the VOI
+        reaches the outermost voxel layer of the image (``touches_border``); the bounding ROI cuts the VOI.
 
     Raises
     ------
     MeasurementError
         Click outside the image (names the point and the image extent); non-finite voxels in the search sphere
         or in/next to the VOI (names how many and where); no uptake: the highest SUV within the search radius is
-        below ``min_peak_suv``; A50 without contrast (BG >= SUVmax).
+        below ``min_peak_suv``; no uptake focus at the click (focus rule, names the click's RAS); A50 without
+        contrast (BG >= SUVmax).
 
     Notes
     -----
-    Definition (SPEC §2; Buck et al., J Nucl Med 2022; EANM: Boellaard et al., EJNMMI 2015;42:328):
+    Definition (SPEC §2; Buck et al., J Nucl Med 2022; EANM: Boellaard et al., EJNMMI 2015;42:328; the rules for
+    neighbouring structures are this project's, docs/measurements.md "The clicked structure"):
 
-    1. Peak voxel: :func:`find_peak` within ``params.search_radius_mm`` of the click (inside ``allowed``).
-    2. VOI: the connected component (``params.connectivity``) containing the peak voxel of {SUV >= t}, with
+    1. First peak: :func:`climb_to_peak`, the local maximum reached by steepest ascent from the click within
+       ``params.search_radius_mm`` (inside ``allowed``). It must be an uptake focus (``focus_contrast``).
+    2. Component: the connected component (``params.connectivity``) containing the peak voxel of {SUV >= t}, with
        ``t = f * SUVmax`` (``fixed``) or ``t = BG + f * (SUVmax - BG)`` (``a50``), SUVmax = SUV of the peak voxel.
-    3. If the component holds a voxel hotter than the peak, the peak moves to the hottest voxel (lowest flat index
+    3. Structures: the component's watershed basins (markers: regional maxima and plateaus) merged unless a
+       saddle deeper than ``saddle_depth``, a step between plateaus, or a much hotter neighbour (``leak_ratio``)
+       separates them. The VOI is the clicked structure (``split_at_saddle``) or the whole component.
+    4. If the VOI holds a voxel hotter than the peak, the peak moves to the hottest voxel (lowest flat index
        among ties) and the VOI is regrown, until stable. The final peak is the lowest flat index among the VOI's
-       maxima. Hence the same VOI and peak come out wherever in the lesion the click lands (as long as the search
-       sphere reaches the lesion and not a hotter structure).
-    4. No hole filling: voxels below t inside the lesion stay out. ``allowed`` (a bounding ROI) confines the
+       maxima. Hence the same VOI and peak come out wherever in the lesion the click lands.
+    5. No hole filling: voxels below t inside the lesion stay out. ``allowed`` (a bounding ROI) confines the
        growth.
 
     ``a50`` with measured background (``background_suv=None``): the stable fixed-threshold VOI (t = f * SUVmax) is
@@ -832,8 +847,7 @@ def grow_isocontour(
             f"{peak_value:.1f} at RAS {_fmt_ras(peak_ras)}, {distance_mm:.0f} mm from the click; place a bounding "
             "ROI to confine it"
         )
-    elif distance_mm > params.search_radius_mm and (
-            not reached_maximum or peak_value >= (1 + params.saddle_depth) * peak0_value):
+    elif distance_mm > params.search_radius_mm and peak_value >= (1 + params.saddle_depth) * peak0_value:
         # The VOI's peak is not the structure under the click: say why, whatever the VOI's size.
         leaked = True
         how = (f"no local maximum lies within {params.search_radius_mm:g} mm of the click and the ascent from it "
@@ -869,14 +883,15 @@ def grow_isocontour(
     sub = np.asarray(image[box], dtype=np.float64)
     # (The peak is in the core, so a VOI within max_core_distance_mm of it needs no distance map.)
     if not too_big and _reach_from(grid, comp, box, peak) > params.max_core_distance_mm:
-        far_mm, dist = _core_distance(grid, sub, comp, peak_value, params.core_fraction)
+        top_level = _core_level(sub, comp, box, peak)
+        far_mm, dist = _core_distance(grid, sub, comp, top_level, params.core_fraction)
         if far_mm > params.max_core_distance_mm:
             leaked = True
             far = comp & (dist > params.max_core_distance_mm)
             level = float(np.median(sub[far]))
             warnings.append(
                 f"the VOI reaches {far_mm:.0f} mm beyond its core (voxels >= {100 * params.core_fraction:g} % of "
-                f"SUVmax {peak_value:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL farther than "
+                f"its top, SUV {top_level:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL farther than "
                 f"{params.max_core_distance_mm:g} mm at median SUV {level:.1f} ({100 * level / peak_value:.0f} % of "
                 "SUVmax) probably belong to a neighbouring structure joined without a saddle (an organ or a second "
                 "lesion); check the VOI or confine it with a bounding ROI"

@@ -4,7 +4,7 @@ Kept so that ``from PentixaforQuantLib.measure.voi import ...`` keeps working; n
 :mod:`.regions` (region masks, spheres, boxes) or :mod:`.isocontour` (the target-lesion VOI).
 """
 
-from .isocontour import IsocontourParameters, IsocontourVOI, find_peak, grow_isocontour
+from .isocontour import IsocontourParameters, IsocontourVOI, climb_to_peak, find_peak, grow_isocontour
 from .regions import RegionMask, box_region, image_extent_ras, sphere_region
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "IsocontourParameters",
     "IsocontourVOI",
     "find_peak",
+    "climb_to_peak",
     "grow_isocontour",
     "image_extent_ras",
 ]
