@@ -326,3 +326,18 @@ def test_isolated_noisy_lesions_raise_no_false_alarm(spacing):
         for click in ([0.0, 0.0, 0.0], [diameter / 5, -diameter / 6, 1.0]):
             voi = grow_isocontour(image, grid, click)
             assert voi.warnings == [] and not voi.leaked and not voi.split, (diameter, voi.warnings)
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.10])
+def test_noisy_traps_still_give_the_clicked_lesion(noise):
+    """With voxel noise the bladder and the hotter lesion stay out and the peak stays in the clicked lesion."""
+    grid = make_grid((2.0, 2.0, 3.0))
+    rng = np.random.default_rng(8)
+    for spheres, click in (([LESION, (np.array([32.0, 0, 0]), 20.0, 40.0)], [0.0, 0.0, 0.0]),
+                           ([SMALL, LARGE], [-2.0, 0.0, 1.0])):
+        image, (own, other) = blurred(grid, spheres)
+        image = image * (1 + noise * rng.standard_normal(image.shape))
+        voi = grow_isocontour(image, grid, click)
+        full = voi.region.full_mask(grid.shape_kji)
+        assert own[voi.peak_kji] and not (full & other).any()
+        assert voi.split and voi.leaked and voi.neighbours[0]["suv_max"] > 2 * voi.suv_max
