@@ -508,6 +508,8 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
         la_all.append(np.minimum(la[m], lb[m]))
         lb_all.append(np.maximum(la[m], lb[m]))
         s_all.append(np.minimum(va, vb))
+    if not la_all:  # pragma: no cover - basins of one connected component always touch
+        return None
     la, lb, s = np.concatenate(la_all), np.concatenate(lb_all), np.concatenate(s_all)
     key = la.astype(np.int64) * (n + 1) + lb
     order = np.argsort(key, kind="stable")
@@ -522,9 +524,8 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     flat = np.flatnonzero(labels.ravel() > 0)
     lab_flat = labels.ravel()[flat]
     at_max = sub.ravel()[flat] == peak[lab_flat]
-    first = np.full(n + 1, -1, np.int64)
-    sel_lab, sel_pos = lab_flat[at_max][::-1], flat[at_max][::-1]
-    first[sel_lab] = sel_pos  # reversed so the lowest flat index is written last
+    first = np.full(n + 1, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(first, lab_flat[at_max], flat[at_max])
     parent = np.arange(n + 1)
 
     def find(x):
@@ -551,13 +552,9 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     mine = roots[clicked]
     if np.all(root_of_voxel[comp] == mine):
         return None
-    others = []
-    for r in np.unique(roots[1:]):
-        if r == mine:
-            continue
-        part = (root_of_voxel == r) & comp
-        others.append({"suv_max": float(peak[r]), "peak": np.unravel_index(int(first[r]), comp.shape),
-                       "voxels": int(np.count_nonzero(part))})
+    counts = np.bincount(root_of_voxel[comp], minlength=n + 1)
+    others = [{"suv_max": float(peak[r]), "peak": np.unravel_index(int(first[r]), comp.shape),
+               "voxels": int(counts[r])} for r in np.unique(roots[1:]) if r != mine]
     others.sort(key=lambda o: -o["suv_max"])
     return _Partition(own=(root_of_voxel == mine) & comp, others=others)
 
