@@ -43,8 +43,10 @@ class IsocontourParameters:
     max_volume_ml : float
         Size limit: a VOI larger than this is flagged as leaked (and its growth stops there).
     leak_ratio : float
-        The VOI is flagged as leaked when the regrowth moved the peak outside the search sphere to a voxel more
-        than ``leak_ratio`` times hotter than the peak found at the click (it reached another structure).
+        The clicked structure is never merged into one more than ``leak_ratio`` times hotter (the bladder next to
+        a lesion), however shallow the saddle between them. The VOI is also flagged as leaked when the regrowth
+        moved the peak outside the search sphere to a voxel more than ``leak_ratio`` times hotter than the first
+        peak (possible with ``split_at_saddle`` False).
     min_peak_suv : float
         If the highest SUV within the search sphere is below this there is no uptake to segment (click in air or
         outside the body) and the VOI is refused. 0.5 is well below any lesion and above air/scatter.
