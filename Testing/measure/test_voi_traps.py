@@ -341,3 +341,24 @@ def test_noisy_traps_still_give_the_clicked_lesion(noise):
         full = voi.region.full_mask(grid.shape_kji)
         assert own[voi.peak_kji] and not (full & other).any()
         assert voi.split and voi.leaked and voi.neighbours[0]["suv_max"] > 2 * voi.suv_max
+
+
+def test_the_split_and_the_neighbours_are_recorded_in_the_study():
+    from PentixaforQuantLib.measure.protocol import ProtocolParameters, run_protocol
+    from PentixaforQuantLib.outputs.results import describe_methods, study_to_dict
+
+    grid = make_grid((2.0, 2.0, 2.0))
+    bladder = (np.array([32.0, 0, 0]), 20.0, 40.0)
+    image, _ = painted(grid, [LESION, bladder])
+    study = run_protocol(image, grid, {"lesion": [0.0, 0.0, 0.0]})
+    doc = study_to_dict(study)
+    assert doc["lesion"]["split"] is True and doc["lesion"]["suv_max"] == 10.0
+    [neighbour] = doc["lesion"]["neighbours"]
+    assert neighbour["suv_max"] == 40.0
+    assert neighbour["volume_ml"] == pytest.approx(np.count_nonzero(distance_map(grid, bladder[0]) <= 20.0) * 0.008)
+    assert doc["parameters"]["isocontour"]["split_at_saddle"] is True
+    assert "joined structures split at the saddle (depth 25 %)" in describe_methods(study)["lesion"]
+    kept = run_protocol(image, grid, {"lesion": [0.0, 0.0, 0.0]},
+                        ProtocolParameters().with_isocontour(split_at_saddle=False))
+    assert "joined structures kept" in describe_methods(kept)["lesion"]
+    assert study_to_dict(kept)["lesion"]["split"] is False

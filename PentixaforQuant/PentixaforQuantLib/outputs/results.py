@@ -157,7 +157,7 @@ def study_to_dict(study: StudyResult, *, suv_audit: dict | None = None, units: s
         "leaked": les.voi.leaked,
         "touches_border": les.voi.touches_border,
         "regrow_iterations": les.voi.iterations,
-        "split_at_saddle": les.voi.split,
+        "split": les.voi.split,
         "neighbours": [{"suv_max": n["suv_max"], "peak_ras": [float(v) for v in n["peak_ras"]],
                         "volume_ml": n["volume_ml"]} for n in les.neighbours],
     }
