@@ -362,3 +362,16 @@ def test_the_split_and_the_neighbours_are_recorded_in_the_study():
                         ProtocolParameters().with_isocontour(split_at_saddle=False))
     assert "joined structures kept" in describe_methods(kept)["lesion"]
     assert study_to_dict(kept)["lesion"]["split"] is False
+
+
+def test_a_hotter_structure_in_the_search_radius_is_named():
+    grid = make_grid((2.0, 2.0, 3.0))
+    hot = (np.array([0.0, 14.0, 0.0]), 3.0, 30.0)  # 14 mm away, not touching the lesion (background between)
+    image, (lesion_mask, hot_mask) = painted(grid, [(np.zeros(3), 6.0, 10.0), hot])
+    click = [0.0, 5.0, 0.0]  # inside the lesion; the hot spot lies 9 mm from the click
+    assert image[find_peak(image, grid, click, 10.0)] == 30.0  # the old peak search would take it
+    voi = grow_isocontour(image, grid, click)
+    assert np.array_equal(voi.region.full_mask(grid.shape_kji), lesion_mask) and voi.suv_max == 10.0
+    assert not voi.leaked and len(voi.warnings) == 1
+    assert voi.warnings[0].startswith("a hotter structure lies within the 10 mm search radius: SUVmax 30.0 at RAS")
+    assert "mm from the click; the VOI is the structure under the click (SUVmax 10.0)" in voi.warnings[0]
