@@ -375,3 +375,16 @@ def test_a_hotter_structure_in_the_search_radius_is_named():
     assert not voi.leaked and len(voi.warnings) == 1
     assert voi.warnings[0].startswith("a hotter structure lies within the 10 mm search radius: SUVmax 30.0 at RAS")
     assert "mm from the click; the VOI is the structure under the click (SUVmax 10.0)" in voi.warnings[0]
+
+
+def test_the_new_parameters_are_checked_and_round_trip():
+    params = IsocontourParameters(split_at_saddle=False, saddle_depth=0.3, focus_contrast=2.0,
+                                  focus_ring_inner_mm=10.0, focus_ring_outer_mm=20.0, core_fraction=0.9,
+                                  max_core_distance_mm=12.0)
+    assert IsocontourParameters(**params.to_dict()) == params
+    for bad, match in (({"saddle_depth": 0.0}, "saddle_depth"), ({"saddle_depth": 1.0}, "saddle_depth"),
+                       ({"focus_contrast": 0.9}, "focus_contrast"), ({"core_fraction": float("nan")}, "core_fraction"),
+                       ({"focus_ring_inner_mm": 30.0}, "focus ring"), ({"max_core_distance_mm": 0.0}, "max_core"),
+                       ({"split_at_saddle": "yes"}, "split_at_saddle")):
+        with pytest.raises(MeasurementError, match=match):
+            IsocontourParameters(**bad)
