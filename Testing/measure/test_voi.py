@@ -397,7 +397,8 @@ def test_lesion_touching_bladder_is_flagged_and_an_roi_confines_it():
     assert split.suv_max == 10.0
     assert [n["suv_max"] for n in split.neighbours] == [40.0]
     assert split.neighbours[0]["voxels"] == bladder.sum()
-    assert len(split.warnings) == 1 and "joins the clicked lesion (SUVmax 10.0) to 1 other structure" in split.warnings[0]
+    assert len(split.warnings) == 1
+    assert "joins the clicked lesion (SUVmax 10.0) to 1 other structure" in split.warnings[0]
     assert "bounding ROI" in split.warnings[0]
     # Without the split (the behaviour before the rule): the component, reported as the bladder, flagged.
     voi = grow_isocontour(image, grid, click, IsocontourParameters(split_at_saddle=False))

@@ -96,7 +96,8 @@ def test_unblurred_lesion_next_to_bladder_is_the_lesion(spacing):
             assert voi.split and voi.leaked
             assert [n["suv_max"] for n in voi.neighbours] == [40.0]
             assert voi.neighbours[0]["voxels"] == np.count_nonzero(bladder_mask)
-            assert "joins the clicked lesion (SUVmax 10.0) to 1 other structure (hottest: SUVmax 40.0" in voi.warnings[0]
+            assert "joins the clicked lesion (SUVmax 10.0) to 1 other structure (hottest: SUVmax 40.0" in (
+                voi.warnings[0])
         else:
             assert not voi.leaked and voi.warnings == []
     assert contacts >= 1  # the trap is really set on every grid
