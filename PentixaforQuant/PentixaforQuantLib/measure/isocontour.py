@@ -74,9 +74,9 @@ class IsocontourParameters:
         The ring around the peak whose median SUV is the local background of the focus rule.
     core_fraction, max_core_distance_mm : float
         Shoulder check: the VOI is flagged when some of its voxels lie more than ``max_core_distance_mm`` from
-        every voxel at or above ``core_fraction`` x its top (the median of the VOI voxels in the 3 x 3 x 3 block
-        around the peak): a structure below SUVmax but above the threshold, e.g. an organ at 60-90 % of SUVmax,
-        joined without a saddle.
+        the VOI's core: the voxels at or above ``core_fraction`` x its top (the median SUV of the VOI voxels in the
+        3 x 3 x 3 block around the peak) connected to the peak. Flags a structure below SUVmax but above the
+        threshold, e.g. an organ at 60-90 % of SUVmax, joined without a saddle.
     """
 
     threshold_fraction: float = 0.40
@@ -447,6 +447,19 @@ def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -
 # quantisation of stored PET values (about 1e-4 of the maximum), far below any real difference between structures.
 _PLATEAU_STEP = 0.01
 
+# Smoothing (Gaussian sigma, mm) of the SUV on which saddles are compared (never the VOI's own values). Noise of
+# 10 % per 2 mm voxel becomes about 1.5 %.
+_SMOOTH_MM = 2.0
+
+
+def _smoothed(sub, mask, sigma_mm: float, spacing_kji) -> np.ndarray:
+    """SUV of the ``mask`` voxels smoothed by a Gaussian of ``sigma_mm`` among themselves (normalised convolution:
+    voxels outside the mask, e.g. a neighbouring bladder or the background, do not contribute). 0 outside."""
+    sigma = [sigma_mm / s for s in spacing_kji]
+    weight = ndimage.gaussian_filter(mask.astype(np.float64), sigma=sigma, mode="constant", truncate=2.5)
+    total = ndimage.gaussian_filter(np.where(mask, sub, 0.0), sigma=sigma, mode="constant", truncate=2.5)
+    return np.where(mask, total / np.where(weight > 0, weight, 1.0), 0.0)
+
 
 @dataclass
 class _Partition:
@@ -456,16 +469,20 @@ class _Partition:
     others: list[dict]  # the other structures: suv_max, peak (local index), voxels
 
 
-def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: float) -> _Partition | None:
+def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: float,
+               spacing_kji=(1.0, 1.0, 1.0)) -> _Partition | None:
     """Split ``comp`` into structures; None if it holds one structure only.
 
-    Markers: the regional maxima of SUV in the component (plateaus included) and its flat zones. Each voxel goes
-    to a marker by a watershed on -SUV (flooding from the hottest voxels). Neighbouring basins A, B with peaks
-    P_A >= P_B and saddle s (the highest min(SUV) over adjacent voxel pairs across their boundary) merge unless:
+    Markers: the plateaus of exactly equal SUV in the component (the structures of noise-free phantoms), then its
+    regional maxima of SUV outside them. Each voxel goes to a marker by a watershed on -SUV (flooding from the
+    hottest voxels). The rules compare SUV smoothed by a Gaussian of ``_SMOOTH_MM`` (sigma, mm; noise divided by
+    about six on 2 mm voxels): a basin's peak P is the smoothed SUV at its hottest voxel, the saddle s between two
+    basins the highest min(smoothed SUV) over adjacent voxel pairs across their boundary. Neighbouring basins with
+    P_A >= P_B merge unless:
 
     - the dip is deep: P_B - s >= saddle_depth * P_B;
-    - both are plateaus (exactly equal SUV, as in noise-free phantoms) whose SUV differ by at least 1 %: two flat
-      structures side by side, the lower a terrace without a saddle;
+    - both are plateaus whose SUV differ by at least 1 %: two flat structures side by side, the lower a terrace
+      without a saddle;
     - B holds the clicked voxel and P_A > leak_ratio * P_B: the clicked structure never merges into a much hotter
       one, however shallow the saddle (a lesion next to the bladder).
 
@@ -480,20 +497,24 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     candidates = comp & (vals >= ndimage.maximum_filter(vals, footprint=structure, mode="constant", cval=-np.inf))
     if ndimage.label(candidates, structure=structure)[1] <= 1:
         return None
-    maxima = local_maxima(vals, footprint=structure, allow_borders=True) & comp
-    markers, n = ndimage.label(maxima, structure=structure)
-    zones, interior = _flat_zones(sub, comp, structure)
-    for zone in zones:
-        if not (markers[zone] > 0).any():
-            n += 1
-            markers[zone] = n
+    zones, _ = _flat_zones(sub, comp, structure)
+    markers = np.zeros(comp.shape, np.int32)
+    for n_zone, zone in enumerate(zones, start=1):
+        markers[zone & (markers == 0)] = n_zone
+    n_zones = len(zones)
+    maxima = local_maxima(vals, footprint=structure, allow_borders=True) & comp & (markers == 0)
+    more, n_more = ndimage.label(maxima, structure=structure)
+    markers[more > 0] = more[more > 0] + n_zones
+    n = n_zones + n_more
     if n <= 1:
         return None
-    plateau = np.zeros(n + 1, bool)  # markers that are plateaus with an interior (noise-free structures)
-    plateau[np.unique(markers[interior & (markers > 0)])] = True
+    plateau = np.zeros(n + 1, bool)
+    plateau[1:n_zones + 1] = True
     labels = watershed(np.where(comp, -sub, 0.0), markers, mask=comp, connectivity=structure)
     if labels[anchor] == 0:  # pragma: no cover - the anchor is in the component
         return None
+    level = _smoothed(sub, comp, _SMOOTH_MM, spacing_kji)
+
     # Contacts between basins along every neighbour offset of the connectivity (each pair once).
     offsets = [o for o in np.argwhere(structure) - 1 if tuple(o) > (0, 0, 0)]
     la_all, lb_all, s_all = [], [], []
@@ -506,10 +527,9 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
         m = (la != lb) & (la > 0) & (lb > 0)
         if not m.any():
             continue
-        va, vb = sub[tuple(sa)][m], sub[tuple(sb)][m]
         la_all.append(np.minimum(la[m], lb[m]))
         lb_all.append(np.maximum(la[m], lb[m]))
-        s_all.append(np.minimum(va, vb))
+        s_all.append(np.minimum(level[tuple(sa)][m], level[tuple(sb)][m]))
     if not la_all:  # pragma: no cover - basins of one connected component always touch
         return None
     la, lb, s = np.concatenate(la_all), np.concatenate(lb_all), np.concatenate(s_all)
@@ -520,14 +540,14 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     saddle = np.maximum.reduceat(s, starts)
     pair_a, pair_b = key[starts] // (n + 1), key[starts] % (n + 1)
 
-    index = np.arange(1, n + 1)
-    peak = np.r_[-np.inf, ndimage.maximum(vals, labels, index)]
-    # Peak voxel per basin: lowest flat index among its maxima (deterministic ties).
+    # Per basin: SUVmax, its voxel (lowest flat index among ties) and the smoothed SUV there.
+    top = np.r_[-np.inf, ndimage.maximum(vals, labels, np.arange(1, n + 1))]
     flat = np.flatnonzero(labels.ravel() > 0)
     lab_flat = labels.ravel()[flat]
-    at_max = sub.ravel()[flat] == peak[lab_flat]
+    at_max = sub.ravel()[flat] == top[lab_flat]
     first = np.full(n + 1, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(first, lab_flat[at_max], flat[at_max])
+    peak = np.r_[-np.inf, level.ravel()[first[1:]]]
     parent = np.arange(n + 1)
 
     def find(x):
@@ -544,7 +564,7 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
         hi, lo = (ra, rb) if (peak[ra], -first[ra]) >= (peak[rb], -first[rb]) else (rb, ra)
         a, b = int(pair_a[e]), int(pair_b[e])
         deep = peak[lo] - saddle[e] >= saddle_depth * abs(peak[lo])
-        step = plateau[a] and plateau[b] and abs(peak[a] - peak[b]) >= _PLATEAU_STEP * max(abs(peak[a]), abs(peak[b]))
+        step = plateau[a] and plateau[b] and abs(top[a] - top[b]) >= _PLATEAU_STEP * max(abs(top[a]), abs(top[b]))
         much_hotter = find(clicked) == lo and peak[hi] > leak_ratio * peak[lo]
         if deep or step or much_hotter:
             continue
@@ -555,8 +575,14 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     if np.all(root_of_voxel[comp] == mine):
         return None
     counts = np.bincount(root_of_voxel[comp], minlength=n + 1)
-    others = [{"suv_max": float(peak[r]), "peak": np.unravel_index(int(first[r]), comp.shape),
-               "voxels": int(counts[r])} for r in np.unique(roots[1:]) if r != mine]
+    others = []
+    for r in np.unique(roots[1:]):
+        if r == mine:
+            continue
+        members = np.flatnonzero(roots == r)
+        best = members[np.lexsort((first[members], -top[members]))[0]]  # its hottest voxel
+        others.append({"suv_max": float(top[best]), "peak": np.unravel_index(int(first[best]), comp.shape),
+                       "voxels": int(counts[r])})
     others.sort(key=lambda o: -o["suv_max"])
     return _Partition(own=(root_of_voxel == mine) & comp, others=others)
 
@@ -586,7 +612,8 @@ def _clicked_structure(grower: _Grower, image, peak, anchor_kji, threshold_of, p
             anchor = tuple(int(a) - b for a, b in zip(anchor_kji, lo))
             if not all(0 <= a < n for a, n in zip(anchor, comp.shape)) or not comp[anchor]:
                 anchor = tuple(int(a) - b for a, b in zip(peak, lo))
-            part = _partition(sub, comp, grower.structure, anchor, params.saddle_depth, params.leak_ratio)
+            part = _partition(sub, comp, grower.structure, anchor, params.saddle_depth, params.leak_ratio,
+                              grower.grid.spacing_mm[::-1])
         own = comp if part is None or not params.split_at_saddle else part.own
         top, where = _first_max(sub, own, box)
         if top > peak_value:
@@ -633,20 +660,22 @@ def _ring_median(image, grid: VoxelGrid, center_kji, inner_mm: float, outer_mm: 
     return float(np.median(values)) if values.size else None
 
 
-def _core_level(sub, voi, box, peak_kji) -> float:
-    """Median SUV of the VOI voxels in the 3 x 3 x 3 block around the peak: the lesion's top, robust to a noise
-    spike at the peak voxel."""
+def _core_distance(grid: VoxelGrid, sub, voi, box, peak_kji, core_fraction: float):
+    """Largest distance (mm) from a VOI voxel to the VOI's core, the core's reference SUV, and the distance map.
+
+    The reference ("top") is the median SUV of the VOI voxels in the 3 x 3 x 3 block around the peak, so that a
+    noise spike at the peak does not set it. The core is the group of VOI voxels at or above ``core_fraction`` x
+    top that is connected (26-neighbourhood) to the peak: noise spikes scattered in a joined organ are not part
+    of it, while the voxels of a noisy lesion's top, about half of them, are one connected group.
+    """
     c = [int(p) - s.start for p, s in zip(peak_kji, box)]
     block = tuple(slice(max(v - 1, 0), v + 2) for v in c)
-    return float(np.median(sub[block][voi[block]]))
-
-
-def _core_distance(grid: VoxelGrid, sub, voi, level: float, core_fraction: float):
-    """Largest distance (mm) from a VOI voxel to the VOI's core (voxels >= core_fraction * level), and the
-    distance map (for the caller to threshold)."""
-    core = voi & (sub >= core_fraction * level)
+    top = float(np.median(sub[block][voi[block]]))
+    high = voi & (sub >= core_fraction * top)
+    labels, _ = ndimage.label(high, structure=np.ones((3, 3, 3), bool))
+    core = labels == labels[tuple(c)]
     dist = ndimage.distance_transform_edt(~core, sampling=grid.spacing_mm[::-1])
-    return float(dist[voi].max()), dist
+    return float(dist[voi].max()), top, dist
 
 
 def _reach_from(grid: VoxelGrid, voi, box, peak_kji) -> float:
@@ -882,18 +911,18 @@ def grow_isocontour(
     sub = np.asarray(image[box], dtype=np.float64)
     # (The peak is in the core, so a VOI within max_core_distance_mm of it needs no distance map.)
     if not too_big and _reach_from(grid, comp, box, peak) > params.max_core_distance_mm:
-        top_level = _core_level(sub, comp, box, peak)
-        far_mm, dist = _core_distance(grid, sub, comp, top_level, params.core_fraction)
+        far_mm, top_level, dist = _core_distance(grid, sub, comp, box, peak, params.core_fraction)
         if far_mm > params.max_core_distance_mm:
             leaked = True
             far = comp & (dist > params.max_core_distance_mm)
-            level = float(np.median(sub[far]))
+            level = float(np.percentile(sub[far], 90))  # the joined structure's level, above its blurred rim
             warnings.append(
                 f"the VOI reaches {far_mm:.0f} mm beyond its core (voxels >= {100 * params.core_fraction:g} % of "
-                f"its top, SUV {top_level:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL farther than "
-                f"{params.max_core_distance_mm:g} mm at median SUV {level:.1f} ({100 * level / peak_value:.0f} % of "
-                "SUVmax) probably belong to a neighbouring structure joined without a saddle (an organ or a second "
-                "lesion); check the VOI or confine it with a bounding ROI"
+                f"its top, SUV {top_level:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL "
+                "farther than "
+                f"{params.max_core_distance_mm:g} mm, at SUV {level:.1f} (90th percentile, "
+                f"{100 * level / peak_value:.0f} % of SUVmax), probably belong to a neighbouring structure joined without a saddle (an organ or a "
+                "second lesion); check the VOI or confine it with a bounding ROI"
             )
     outside = ~RegionMask(box, comp).mask_in(region.box) & region.mask
     if outside.any():
