@@ -74,9 +74,9 @@ class IsocontourParameters:
         The ring around the peak whose median SUV is the local background of the focus rule.
     core_fraction, max_core_distance_mm : float
         Shoulder check: the VOI is flagged when some of its voxels lie more than ``max_core_distance_mm`` from
-        the VOI's core: the voxels at or above ``core_fraction`` x its top (the median SUV of the VOI voxels in the
-        3 x 3 x 3 block around the peak) connected to the peak. Flags a structure below SUVmax but above the
-        threshold, e.g. an organ at 60-90 % of SUVmax, joined without a saddle.
+        the VOI's core: the voxels whose smoothed SUV (2 mm Gaussian) reaches ``core_fraction`` x its top (the
+        median smoothed SUV within 1 mL of the smoothed maximum), connected to that maximum. Flags a structure below SUVmax
+        but above the threshold, e.g. an organ at 60-90 % of SUVmax, joined without a saddle.
     """
 
     threshold_fraction: float = 0.40
@@ -447,9 +447,11 @@ def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -
 # quantisation of stored PET values (about 1e-4 of the maximum), far below any real difference between structures.
 _PLATEAU_STEP = 0.01
 
-# Smoothing (Gaussian sigma, mm) of the SUV on which saddles are compared (never the VOI's own values). Noise of
-# 10 % per 2 mm voxel becomes about 1.5 %.
+# Smoothing (Gaussian sigma, mm) of the SUV on which saddles and the shoulder check's core are compared (never the
+# VOI's own values). Noise of 10 % per 2 mm voxel becomes about 1.5 %.
 _SMOOTH_MM = 2.0
+# The shoulder check's reference: the median SUV within this radius of the smoothed maximum (a 1 mL sphere).
+_TOP_RADIUS_MM = 6.2035
 
 
 def _smoothed(sub, mask, sigma_mm: float, spacing_kji) -> np.ndarray:
@@ -660,20 +662,25 @@ def _ring_median(image, grid: VoxelGrid, center_kji, inner_mm: float, outer_mm: 
     return float(np.median(values)) if values.size else None
 
 
-def _core_distance(grid: VoxelGrid, sub, voi, box, peak_kji, core_fraction: float):
+def _core_distance(grid: VoxelGrid, sub, voi, core_fraction: float):
     """Largest distance (mm) from a VOI voxel to the VOI's core, the core's reference SUV, and the distance map.
 
-    The reference ("top") is the median SUV of the VOI voxels in the 3 x 3 x 3 block around the peak, so that a
-    noise spike at the peak does not set it. The core is the group of VOI voxels at or above ``core_fraction`` x
-    top that is connected (26-neighbourhood) to the peak: noise spikes scattered in a joined organ are not part
-    of it, while the voxels of a noisy lesion's top, about half of them, are one connected group.
+    The VOI's SUV is smoothed among its own voxels (Gaussian of ``_SMOOTH_MM``). The reference ("top") is the
+    median smoothed SUV of the VOI voxels within 6.2 mm (a 1 mL sphere) of the smoothed maximum: a noise spike does
+    not set it. The core is the group of VOI voxels whose smoothed SUV reaches
+    ``core_fraction`` x top, connected (26-neighbourhood) to the smoothed maximum: noise spikes in a joined organ
+    are smoothed away, and a noisy lesion's top is one connected group.
     """
-    c = [int(p) - s.start for p, s in zip(peak_kji, box)]
-    block = tuple(slice(max(v - 1, 0), v + 2) for v in c)
-    top = float(np.median(sub[block][voi[block]]))
-    high = voi & (sub >= core_fraction * top)
+    level = _smoothed(sub, voi, _SMOOTH_MM, grid.spacing_mm[::-1])
+    centre = np.unravel_index(int(np.argmax(np.where(voi, level, -np.inf))), voi.shape)
+    ball = grid.ball_offsets_kji(_TOP_RADIUS_MM) + centre
+    ball = ball[np.all((ball >= 0) & (ball < voi.shape), axis=1)]
+    inside = voi[tuple(ball.T)]
+    top = float(np.median(level[tuple(ball[inside].T)]))
+    high = voi & (level >= core_fraction * top)
+    high[centre] = True
     labels, _ = ndimage.label(high, structure=np.ones((3, 3, 3), bool))
-    core = labels == labels[tuple(c)]
+    core = labels == labels[centre]
     dist = ndimage.distance_transform_edt(~core, sampling=grid.spacing_mm[::-1])
     return float(dist[voi].max()), top, dist
 
@@ -875,7 +882,8 @@ def grow_isocontour(
             f"{peak_value:.1f} at RAS {_fmt_ras(peak_ras)}, {distance_mm:.0f} mm from the click; place a bounding "
             "ROI to confine it"
         )
-    elif distance_mm > params.search_radius_mm and peak_value >= (1 + params.saddle_depth) * peak0_value:
+    elif distance_mm > params.search_radius_mm and _much_hotter_than_start(
+            image, grid, box, comp, peak, peak0, 1 + params.saddle_depth):
         # The VOI's peak is not the structure under the click: say why, whatever the VOI's size.
         leaked = True
         how = (f"no local maximum lies within {params.search_radius_mm:g} mm of the click and the ascent from it "
@@ -911,7 +919,7 @@ def grow_isocontour(
     sub = np.asarray(image[box], dtype=np.float64)
     # (The peak is in the core, so a VOI within max_core_distance_mm of it needs no distance map.)
     if not too_big and _reach_from(grid, comp, box, peak) > params.max_core_distance_mm:
-        far_mm, top_level, dist = _core_distance(grid, sub, comp, box, peak, params.core_fraction)
+        far_mm, top_level, dist = _core_distance(grid, sub, comp, params.core_fraction)
         if far_mm > params.max_core_distance_mm:
             leaked = True
             far = comp & (dist > params.max_core_distance_mm)
@@ -976,6 +984,17 @@ def grow_isocontour(
         neighbours=neighbours,
         split=part is not None and params.split_at_saddle,
     )
+
+
+def _much_hotter_than_start(image, grid: VoxelGrid, box, comp, peak, start, ratio: float) -> bool:
+    """Whether the VOI's peak is at least ``ratio`` times the first peak, both read on the VOI's SUV smoothed among
+    its voxels (2 mm Gaussian) so that two noise maxima of one lesion do not count (raw values if the first peak
+    lies outside the VOI)."""
+    local = [tuple(int(v) - s.start for v, s in zip(p, box)) for p in (peak, start)]
+    if all(all(0 <= v < n for v, n in zip(p, comp.shape)) and comp[p] for p in local):
+        level = _smoothed(np.asarray(image[box], dtype=np.float64), comp, _SMOOTH_MM, grid.spacing_mm[::-1])
+        return bool(level[local[0]] >= ratio * level[local[1]])
+    return bool(float(image[tuple(peak)]) >= ratio * float(image[tuple(start)]))
 
 
 def _require_focus(image, grid: VoxelGrid, grower: _Grower, click, peak0, peak0_value: float,
