@@ -550,7 +550,9 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     first = np.full(n + 1, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(first, lab_flat[at_max], flat[at_max])
     peak = np.r_[-np.inf, level.ravel()[first[1:]]]
-    parent = np.arange(n + 1)
+    # The union-find runs on Python lists: thousands of noise basins are merged one saddle at a time.
+    parent = list(range(n + 1))
+    peak_l, first_l, top_l, plateau_l = peak.tolist(), first.tolist(), top.tolist(), plateau.tolist()
 
     def find(x):
         while parent[x] != x:
@@ -559,19 +561,20 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
         return x
 
     clicked = int(labels[anchor])
-    for e in np.lexsort((pair_b, pair_a, -saddle)):  # highest saddle first; ties in label order
-        ra, rb = find(int(pair_a[e])), find(int(pair_b[e]))
+    order = np.lexsort((pair_b, pair_a, -saddle))  # highest saddle first; ties in label order
+    for a, b, sd in zip(pair_a[order].tolist(), pair_b[order].tolist(), saddle[order].tolist()):
+        ra, rb = find(a), find(b)
         if ra == rb:
             continue
-        hi, lo = (ra, rb) if (peak[ra], -first[ra]) >= (peak[rb], -first[rb]) else (rb, ra)
-        a, b = int(pair_a[e]), int(pair_b[e])
-        deep = peak[lo] - saddle[e] >= saddle_depth * abs(peak[lo])
-        step = plateau[a] and plateau[b] and abs(top[a] - top[b]) >= _PLATEAU_STEP * max(abs(top[a]), abs(top[b]))
-        much_hotter = find(clicked) == lo and peak[hi] > leak_ratio * peak[lo]
+        hi, lo = (ra, rb) if (peak_l[ra], -first_l[ra]) >= (peak_l[rb], -first_l[rb]) else (rb, ra)
+        deep = peak_l[lo] - sd >= saddle_depth * abs(peak_l[lo])
+        step = plateau_l[a] and plateau_l[b] and (
+            abs(top_l[a] - top_l[b]) >= _PLATEAU_STEP * max(abs(top_l[a]), abs(top_l[b])))
+        much_hotter = find(clicked) == lo and peak_l[hi] > leak_ratio * peak_l[lo]
         if deep or step or much_hotter:
             continue
         parent[lo] = hi
-    roots = np.array([find(x) for x in range(n + 1)])
+    roots = np.array([find(x) for x in range(n + 1)], dtype=np.int64)
     root_of_voxel = roots[labels]
     mine = roots[clicked]
     if np.all(root_of_voxel[comp] == mine):
