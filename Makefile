@@ -1,5 +1,7 @@
 # The two set-up commands of the README: `make demo` and `make test`.
-# Both create their own virtual environment (.venv) on first use.
+# Both create their own virtual environment (.venv) on first use, with every extra the tests need: test, bench,
+# web (trame-slicer 2, which brings slicer-core 5.11.0.6) and webtest (Playwright, driving the system Chromium).
+# `make test-core` runs the suite on the core install alone (slicer-core 5.13, no web) in .venv-core.
 
 # First Python 3.10-3.13 on PATH (slicer-core ships wheels for these only); override with PYTHON=...
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python3.10; do \
@@ -7,14 +9,16 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11 python3.10; 
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= demo-output
+EXTRAS ?= test,bench,web,webtest
+PORT ?= 8080
 
-.PHONY: demo test bench bench-suv bench-cohort lint clean
+.PHONY: demo test test-core bench bench-suv bench-cohort bench-web web-demo lint clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: no Python 3.10-3.13 found on PATH (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
 demo: $(BIN)/.installed
@@ -22,6 +26,11 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
+
+# The suite on the core install only (newest slicer-core, no web extra); the browser tests skip there.
+test-core: pyproject.toml
+	$(MAKE) VENV=.venv-core EXTRAS=test,bench .venv-core/bin/.installed
+	.venv-core/bin/python -m pytest
 
 bench: $(BIN)/.installed
 	$(BIN)/pentixafor-quant bench
@@ -33,5 +42,13 @@ bench-suv: $(BIN)/.installed
 bench-cohort: $(BIN)/.installed
 	$(BIN)/python Testing/benchmarks/bench_cohort.py
 
+bench-web: $(BIN)/.installed
+	$(BIN)/python Testing/benchmarks/bench_web.py
+
+# The reading station on the demo phantom: http://127.0.0.1:$(PORT)/ (Ctrl-C stops it).
+web-demo: $(BIN)/.installed
+	$(BIN)/pentixafor-quant phantom $(OUT)/worklist/phantom-01
+	$(BIN)/pentixafor-quant web --worklist $(OUT)/worklist --out $(OUT)/readings --port $(PORT)
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache build *.egg-info PentixaforQuant/*.egg-info
+	rm -rf $(VENV) .venv-core $(OUT) .pytest_cache build *.egg-info PentixaforQuant/*.egg-info

@@ -12,7 +12,8 @@ from scipy.special import erf
 from PentixaforQuantLib.errors import MeasurementError
 from PentixaforQuantLib.geometry import VoxelGrid
 from PentixaforQuantLib.measure.metrics import ONE_ML_SPHERE_RADIUS_MM, region_statistics, suv_peak
-from PentixaforQuantLib.measure.voi import RegionMask, grow_isocontour, sphere_region
+from PentixaforQuantLib.measure.isocontour import grow_isocontour
+from PentixaforQuantLib.measure.regions import RegionMask, sphere_region
 from grids import OBLIQUE
 
 

@@ -15,14 +15,8 @@ from scipy.special import erf
 from PentixaforQuantLib.errors import MeasurementError
 from PentixaforQuantLib.geometry import VoxelGrid
 from PentixaforQuantLib.measure.metrics import region_statistics, suv_peak
-from PentixaforQuantLib.measure.voi import (
-    IsocontourParameters,
-    RegionMask,
-    box_region,
-    find_peak,
-    grow_isocontour,
-    sphere_region,
-)
+from PentixaforQuantLib.measure.isocontour import IsocontourParameters, find_peak, grow_isocontour
+from PentixaforQuantLib.measure.regions import RegionMask, box_region, sphere_region
 from grids import OBLIQUE, rotation
 
 FIXED_40 = IsocontourParameters()
@@ -396,7 +390,18 @@ def _lesion_next_to_bladder():
 def test_lesion_touching_bladder_is_flagged_and_an_roi_confines_it():
     grid, image, lesion, bladder, lesion_c = _lesion_next_to_bladder()
     click = lesion_c - [2.0, 0.0, 0.0]
-    voi = grow_isocontour(image, grid, click)
+    # Default: the VOI is the clicked lesion, split from the bladder at their contact, and flagged.
+    split = grow_isocontour(image, grid, click)
+    assert split.leaked and split.split
+    assert np.array_equal(split.region.full_mask(grid.shape_kji), lesion)
+    assert split.suv_max == 10.0
+    assert [n["suv_max"] for n in split.neighbours] == [40.0]
+    assert split.neighbours[0]["voxels"] == bladder.sum()
+    assert len(split.warnings) == 1
+    assert "joins the clicked lesion (SUVmax 10.0) to 1 other structure" in split.warnings[0]
+    assert "bounding ROI" in split.warnings[0]
+    # Without the split (the behaviour before the rule): the component, reported as the bladder, flagged.
+    voi = grow_isocontour(image, grid, click, IsocontourParameters(split_at_saddle=False))
     assert voi.leaked
     assert voi.suv_max == 40.0
     assert len(voi.warnings) == 1

@@ -235,3 +235,41 @@ def test_observe_ignores_preview_and_mid_drag_moves_and_recomputes_the_moved_sit
     assert logic.last_study.marrow["T12"].stats.suv_max == pytest.approx(
         phantom.truth.expected["marrow"]["T12"]["suv_max"], abs=2e-3)
     logic.stop_observing()
+def test_a_refused_recomputation_replaces_the_stale_row_and_segment(measured):
+    """Moving the lesion point onto background, or the ROI off the image, shows the error, not the old numbers."""
+    logic, pet, points, study, phantom = measured
+    logic.observe(pet, points)
+    nodes = logic.output_nodes(points)
+    rows = results_table_cells(nodes.results_table)
+    assert rows["lesion"]["Status"] == "ok" and float(rows["lesion"]["SUVmax"]) > 0
+    assert SITE_TITLES["lesion"] in seg_names(nodes.segmentation)
+    # A point in plain soft tissue (inside the body, away from any structure): no uptake focus there.
+    index = [points.GetNthControlPointLabel(n) for n in range(points.GetNumberOfControlPoints())].index("lesion")
+    background = np.asarray(phantom.truth.seed_points["aorta"], float) + [0.0, 60.0, 0.0]
+    points.SetNthControlPointPositionWorld(index, *background)  # fires PointModifiedEvent: recomputed
+    rows = results_table_cells(nodes.results_table)
+    assert rows["lesion"]["Status"] == "error"
+    assert rows["lesion"]["Notes"].startswith("no uptake focus at RAS")
+    for column in ("SUVmax", "SUVmean", "SUVpeak", "Volume", "Voxels"):
+        assert rows["lesion"][column] in ("", "nan"), column
+    assert rows["TBR"]["Status"] == "missing"
+    assert SITE_TITLES["lesion"] not in seg_names(nodes.segmentation)
+    assert rows["aorta"]["Status"] == "ok"  # the other sites keep their numbers
+    assert logic.last_study.errors["lesion"].startswith("no uptake focus")
+    # Back on the lesion: numbers and segment return.
+    points.SetNthControlPointPositionWorld(index, *phantom.truth.seed_points["lesion"])
+    rows = results_table_cells(nodes.results_table)
+    assert rows["lesion"]["Status"] in ("ok", "warning") and float(rows["lesion"]["SUVmax"]) > 0
+    assert SITE_TITLES["lesion"] in seg_names(nodes.segmentation)
+    logic.stop_observing()
+
+    # A bounding ROI moved off the image refuses the lesion only (a recomputation, not an exception).
+    roi = logic.scene.AddNewNodeByClass("vtkMRMLMarkupsROINode")
+    roi.SetCenter(5000.0, 0.0, 0.0)
+    roi.SetSize(20.0, 20.0, 20.0)
+    study = logic.measure(pet, points, roi_node=roi)
+    rows = results_table_cells(nodes.results_table)
+    assert rows["lesion"]["Status"] == "error" and "holds no voxel centre" in rows["lesion"]["Notes"]
+    assert rows["lesion"]["SUVmax"] in ("", "nan")
+    assert SITE_TITLES["lesion"] not in seg_names(nodes.segmentation)
+    assert study.blood_pool is not None and rows["aorta"]["Status"] == "ok"

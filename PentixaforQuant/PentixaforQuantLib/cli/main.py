@@ -3,7 +3,8 @@
 Sub-commands: ``suv`` (print the SUV audit of a DICOM series), ``convert`` (write the SUV volume), ``phantom``
 (write the synthetic reference phantom), ``quantify`` (the protocol on a series and a points file), ``demo``
 (phantom + quantify + picture), ``batch`` (every study of a cohort manifest), ``stats`` (the cohort statistics and
-figures) and ``bench`` (speed against the whole-volume baseline). Each command lives in
+figures), ``bench`` (speed against the whole-volume baseline) and ``web`` (the reading station in a browser). Each
+command lives in
 its own module of this package with a ``register(subparsers)`` function; a new command is one more module here
 and one more entry in ``COMMANDS``.
 
@@ -21,7 +22,7 @@ import sys
 import traceback
 
 from ..errors import PentixaforQuantError
-from . import batch, bench, demo, phantom, quantify, stats, suv
+from . import batch, bench, demo, phantom, quantify, stats, suv, web
 from .options import annotate_ranges, check_options
 from .quiet import library_output, terminal_line
 
@@ -30,7 +31,7 @@ EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
 
 #: Command modules, in the order ``--help`` lists them.
-COMMANDS = (suv, phantom, quantify, batch, stats, demo, bench)
+COMMANDS = (suv, phantom, quantify, batch, stats, demo, bench, web)
 
 
 class _Parser(argparse.ArgumentParser):

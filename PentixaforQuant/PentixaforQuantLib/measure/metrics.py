@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .voi import RegionMask
+from .regions import RegionMask
 
 __all__ = [
     "ONE_ML_SPHERE_RADIUS_MM",

@@ -3,7 +3,7 @@
 Pure numerics (arrays and voxel geometry); the MRML Logic and the command line both call :func:`run_protocol`.
 Definitions follow SPEC §2-4:
 
-- target lesion: isocontour VOI (:func:`voi.grow_isocontour`) with SUVmax, SUVmean, SD, SUVpeak, volume, TLA;
+- target lesion: isocontour VOI (:func:`isocontour.grow_isocontour`) with SUVmax, SUVmean, SD, SUVpeak, volume, TLA;
 - blood pool: a sphere (15 mm diameter) in the aortic arch lumen, SUVmean (Buck et al., J Nucl Med 2022);
 - TBR = SUVmax(target lesion) / SUVmean(blood pool);
 - marrow: a sphere (15 mm diameter) at each of C7, T12, L5, right and left ilium, SUVmax per site,
@@ -22,7 +22,8 @@ from ..geometry import VoxelGrid
 from .parameter_ranges import check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
 from .sites import AORTA, LESION, MARROW_SITES
-from .voi import IsocontourParameters, IsocontourVOI, RegionMask, grow_isocontour, sphere_region
+from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
+from .regions import RegionMask, sphere_region
 
 __all__ = [
     "ProtocolParameters",
@@ -102,6 +103,8 @@ class LesionResult:
     peak: PeakResult
     peak_ras: np.ndarray
     peak_center_ras: np.ndarray  # centre of the SUVpeak sphere
+    #: Structures the isocontour joined to the lesion (hottest first): suv_max, peak_ras (world), volume_ml.
+    neighbours: list[dict] = field(default_factory=list)
 
     @property
     def region(self) -> RegionMask:
@@ -212,9 +215,15 @@ def measure_lesion(
     peak = suv_peak(image, grid, voi.region, variant=parameters.peak_variant, radius_mm=parameters.peak_radius_mm)
     peak_ras = to_world(grid.ijk_to_ras_points(np.asarray(voi.peak_kji[::-1], float)))
     peak_center_ras = to_world(grid.ijk_to_ras_points(np.asarray(peak.center_kji[::-1], float)))
+    neighbours = [
+        {"suv_max": n["suv_max"],
+         "peak_ras": np.asarray(to_world(grid.ijk_to_ras_points(np.asarray(n["peak_kji"][::-1], float))), float),
+         "volume_ml": n["voxels"] * grid.voxel_volume_ml}
+        for n in voi.neighbours
+    ]
     return LesionResult(
         np.asarray(to_world(click_ras), float), voi, stats, peak, np.asarray(peak_ras, float),
-        np.asarray(peak_center_ras, float),
+        np.asarray(peak_center_ras, float), neighbours,
     )
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, region_statistics, suv_peak
-from .voi import RegionMask
+from .regions import RegionMask
 
 __all__ = ["SEGMENT_STATISTIC_KEYS", "suv_units_problem", "segment_suv_statistics"]
 

@@ -28,7 +28,7 @@ from ..errors import DicomExportError
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
 from ..measure.sites import AORTA, LESION, MARROW_SITES
-from ..measure.voi import RegionMask
+from ..measure.regions import RegionMask
 from .atomic import atomic_output_folder
 from .dicom_seg import require_highdicom, study_segmentation
 from .dicom_sr import MEAN_SUV_MAX_LABEL, study_measurement_report

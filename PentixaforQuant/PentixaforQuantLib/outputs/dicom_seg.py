@@ -21,7 +21,7 @@ import numpy as np
 from .. import __version__
 from ..errors import DicomExportError
 from ..geometry import VoxelGrid
-from ..measure.voi import RegionMask
+from ..measure.regions import RegionMask
 from ..suv.codes import Code
 from .dicom_codes import ALGORITHM_FAMILY, SITE_CODES
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
 from ..measure.sites import AORTA, LESION, SITE_TITLES
-from ..measure.voi import RegionMask
+from ..measure.regions import RegionMask
 
 __all__ = ["study_figure"]
 

@@ -71,7 +71,10 @@ def describe_methods(study: StudyResult) -> dict[str, str]:
     n_marrow = len(study.marrow_sites_used)
     return {
         LESION: f"{threshold}, {iso.connectivity}-connected, peak search r {iso.search_radius_mm:g} mm, "
-        f"regrown until stable; {peak}",
+        f"regrown until stable; {peak}; peak by ascent from the click, "
+        + (f"joined structures split at the saddle (depth {100 * iso.saddle_depth:g} %)" if iso.split_at_saddle
+           else "joined structures kept (no split at the saddle)")
+        + f", focus >= {iso.focus_contrast:g} x local background",
         AORTA: f"sphere {p.blood_pool_diameter_mm:g} mm diameter (voxel centres inside), SUVmean",
         "marrow": f"sphere {p.marrow_diameter_mm:g} mm diameter (voxel centres inside), SUVmax",
         "TBR": f"{numerator}(target lesion) / SUVmean(blood pool)",
@@ -154,6 +157,9 @@ def study_to_dict(study: StudyResult, *, suv_audit: dict | None = None, units: s
         "leaked": les.voi.leaked,
         "touches_border": les.voi.touches_border,
         "regrow_iterations": les.voi.iterations,
+        "split": les.voi.split,
+        "neighbours": [{"suv_max": n["suv_max"], "peak_ras": [float(v) for v in n["peak_ras"]],
+                        "volume_ml": n["volume_ml"]} for n in les.neighbours],
     }
     bp = study.blood_pool
     out["blood_pool"] = None if bp is None else {

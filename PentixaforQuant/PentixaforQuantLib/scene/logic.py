@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..suv.series_reader import read_pet_headers, read_pet_volume
-from ..errors import SUVError
+from ..errors import PentixaforQuantError, SUVError
 from .mrml import (
     AUDIT_ATTRIBUTE,
     add_suv_volume_node,
@@ -328,7 +328,12 @@ class StudyLogic:
         grid = volume_grid(pet_node)
         to_local = world_to_volume(pet_node)
         to_world = volume_to_world(pet_node)
-        allowed = roi_region(roi_node, pet_node, grid) if roi_node is not None else None
+        allowed, roi_error = None, None
+        if roi_node is not None:
+            try:
+                allowed = roi_region(roi_node, pet_node, grid)
+            except PentixaforQuantError as exc:  # e.g. the ROI moved off the image: the lesion row says so
+                roi_error = f"bounding ROI {roi_node.GetName()!r}: {exc}"
         roi_key = None if roi_node is None else (roi_node.GetID(), roi_node.GetMTime())
         cache = self._caches.setdefault(points_node.GetID() or str(id(points_node)), _Cache())
         transform_key = pet_node.GetParentTransformNode().GetMTime() if pet_node.GetParentTransformNode() else None
@@ -343,7 +348,13 @@ class StudyLogic:
             else:
                 changed.add(site)
                 computed.add(site)
-                outcome = self._measure_site(site, image, grid, to_local(ras_world), parameters, allowed, to_world)
+                if site == LESION and roi_error is not None:
+                    outcome = roi_error
+                else:
+                    outcome = self._measure_site(site, image, grid, to_local(ras_world), parameters, allowed,
+                                                 to_world)
+                # A refusal replaces the earlier result: the row shows the error and no numbers, and the site's
+                # segment is removed (it is not in the study's regions any more).
                 cache.keys[site], cache.results[site] = key, outcome
             if isinstance(outcome, str):
                 study.errors[site] = outcome
@@ -378,14 +389,12 @@ class StudyLogic:
 
     @staticmethod
     def _measure_site(site, image, grid, ras_local, parameters, allowed, to_world) -> LesionResult | SphereResult | str:
-        from ..errors import MeasurementError
-
         try:
             if site == LESION:
                 return measure_lesion(image, grid, ras_local, parameters, allowed=allowed, to_world=to_world)
             diameter = parameters.blood_pool_diameter_mm if site == AORTA else parameters.marrow_diameter_mm
             return measure_sphere(image, grid, site, ras_local, diameter, parameters, to_world=to_world)
-        except MeasurementError as exc:
+        except PentixaforQuantError as exc:  # any refusal of this site, never a traceback or a stale row
             return str(exc)
 
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed) -> None:

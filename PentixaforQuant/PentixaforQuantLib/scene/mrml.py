@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import PentixaforQuantError, PointsError
 from ..geometry import VoxelGrid
 from ..measure.sites import canonical_site
-from ..measure.voi import RegionMask, box_region
+from ..measure.regions import RegionMask, box_region
 from ..suv.codes import SUV_QUANTITY, suv_units_code
 
 __all__ = [

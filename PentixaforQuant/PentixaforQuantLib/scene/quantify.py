@@ -50,11 +50,15 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
 
 
 def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict | None = None,
-                        figure: bool = True, bundle: bool = True, warnings=(), dicom_out=None) -> dict:
+                        figure: bool = True, bundle: bool = True, warnings=(), dicom_out=None,
+                        extra: dict | None = None, points_file: bool = False) -> dict:
     """Write every output of a measured study into ``out_dir``: study.json, sites.csv, the segmentation, (``bundle``)
     the scene bundle and (``figure``) the study picture; with ``dicom_out``, the DICOM SEG and SR there. ``warnings`` (e.g.
     points that were never placed) are recorded in study.json before the study's own. The files of each folder
-    appear together or not at all; returns their paths (in the folders as given) by kind."""
+    appear together or not at all; returns their paths (in the folders as given) by kind.
+
+    ``extra`` adds top-level entries to ``study.json`` (e.g. the web reader's ``reading`` record);
+    ``points_file`` also writes the points as ``points.mrk.json`` (so a reading can be reopened)."""
     from ..outputs.atomic import atomic_output_folder
     from ..outputs.dicom_export import write_dicom_files
     from ..outputs.figures import study_figure
@@ -67,6 +71,7 @@ def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict
     audit = pet.GetAttribute(AUDIT_ATTRIBUTE)
     doc = study_to_dict(study, suv_audit=json.loads(audit) if audit else None, units=units, source=source)
     doc["warnings"] = list(warnings) + list(doc["warnings"])
+    doc.update(extra or {})
     points = markups_site_points(points_node)
     out = Path(out_dir)
     # The DICOM folder is opened first, so that both folders are checked before anything is written.
@@ -79,6 +84,10 @@ def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict
         }
         if bundle:
             written["scene"] = save_scene_bundle(logic.scene, scratch / "study.mrb")
+        if points_file:
+            from ..outputs.points import write_markups_json
+
+            written["points"] = write_markups_json(points, scratch / "points.mrk.json")
         if figure:
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
                                              title=f"{pet.GetName()} - {units}")

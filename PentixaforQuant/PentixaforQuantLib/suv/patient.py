@@ -6,6 +6,7 @@ The body-size formulas themselves (LBM, BSA, IBW) are in :mod:`.body_size`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from . import body_size
 from .dicom_values import tag_label
@@ -33,82 +34,79 @@ def _replaces_scanner_value(ctx: SeriesInputs, what: str, override, header, tag:
         raise SUVError(f"the {what} override cannot apply: {why} with {tag} {shown}; remove the override")
 
 
-def weight_kg(ctx: SeriesInputs) -> float:
-    """Patient weight (kg): the override, else PatientWeight (0010,1030) (above 1000 read as grams)."""
-    if "weight" in ctx.cache:
-        return ctx.cache["weight"]
-    header = ctx.header_or_none(lambda: ctx.series_number("PatientWeight"), ctx.ov.weight_kg)
-    lo, hi = WEIGHT_RANGE_KG
-    tag = tag_label("PatientWeight")
-    if ctx.ov.weight_kg is not None:
-        w = _positive_number(ctx.ov.weight_kg, "weight", "kg")
-        if not lo <= w <= hi:
-            hint = unit_hint(w, _in(WEIGHT_RANGE_KG), [(1e-3, "in grams", "kg")])
-            ctx.implausible(f"the weight override {w:g} kg is outside {lo:g}-{hi:g} kg{hint}")
-        header_kg = None if not header else (header / 1000.0 if header > WEIGHT_GRAMS_ABOVE else header)
-        _replaces_scanner_value(ctx, "weight", w, header_kg, tag)
-        ctx.record("weight_kg", w, "user override")
+@dataclass(frozen=True)
+class _BodyMeasure:
+    """How one body measure is read: its header attribute, unit, plausible range and the other unit it is
+    sometimes written in (read as that unit above ``alt_above``)."""
+
+    name: str  # "weight" / "height"
+    keyword: str
+    unit: str
+    bounds: tuple[float, float]
+    alt_above: float
+    alt_divisor: float
+    alt_name: str
+    override_hints: tuple[tuple[float, str, str], ...]
+    header_hints: tuple[tuple[float, str, str], ...]
+
+
+_WEIGHT = _BodyMeasure("weight", "PatientWeight", "kg", WEIGHT_RANGE_KG, WEIGHT_GRAMS_ABOVE, 1000.0, "grams",
+                       override_hints=((1e-3, "in grams", "kg"),), header_hints=())
+_HEIGHT = _BodyMeasure("height", "PatientSize", "m", HEIGHT_RANGE_M, HEIGHT_CM_ABOVE, 100.0, "centimetres",
+                       override_hints=((1e-2, "in centimetres", "m"), (1e-3, "in millimetres", "m")),
+                       header_hints=((1e-3, "in millimetres", "m"),))
+
+
+def _body_measure(ctx: SeriesInputs, spec: _BodyMeasure, override) -> float:
+    """The override, else the header value (converted from ``spec.alt_name`` above ``spec.alt_above``), checked
+    against the plausible range and recorded with its source."""
+    if spec.name in ctx.cache:
+        return ctx.cache[spec.name]
+    header = ctx.header_or_none(lambda: ctx.series_number(spec.keyword), override)
+    lo, hi = spec.bounds
+    unit, tag = spec.unit, tag_label(spec.keyword)
+    if override is not None:
+        value = _positive_number(override, spec.name, unit)
+        if not lo <= value <= hi:
+            hint = unit_hint(value, _in(spec.bounds), spec.override_hints)
+            ctx.implausible(f"the {spec.name} override {value:g} {unit} is outside {lo:g}-{hi:g} {unit}{hint}")
+        header_value = None if not header else (header / spec.alt_divisor if header > spec.alt_above else header)
+        _replaces_scanner_value(ctx, spec.name, value, header_value, tag)
+        ctx.record(f"{spec.name}_{unit}", value, "user override")
         if header:
-            ctx.note(f"weight {w:g} kg from user override replaces {tag} {header:g}")
+            ctx.note(f"{spec.name} {value:g} {unit} from user override replaces {tag} {header:g}")
     else:
         if header is None or header == 0:
             raise SUVError(
-                f"patient weight missing: {tag} is {'absent or empty' if header is None else '0'}; give the weight "
-                "as an override"
+                f"patient {spec.name} missing: {tag} is {'absent or empty' if header is None else '0'}; give the "
+                f"{spec.name} as an override"
             )
         if header < 0:
             raise SUVError(f"{tag} is negative ({header:g})")
-        w = header
-        source = tag
-        if header > WEIGHT_GRAMS_ABOVE:
-            w = header / 1000.0
-            ctx.note(f"{tag} {header:g} is above {WEIGHT_GRAMS_ABOVE:g}, so it is read as grams: {w:g} kg")
-            source += " (grams converted to kg)"
-        if not lo <= w <= hi:
-            unit = "kg" if w == header else "kg (read as grams)"
-            ctx.implausible(f"{tag} {header:g} is implausible: {w:g} {unit} is outside {lo:g}-{hi:g} kg")
-        ctx.record("weight_kg", w, source)
-    ctx.cache["weight"] = w
-    return w
+        value, source, converted = header, tag, header > spec.alt_above
+        if converted:
+            value = header / spec.alt_divisor
+            ctx.note(f"{tag} {header:g} is above {spec.alt_above:g}, so it is read as {spec.alt_name}: "
+                     f"{value:g} {unit}")
+            source += f" ({spec.alt_name} converted to {unit})"
+        if not lo <= value <= hi:
+            hint = unit_hint(header, _in(spec.bounds), spec.header_hints)
+            read_as = f" (read as {spec.alt_name})" if converted else ""
+            ctx.implausible(f"{tag} {header:g} is implausible: {value:g} {unit}{read_as} is outside "
+                            f"{lo:g}-{hi:g} {unit}{hint}")
+        ctx.record(f"{spec.name}_{unit}", value, source)
+    ctx.cache[spec.name] = value
+    return value
+
+
+def weight_kg(ctx: SeriesInputs) -> float:
+    """Patient weight (kg): the override, else PatientWeight (0010,1030) (above 1000 read as grams)."""
+    return _body_measure(ctx, _WEIGHT, ctx.ov.weight_kg)
 
 
 def height_m(ctx: SeriesInputs) -> float:
     """Patient height (m): the override, else PatientSize (0010,1020) (above 3 read as centimetres)."""
-    if "height" in ctx.cache:
-        return ctx.cache["height"]
-    header = ctx.header_or_none(lambda: ctx.series_number("PatientSize"), ctx.ov.height_m)
-    lo, hi = HEIGHT_RANGE_M
-    tag = tag_label("PatientSize")
-    if ctx.ov.height_m is not None:
-        h = _positive_number(ctx.ov.height_m, "height", "m")
-        if not lo <= h <= hi:
-            hint = unit_hint(h, _in(HEIGHT_RANGE_M), [(1e-2, "in centimetres", "m"), (1e-3, "in millimetres", "m")])
-            ctx.implausible(f"the height override {h:g} m is outside {lo:g}-{hi:g} m{hint}")
-        header_m = None if not header else (header / 100.0 if header > HEIGHT_CM_ABOVE else header)
-        _replaces_scanner_value(ctx, "height", h, header_m, tag)
-        ctx.record("height_m", h, "user override")
-        if header:
-            ctx.note(f"height {h:g} m from user override replaces {tag} {header:g}")
-    else:
-        if header is None or header == 0:
-            raise SUVError(
-                f"patient height missing: {tag} is {'absent or empty' if header is None else '0'}; give the height "
-                "as an override"
-            )
-        if header < 0:
-            raise SUVError(f"{tag} is negative ({header:g})")
-        h = header
-        source = tag
-        if header > HEIGHT_CM_ABOVE:
-            h = header / 100.0
-            ctx.note(f"{tag} {header:g} is above {HEIGHT_CM_ABOVE:g}, so it is read as centimetres: {h:g} m")
-            source += " (cm converted to m)"
-        if not lo <= h <= hi:
-            hint = unit_hint(header, _in(HEIGHT_RANGE_M), [(1e-3, "in millimetres", "m")])
-            ctx.implausible(f"{tag} {header:g} is implausible as a height in m or cm{hint}")
-        ctx.record("height_m", h, source)
-    ctx.cache["height"] = h
-    return h
+    return _body_measure(ctx, _HEIGHT, ctx.ov.height_m)
 
 
 def _positive_number(value, what: str, unit: str) -> float:

@@ -1,0 +1,1 @@
+"""The web reading station (trame-slicer): worklist, page, saving. Imports everything below ``cli``."""

@@ -1,0 +1,190 @@
+"""The studies a reading station offers: a worklist from a folder of study folders or a manifest CSV.
+
+Nothing here imports slicer or trame, so the rules (which paths are allowed, what a study id may be, a study's
+reading state) are tested on their own. The browser never sends a path: it names a study by its index in the
+worklist, and every file the station reads or writes is derived here from the folders given on the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import PentixaforQuantError
+
+__all__ = ["WorklistError", "Study", "Worklist", "safe_study_id", "NOT_READ", "IN_PROGRESS", "DONE", "REFUSED"]
+
+#: Reading states shown in the page.
+NOT_READ, IN_PROGRESS, DONE, REFUSED = "not read", "in progress", "done", "refused"
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class WorklistError(PentixaforQuantError):
+    """The worklist (folder or manifest) cannot be used; names the file and, for a manifest, the line."""
+
+
+def safe_study_id(raw: str) -> str:
+    """A study id usable as one folder name: letters, digits, ``.``, ``_``, ``-``; never empty, ``.`` or ``..``.
+
+    Other characters (path separators, spaces, control characters) become ``_``; leading dots are dropped so
+    the folder is never hidden or a parent reference.
+    """
+    cleaned = _SAFE_ID.sub("_", str(raw).strip()).lstrip(".")
+    if not cleaned or set(cleaned) <= {"_"}:
+        raise WorklistError(f"study id {raw!r} has no usable characters")
+    return cleaned
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study of the worklist.
+
+    Attributes
+    ----------
+    study_id : str
+        Safe id (see :func:`safe_study_id`); also the name of its output folder under ``--out``.
+    dicom : Path or None
+        The PET DICOM folder (resolved, inside the worklist's root); None when the entry was refused.
+    problem : str or None
+        Why the entry cannot be read (shown in the page instead of the study); the rest stays usable.
+    points : Path or None
+        A points file of the manifest (``points`` column), placed when the study is opened without a saved
+        reading (e.g. an expert checking a reader's points).
+    """
+
+    study_id: str
+    dicom: Path | None
+    problem: str | None = None
+    points: Path | None = None
+
+
+class Worklist:
+    """Studies in a fixed order, and where each one's outputs go.
+
+    Parameters
+    ----------
+    studies : list of Study
+    out_dir : path
+        Outputs of study ``s`` go to ``out_dir / s.study_id`` (written whole or not at all).
+    """
+
+    def __init__(self, studies: list[Study], out_dir):
+        if not studies:
+            raise WorklistError("the worklist holds no study")
+        ids = [s.study_id for s in studies]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise WorklistError(f"study id {duplicates[0]!r} appears twice in the worklist")
+        self.studies = list(studies)
+        self.out_dir = Path(out_dir).resolve()
+
+    # ------------------------------------------------------------------------------------------ building
+    @classmethod
+    def single(cls, dicom_dir, out_dir) -> Worklist:
+        """A worklist of one study: the given PET DICOM folder."""
+        path = Path(dicom_dir).resolve()
+        if not path.is_dir():
+            raise WorklistError(f"no such folder: {dicom_dir}")
+        return cls([Study(safe_study_id(path.name), path)], out_dir)
+
+    @classmethod
+    def from_path(cls, source, out_dir) -> Worklist:
+        """A folder of study folders (each one study, named by its folder) or a manifest CSV."""
+        path = Path(source)
+        if path.is_dir():
+            return cls.from_folder(path, out_dir)
+        if path.is_file():
+            return cls.from_manifest(path, out_dir)
+        raise WorklistError(f"no such worklist folder or manifest: {source}")
+
+    @classmethod
+    def from_folder(cls, folder, out_dir) -> Worklist:
+        root = Path(folder).resolve()
+        studies = []
+        for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            resolved = child.resolve()
+            if not _inside(resolved, root):  # a symbolic link out of the worklist folder
+                studies.append(Study(safe_study_id(child.name), None, f"{child.name} points outside {root.name}"))
+            else:
+                studies.append(Study(safe_study_id(child.name), resolved))
+        if not studies:
+            raise WorklistError(f"worklist folder {folder} holds no study folder")
+        return cls(studies, out_dir)
+
+    @classmethod
+    def from_manifest(cls, manifest, out_dir) -> Worklist:
+        """A manifest CSV in the cohort format: at least the columns ``study_id`` and ``dicom`` (optional
+        ``points``; other columns are ignored here).
+
+        ``dicom`` and ``points`` paths are relative to the manifest's folder and must stay inside it (after
+        resolving links); an entry that breaks this, or whose folder or file is missing, is kept as a refused study
+        naming the line.
+        """
+        manifest = Path(manifest)
+        root = manifest.resolve().parent
+        try:
+            with manifest.open(newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh)
+                columns = [c.strip() for c in (reader.fieldnames or [])]
+                missing = [c for c in ("study_id", "dicom") if c not in columns]
+                if missing:
+                    raise WorklistError(f"{manifest}: missing column {missing[0]!r} (found: {', '.join(columns)})")
+                rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+        except UnicodeDecodeError:
+            raise WorklistError(f"{manifest} is not a UTF-8 CSV file") from None
+        studies = []
+        for line, row in enumerate(rows, start=2):
+            raw_id = row["study_id"]
+            if not raw_id:
+                raise WorklistError(f"{manifest} line {line}: empty study_id")
+            study_id = safe_study_id(raw_id)
+            given = row["dicom"]
+            where = f"{manifest.name} line {line}"
+            if not given:
+                studies.append(Study(study_id, None, f"{where}: empty dicom column"))
+                continue
+            dicom = (root / given).resolve()
+            if not _inside(dicom, root):
+                studies.append(Study(study_id, None, f"{where}: {given} is outside the manifest's folder"))
+            elif not dicom.is_dir():
+                studies.append(Study(study_id, None, f"{where}: no such folder {given}"))
+            elif row.get("points"):
+                points = (root / row["points"]).resolve()
+                if not _inside(points, root):
+                    studies.append(Study(study_id, None, f"{where}: {row['points']} is outside the manifest's folder"))
+                elif not points.is_file():
+                    studies.append(Study(study_id, None, f"{where}: no such points file {row['points']}"))
+                else:
+                    studies.append(Study(study_id, dicom, points=points))
+            else:
+                studies.append(Study(study_id, dicom))
+        return cls(studies, out_dir)
+
+    # ------------------------------------------------------------------------------------------ state
+    def output_folder(self, index: int) -> Path:
+        return self.out_dir / self.studies[index].study_id
+
+    def saved_reading(self, index: int) -> dict | None:
+        """The ``reading`` record (reader, time, revision) of the study's saved ``study.json``, if any."""
+        from .saving import read_reading
+
+        return read_reading(self.output_folder(index))
+
+    def state(self, index: int, *, open_now: bool = False) -> str:
+        """Reading state: refused, done (saved outputs exist), in progress (open, not saved), or not read."""
+        if self.studies[index].problem:
+            return REFUSED
+        if self.saved_reading(index) is not None:
+            return DONE
+        return IN_PROGRESS if open_now else NOT_READ
