@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from PentixaforQuantLib.cli.main import main
-from PentixaforQuantLib.cohort.manifest import ManifestError, protocol_for, read_manifest, safe_folder_name
+from PentixaforQuantLib.cohort.manifest import ManifestError, protocol_for, read_manifest
 from PentixaforQuantLib.measure.protocol import ProtocolParameters
 
 HEADER = ["study_id", "dicom", "points", "diagnosis", "group", "uptake", "activity_mbq", "peptide_mass_ug"]
@@ -104,16 +104,6 @@ def test_optional_columns_override_suv_and_protocol_per_row(study_files):
                                                   ["", "", "500", "", ""]], header))
     assert len(out_of_range) == 1 and out_of_range[0].startswith("manifest.csv line 3: protocol columns:")
     assert "threshold" in out_of_range[0]
-
-
-@pytest.mark.parametrize("study_id,expected", [
-    ("P-001", "P-001"), ("../../etc/passwd", "______etc_passwd"), ("..", ""), ("a b\\c", "a_b_c"),
-    (".hidden", "_hidden"), ("CON", "_CON"), ("Ülm 7", "Ülm_7".replace("Ü", "_")), ("x" * 300, "x" * 120),
-])
-def test_safe_folder_names(study_id, expected):
-    name = safe_folder_name(study_id)
-    assert name == expected
-    assert "/" not in name and "\\" not in name and not name.startswith(".")
 
 
 def test_stats_refuses_a_bad_cohort_table_naming_line_and_column(tmp_path, capsys):

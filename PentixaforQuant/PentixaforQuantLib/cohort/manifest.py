@@ -16,15 +16,15 @@ import csv
 import difflib
 import io
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from ..errors import PentixaforQuantError
+from ..outputs.folder_names import safe_folder_name
 
 __all__ = ["ManifestError", "ManifestEntry", "Manifest", "REQUIRED_COLUMNS", "SUV_COLUMNS", "PROTOCOL_COLUMNS",
-           "read_manifest", "safe_folder_name", "protocol_for"]
+           "read_manifest", "protocol_for"]
 
 REQUIRED_COLUMNS = ("study_id", "dicom", "points", "diagnosis", "group", "uptake", "activity_mbq",
                     "peptide_mass_ug")
@@ -38,8 +38,6 @@ KNOWN_COLUMNS = REQUIRED_COLUMNS + SUV_COLUMNS + PROTOCOL_COLUMNS
 
 _NORMALIZATIONS = ("bw", "lbm", "lbm-james128", "bsa", "ibw")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-_MAX_NAME = 120
 
 
 class ManifestError(PentixaforQuantError):
@@ -102,23 +100,6 @@ class Manifest:
     path: Path
     entries: tuple[ManifestEntry, ...]
     columns: tuple[str, ...]
-
-
-def safe_folder_name(study_id: str) -> str:
-    """A folder name made from a study id: the same id always gives the same name, and no name can escape.
-
-    Unicode is normalised (NFKC); every character other than ASCII letters, digits, ``.``, ``_`` and ``-`` (path
-    separators, spaces, control characters, accented letters, ...) becomes ``_``; leading dots and runs of dots
-    are replaced (no ``.``, ``..`` or hidden folders); Windows device names get a ``_`` prefix; the name is cut to 120 characters. Returns "" for
-    an id that leaves nothing usable.
-    """
-    text = unicodedata.normalize("NFKC", study_id).strip()
-    name = re.sub(r"[^\w.\-]", "_", text, flags=re.ASCII)
-    name = re.sub(r"^\.+|\.{2,}", lambda m: "_" * len(m.group()), name)
-    if name.split(".")[0].upper() in _WINDOWS_RESERVED:
-        name = "_" + name
-    name = name[:_MAX_NAME]
-    return "" if set(name) <= {"_"} else name
 
 
 def _number(text: str, *, positive: bool = False):

@@ -8,18 +8,17 @@ worklist, and every file the station reads or writes is derived here from the fo
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PentixaforQuantError
+from ..outputs.folder_names import safe_folder_name
 
 __all__ = ["WorklistError", "Study", "Worklist", "safe_study_id", "NOT_READ", "IN_PROGRESS", "DONE", "REFUSED"]
 
 #: Reading states shown in the page.
 NOT_READ, IN_PROGRESS, DONE, REFUSED = "not read", "in progress", "done", "refused"
 
-_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class WorklistError(PentixaforQuantError):
@@ -27,13 +26,10 @@ class WorklistError(PentixaforQuantError):
 
 
 def safe_study_id(raw: str) -> str:
-    """A study id usable as one folder name: letters, digits, ``.``, ``_``, ``-``; never empty, ``.`` or ``..``.
-
-    Other characters (path separators, spaces, control characters) become ``_``; leading dots are dropped so
-    the folder is never hidden or a parent reference.
-    """
-    cleaned = _SAFE_ID.sub("_", str(raw).strip()).lstrip(".")
-    if not cleaned or set(cleaned) <= {"_"}:
+    """A study id usable as one folder name (:func:`~..outputs.folder_names.safe_folder_name`, the rule the cohort
+    batch uses too); an id with no usable characters is refused."""
+    cleaned = safe_folder_name(raw)
+    if not cleaned:
         raise WorklistError(f"study id {raw!r} has no usable characters")
     return cleaned
 
