@@ -118,7 +118,7 @@ def missingPackages():
 
 
 def installPackages(requirementsPath):
-    """Install ``requirements.txt`` into Slicer's Python; call only after the user clicked Install.
+    """Install a requirements file into Slicer's Python; call only after the user agreed (clicked Install).
 
     Slicer 5.12+ (``pip_ensure``), else the 5.10 ``slicer.util.pip_install``. The click was the consent, so no
     second confirmation dialog is asked for where the API allows.
@@ -140,6 +140,17 @@ def installPackages(requirementsPath):
     with open(requirementsPath, encoding="utf-8") as fh:
         requirements = [line.strip() for line in fh if line.strip() and not line.startswith(("#", "-"))]
     slicer.util.pip_install(requirements)  # a list: no shell splitting of the version specifiers
+
+
+def installRequirement(requirement):
+    """Install one requirement string (e.g. ``"highdicom>=0.27"``) the same way; only after the user agreed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "requirements.txt")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(requirement + "\n")
+        installPackages(path)
 
 
 #
@@ -188,6 +199,7 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.recomputeButton.connect("clicked(bool)", lambda: self._run(lambda c: c.recompute()))
         self.ui.exportCsvButton.connect("clicked(bool)", self.onExportCsv)
         self.ui.exportStudyButton.connect("clicked(bool)", self.onExportStudy)
+        self.ui.exportDicomButton.connect("clicked(bool)", self.onExportDicom)
         self.ui.addToCohortButton.connect("clicked(bool)", lambda: self._run(lambda c: c.add_to_cohort()))
         self.ui.displayPresetButton.connect("clicked(bool)", lambda: self._run(lambda c: c.apply_display_preset()))
         self.ui.jumpToLesionButton.connect("clicked(bool)", lambda: self._run(lambda c: c.jump_to_site("lesion")))
@@ -320,6 +332,25 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), _("Export study into folder"))
         if folder:
             self._run(lambda c: c.export_study(os.path.join(folder, "PentixaforQuant study")))
+
+    def onExportDicom(self) -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("highdicom") is None:  # optional: installed only when the user agrees
+            from PentixaforQuantLib.outputs.dicom_seg import HIGHDICOM_REQUIREMENT
+
+            if not slicer.util.confirmOkCancelDisplay(
+                    _("Export DICOM writes DICOM SEG and SR with the Python package highdicom, which Slicer does not "
+                      "bundle. Install {requirement} now?").format(requirement=HIGHDICOM_REQUIREMENT),
+                    windowTitle=_("PentixaforQuant: install highdicom")):
+                return
+            with slicer.util.tryWithErrorDisplay(_("Installing highdicom failed."), waitCursor=True):
+                installRequirement(HIGHDICOM_REQUIREMENT)
+            if importlib.util.find_spec("highdicom") is None:
+                return
+        folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), _("Export DICOM SEG and SR into folder"))
+        if folder:
+            self._run(lambda c: c.export_dicom(os.path.join(folder, "PentixaforQuant DICOM")))
 
     # ------------------------------------------------------------------------------------------------- view
     def _updateGUI(self, controller) -> None:

@@ -243,6 +243,31 @@ def test_export_study_writes_the_command_line_outputs(placed, tmp_path):
     assert doc["suv"]["units"] == "{SUVbw}g/ml" and doc["source"]["kind"] == "dicom"
 
 
+def test_export_dicom_writes_seg_and_sr_of_the_panels_study(placed, phantom_study, tmp_path):
+    pytest.importorskip("highdicom")
+    controller, phantom = placed
+    paths = controller.export_dicom(tmp_path / "dicom")
+    seg, sr = pydicom.dcmread(paths["seg"]), pydicom.dcmread(paths["sr"])
+    pet = pydicom.dcmread(next((phantom_study[1] / "dicom").glob("*.dcm")), stop_before_pixels=True)
+    assert seg.Modality == "SEG" and sr.Modality == "SR"
+    assert len(seg.SegmentSequence) == len(PANEL_SITES)
+    assert seg.StudyInstanceUID == sr.StudyInstanceUID == pet.StudyInstanceUID
+
+    def numbers(item):  # every NUM content item of the SR tree: (concept meaning, value)
+        for child in getattr(item, "ContentSequence", []):
+            if child.ValueType == "NUM":
+                yield child.ConceptNameCodeSequence[0].CodeMeaning, float(child.MeasuredValueSequence[0].NumericValue)
+            yield from numbers(child)
+
+    found = list(numbers(sr))
+    study = controller.study
+    assert sum(meaning == "Volume" for meaning, _ in found) == len(PANEL_SITES)  # one measurement group per site
+    values = [value for _, value in found]
+    for expected in (study.lesion.stats.suv_max, study.blood_pool.stats.suv_mean, study.tbr, study.mean_suv_max):
+        assert any(v == pytest.approx(expected, rel=1e-12) for v in values), expected  # DS keeps 16 characters
+    assert study.lesion.stats.suv_max == pytest.approx(phantom.truth.expected["lesion"]["suv_max"], abs=2e-3)
+
+
 def test_the_scene_brings_the_panel_back(placed, tmp_path):
     controller, phantom = placed
     controller.set_parameter("marrowDiameterMm", 11.0)

@@ -40,6 +40,7 @@ Display
     ``apply_display_preset()`` (inverted grey, SUV 0-6, PET in every slice view, VOIs as outlines).
 Output
     ``export_csv(path)``, ``export_study(folder)`` (study.json, sites.csv, segmentation, scene bundle),
+    ``export_dicom(folder)`` (DICOM SEG and SR TID 1500),
     ``add_to_cohort(study_id=None, ...)`` (one wide row per study, :data:`~..outputs.cohort_row.COHORT_COLUMNS`;
     adding a study again replaces its row), ``cohort_table``.
 
@@ -856,6 +857,14 @@ class PanelController:
         source = json.loads(self.pet_node.GetAttribute(_SOURCE_ATTRIBUTE) or "{}")
         return write_study_outputs(self.logic, self.pet_node, self.points_node, self.study, folder,
                                    source=source, figure=figure)
+
+    def export_dicom(self, folder) -> dict:
+        """Write the study as DICOM SEG and SR TID 1500 (``seg.dcm``, ``sr.dcm``) into ``folder``, whole or not at
+        all, in the PET's DICOM study (see ``StudyLogic.export_dicom``; needs highdicom). Returns the paths."""
+        if self.study is None:
+            raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
+        return self.logic.export_dicom(self.pet_node, self.points_node, folder, study=self.study,
+                                       resolver=self._resolver)
 
     @property
     def cohort_table(self):
