@@ -241,9 +241,15 @@ def test_vtk_messages_on_fd_2_are_kept_off_the_terminal():
 
 def test_ctrl_c_is_one_line_exit_130_and_leaves_no_output(tmp_path):
     out = tmp_path / "demo"
+    def as_in_a_terminal():
+        # A child inherits its parent's blocked and ignored signals; libraries loaded by other tests of this
+        # process (event loops, worker pools) may leave SIGINT blocked. A user's shell does not.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     proc = subprocess.Popen([sys.executable, "-u", "-m", "PentixaforQuantLib", "demo", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=as_in_a_terminal)
     first = proc.stdout.readline()  # the demo has started (building the phantom takes seconds)
     assert first.startswith("Building")
     proc.send_signal(signal.SIGINT)
