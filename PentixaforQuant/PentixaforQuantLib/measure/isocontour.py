@@ -14,7 +14,9 @@ from scipy import ndimage
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .regions import _RADIUS_RTOL, RegionMask, _cropped, _fmt_ras, _outside_message, _point, sphere_region
+from .regions import (
+    _RADIUS_RTOL, RegionMask, _ball_kernel, _cropped, _fmt_ras, _outside_message, _point, sphere_region,
+)
 
 __all__ = ["IsocontourParameters", "IsocontourVOI", "climb_to_peak", "find_peak", "grow_isocontour"]
 
@@ -728,11 +730,7 @@ def _measure_background(image, grid: VoxelGrid, box, comp, gap_mm: float, width_
 def _dilate_ball(mask: np.ndarray, grid: VoxelGrid, radius_mm: float) -> np.ndarray:
     if radius_mm <= 0:
         return mask.copy()
-    off = grid.ball_offsets_kji(radius_mm)
-    n = np.abs(off).max(axis=0)
-    kernel = np.zeros(tuple(2 * n + 1), dtype=bool)
-    kernel[tuple((off + n).T)] = True
-    return ndimage.binary_dilation(mask, structure=kernel)
+    return ndimage.binary_dilation(mask, structure=_ball_kernel(grid, radius_mm)[0])
 
 
 def _touches_border(box, comp: np.ndarray, shape_kji) -> bool:

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .regions import RegionMask
+from .regions import RegionMask, _ball_kernel
 
 __all__ = [
     "ONE_ML_SPHERE_RADIUS_MM",
@@ -142,15 +142,6 @@ def region_statistics(image: np.ndarray, grid: VoxelGrid, region: RegionMask) ->
         tla=float(mean * volume_ml),
         peak_kji=tuple(int(v) for v in region.indices_kji()[top]),
     )
-
-
-def _ball_kernel(grid: VoxelGrid, radius_mm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean kernel of the ball (voxel centres within radius of the centre voxel) and its half-size (k, j, i)."""
-    off = grid.ball_offsets_kji(radius_mm)
-    half = np.abs(off).max(axis=0)
-    kernel = np.zeros(tuple(2 * half + 1), dtype=bool)
-    kernel[tuple((off + half).T)] = True
-    return kernel, half
 
 
 def suv_peak(

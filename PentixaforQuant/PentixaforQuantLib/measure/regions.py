@@ -159,6 +159,15 @@ def _cropped(box, mask: np.ndarray) -> RegionMask:
     return RegionMask(tuple(new_box), mask[tuple(sel)])
 
 
+def _ball_kernel(grid: VoxelGrid, radius_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean kernel of the ball (voxel centres within radius of the centre voxel) and its half-size (k, j, i)."""
+    off = grid.ball_offsets_kji(radius_mm)
+    half = np.abs(off).max(axis=0)
+    kernel = np.zeros(tuple(2 * half + 1), dtype=bool)
+    kernel[tuple((off + half).T)] = True
+    return kernel, half
+
+
 def _fmt_ras(p) -> str:
     p = np.asarray(p, float)
     return f"({p[0]:.1f}, {p[1]:.1f}, {p[2]:.1f})"
