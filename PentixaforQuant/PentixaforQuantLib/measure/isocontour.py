@@ -356,7 +356,7 @@ def _search_region(image, grid: VoxelGrid, click, radius_mm: float, allowed: Reg
 
 def _nearest_voxel(grid: VoxelGrid, region: RegionMask, click) -> tuple[int, int, int]:
     """The region voxel whose centre is nearest the click (ties: lowest flat index)."""
-    kji = tuple(int(v) for v in np.rint(grid.ras_to_continuous_ijk(click))[::-1])
+    kji = grid.nearest_kji(click)
     if region.contains_kji(kji):
         return kji
     idx = region.indices_kji()
