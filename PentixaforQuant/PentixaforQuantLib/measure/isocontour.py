@@ -415,9 +415,9 @@ def _climb(image, grid, region: RegionMask, click, connectivity: int) -> tuple[t
     return tuple(int(v) for v in peak), not top > float(image[tuple(peak)])
 
 
-def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -> tuple[list[np.ndarray], np.ndarray]:
-    """Plateaus of exactly equal SUV in the component that have an interior voxel (the largest ``limit``), and
-    the mask of those interior voxels (all face neighbours in the component with the same value).
+def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -> list[np.ndarray]:
+    """Plateaus of exactly equal SUV in the component that have an interior voxel (all face neighbours in the
+    component with the same value); the largest ``limit`` of them.
 
     Noise-free phantoms are made of such plateaus; a plateau is a structure of its own even where it touches a
     hotter one (a terrace), which no regional maximum would mark.
@@ -434,7 +434,7 @@ def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -
         same[tuple(b)] = (sub[tuple(b)] == sub[tuple(a)]) & comp[tuple(a)]
         interior &= same
     if not interior.any():
-        return [], interior
+        return []
     labels, n = ndimage.label(interior, structure=structure)
     sizes = np.bincount(labels.ravel())[1:]
     zones = []
@@ -442,7 +442,7 @@ def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -
         seed = labels == lab
         value = sub[tuple(np.argwhere(seed)[0])]
         zones.append(ndimage.binary_propagation(seed, structure=structure, mask=comp & (sub == value)))
-    return zones, interior
+    return zones
 
 
 # Two plateaus in contact are two structures when their SUV differ by at least this fraction: far above the
@@ -501,7 +501,7 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     candidates = comp & (vals >= ndimage.maximum_filter(vals, footprint=structure, mode="constant", cval=-np.inf))
     if ndimage.label(candidates, structure=structure)[1] <= 1:
         return None
-    zones, _ = _flat_zones(sub, comp, structure)
+    zones = _flat_zones(sub, comp, structure)
     markers = np.zeros(comp.shape, np.int32)
     for n_zone, zone in enumerate(zones, start=1):
         markers[zone & (markers == 0)] = n_zone
