@@ -15,7 +15,7 @@ from scipy import ndimage
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
 from .regions import (
-    _RADIUS_RTOL, RegionMask, _ball_kernel, _cropped, _fmt_ras, _outside_message, _point, sphere_region,
+    _RADIUS_RTOL, RegionMask, _ball_kernel, _check_image, _cropped, _fmt_ras, _outside_message, _point, sphere_region,
 )
 
 __all__ = ["IsocontourParameters", "IsocontourVOI", "climb_to_peak", "find_peak", "grow_isocontour"]
@@ -191,13 +191,6 @@ class IsocontourVOI:
     background_voxels: int = 0
     neighbours: list[dict] = field(default_factory=list)
     split: bool = False
-
-
-def _check_image(image: np.ndarray, grid: VoxelGrid) -> np.ndarray:
-    image = np.asarray(image)
-    if image.shape != grid.shape_kji:
-        raise ValueError(f"image shape {image.shape} does not match the grid {grid.shape_kji}")
-    return image
 
 
 def _nonfinite_message(grid: VoxelGrid, count: int, first_kji, where: str) -> str:

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .regions import RegionMask, _ball_kernel
+from .regions import RegionMask, _ball_kernel, _check_image
 
 __all__ = [
     "ONE_ML_SPHERE_RADIUS_MM",
@@ -94,9 +94,7 @@ class PeakResult:
 
 
 def _region_values(image: np.ndarray, grid: VoxelGrid, region: RegionMask, what: str) -> np.ndarray:
-    image = np.asarray(image)
-    if image.shape != grid.shape_kji:
-        raise ValueError(f"image shape {image.shape} does not match the grid {grid.shape_kji}")
+    image = _check_image(image, grid)
     if region.voxel_count == 0:
         raise MeasurementError(f"the {what} VOI is empty")
     values = np.asarray(region.values(image), dtype=np.float64)

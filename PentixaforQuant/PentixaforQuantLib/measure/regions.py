@@ -168,6 +168,14 @@ def _ball_kernel(grid: VoxelGrid, radius_mm: float) -> tuple[np.ndarray, np.ndar
     return kernel, half
 
 
+def _check_image(image: np.ndarray, grid: VoxelGrid) -> np.ndarray:
+    """The image as an array, refused (ValueError) unless it has the grid's shape."""
+    image = np.asarray(image)
+    if image.shape != grid.shape_kji:
+        raise ValueError(f"image shape {image.shape} does not match the grid {grid.shape_kji}")
+    return image
+
+
 def _fmt_ras(p) -> str:
     p = np.asarray(p, float)
     return f"({p[0]:.1f}, {p[1]:.1f}, {p[2]:.1f})"
