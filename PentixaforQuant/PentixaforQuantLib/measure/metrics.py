@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .regions import RegionMask, _ball_kernel, _check_image
+from .regions import RegionMask, _ball_kernel, _check_image, _fmt_ras
 
 __all__ = [
     "ONE_ML_SPHERE_RADIUS_MM",
@@ -104,7 +104,7 @@ def _region_values(image: np.ndarray, grid: VoxelGrid, region: RegionMask, what:
         ras = grid.ijk_to_ras_points(first[::-1].astype(float))
         raise MeasurementError(
             f"{np.count_nonzero(~finite)} of {values.size} voxels of the {what} VOI are not finite (NaN/inf), e.g. "
-            f"at RAS ({ras[0]:.1f}, {ras[1]:.1f}, {ras[2]:.1f})"
+            f"at RAS {_fmt_ras(ras)}"
         )
     return values
 
@@ -223,7 +223,7 @@ def suv_peak(
             n = int(np.count_nonzero(bad))
             raise MeasurementError(
                 f"{n} non-finite (NaN/inf) {'voxel lies' if n == 1 else 'voxels lie'} within the {radius_mm:g} mm "
-                f"SUVpeak sphere, e.g. at RAS ({ras[0]:.1f}, {ras[1]:.1f}, {ras[2]:.1f})"
+                f"SUVpeak sphere, e.g. at RAS {_fmt_ras(ras)}"
             )
         sub = np.where(finite, sub, 0.0)
 

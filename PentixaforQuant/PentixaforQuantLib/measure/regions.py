@@ -189,10 +189,13 @@ def image_extent_ras(grid: VoxelGrid) -> tuple[np.ndarray, np.ndarray]:
     return ras.min(axis=0), ras.max(axis=0)
 
 
-def _outside_message(grid: VoxelGrid, point_ras, what: str) -> str:
+def _fmt_extent(grid: VoxelGrid) -> str:
     lo, hi = image_extent_ras(grid)
-    extent = ", ".join(f"{n} {a:.1f} to {b:.1f}" for n, a, b in zip("RAS", lo, hi))
-    return f"{what} at RAS {_fmt_ras(point_ras)} lies outside the image (extent {extent} mm)"
+    return ", ".join(f"{n} {a:.1f} to {b:.1f}" for n, a, b in zip("RAS", lo, hi))
+
+
+def _outside_message(grid: VoxelGrid, point_ras, what: str) -> str:
+    return f"{what} at RAS {_fmt_ras(point_ras)} lies outside the image (extent {_fmt_extent(grid)} mm)"
 
 
 def _point(point_ras, what: str) -> np.ndarray:
@@ -316,8 +319,7 @@ def box_region(grid: VoxelGrid, center_ras, half_sizes_mm, axes_ras=None) -> Reg
         mask = np.all(proj <= h * (1 + _RADIUS_RTOL) + 1e-9, axis=-1)
         if mask.any():
             return _cropped(box, mask)
-    lo, hi = image_extent_ras(grid)
     raise MeasurementError(
         f"the bounding box at RAS {_fmt_ras(c)} (half sizes {', '.join(f'{v:g}' for v in h)} mm) holds no voxel "
-        f"centre of the image (extent {', '.join(f'{n} {a:.1f} to {b:.1f}' for n, a, b in zip('RAS', lo, hi))} mm)"
+        f"centre of the image (extent {_fmt_extent(grid)} mm)"
     )
