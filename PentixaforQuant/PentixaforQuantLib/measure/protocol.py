@@ -23,7 +23,7 @@ from .parameter_ranges import check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
 from .sites import AORTA, LESION, MARROW_SITES
 from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
-from .regions import RegionMask, sphere_region
+from .regions import RegionMask, _fmt_ras, sphere_region
 
 __all__ = [
     "ProtocolParameters",
@@ -245,7 +245,7 @@ def measure_sphere(
         If the sphere holds non-finite voxels or lies outside the body (SUVmean below ``min_body_suv``).
     """
     world = np.asarray(to_world(center_ras), float)
-    where = f"{site} point at RAS ({world[0]:.1f}, {world[1]:.1f}, {world[2]:.1f})"
+    where = f"{site} point at RAS {_fmt_ras(world)}"
     region = sphere_region(grid, center_ras, diameter_mm / 2.0)
     values = region.values(image)
     bad = int(np.count_nonzero(~np.isfinite(values)))
