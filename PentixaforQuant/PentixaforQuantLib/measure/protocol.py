@@ -72,10 +72,7 @@ class ProtocolParameters:
             raise ValueError(f"peak_variant must be 'global' or 'local', not {self.peak_variant!r}")
         if self.tbr_numerator not in ("suv_max", "suv_peak", "suv_mean"):
             raise ValueError(f"tbr_numerator must be suv_max, suv_peak or suv_mean, not {self.tbr_numerator!r}")
-        for name in ("peak_radius_mm", "blood_pool_diameter_mm", "marrow_diameter_mm"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive")
-        check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py); NaN and inf refused
+        check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py; radii and diameters above 0)
 
     def to_dict(self) -> dict:
         d = asdict(self)
