@@ -121,7 +121,7 @@ def _list_damaged(damaged: list[ParsedFile], what: str) -> str:
     more = f" (and {len(damaged) - 3} more)" if len(damaged) > 3 else ""
     n = len(damaged)
     return (
-        f"{n} file{'s' if n != 1 else ''} in {what} that may belong to the PET series cannot be read "
+        f"{_files(n)} in {what} that may belong to the PET series cannot be read "
         f"(never skipped silently): {shown}{more}; repair or remove {'them' if n != 1 else 'it'}"
     )
 
@@ -303,7 +303,7 @@ def _drop_copies(items: list[ParsedFile], notes: list[str]) -> list[ParsedFile]:
         n_copies += len(group) - 1
     if n_copies:
         notes.append(
-            f"{n_copies} file{'s' if n_copies != 1 else ''} repeating an instance already read (same "
+            f"{_files(n_copies)} repeating an instance already read (same "
             "SOPInstanceUID and pixel data) ignored"
         )
     return kept
@@ -319,8 +319,8 @@ def _text_or_empty(ds: Dataset, keyword: str) -> str:
 def _vector(ds: Dataset, keyword: str, tag: str, n: int, path: Path) -> np.ndarray:
     raw = raw_bytes(ds, keyword)
     if isinstance(raw, bytes):  # undecoded DS text: parse it directly (much faster than decoding)
-        parts = raw.strip(b" \x00").split(b"\\") if raw.strip(b" \x00") else []
-        value = parts
+        stripped = raw.strip(b" \x00")
+        value = stripped.split(b"\\") if stripped else []
     else:
         try:
             value = ds.get(keyword)
