@@ -596,6 +596,12 @@ def _rescale_of(ds: Dataset, path: Path) -> tuple[float, float]:
     return slope, intercept
 
 
+def _rescale_arrays(headers: PetSeriesHeaders) -> tuple[np.ndarray, np.ndarray]:
+    """RescaleSlope and RescaleIntercept of every instance, in slice order."""
+    pairs = [_rescale_of(ds, p) for ds, p in zip(headers.datasets, headers.files)]
+    return np.array([s for s, _ in pairs]), np.array([b for _, b in pairs])
+
+
 def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
           progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Preallocated float32 [k, j, i] volume filled slice by slice with ``stored * scale[k] + shift[k]``, and the
@@ -632,10 +638,7 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
 
 def read_stored_slices(headers: PetSeriesHeaders) -> np.ndarray:
     """Voxels in modality units: float32 ``[k, j, i]`` of ``stored * RescaleSlope + RescaleIntercept`` per slice."""
-    pairs = [_rescale_of(ds, p) for ds, p in zip(headers.datasets, headers.files)]
-    slopes = np.array([s for s, _ in pairs])
-    intercepts = np.array([b for _, b in pairs])
-    return _fill(headers, slopes, intercepts)[0]
+    return _fill(headers, *_rescale_arrays(headers))[0]
 
 
 def read_pet_volume(
@@ -672,11 +675,9 @@ def read_pet_volume(
     """
     headers = read_pet_headers(source, series_uid=series_uid)
     conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
-    pairs = [_rescale_of(ds, p) for ds, p in zip(headers.datasets, headers.files)]
+    slopes, intercepts = _rescale_arrays(headers)
     # SUV = (stored * slope + intercept) * factor; the SUV rules guarantee intercept == 0.
-    scale = np.array([s for s, _ in pairs]) * conversion.factors
-    shift = np.array([b for _, b in pairs]) * conversion.factors
-    suv, maxima = _fill(headers, scale, shift, progress)
+    suv, maxima = _fill(headers, slopes * conversion.factors, intercepts * conversion.factors, progress)
     conversion.audit.series_notes = list(headers.notes)
     check_suv_maximum(maxima, headers.files, conversion, overrides)
     return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
