@@ -150,6 +150,15 @@ class StudyResult:
         return float(value / self.blood_pool.stats.suv_mean)
 
     @property
+    def regions(self) -> dict[str, RegionMask]:
+        """The VOIs of the measured sites, in protocol order (lesion, blood pool, C7, T12, L5, right, left ilium)."""
+        out = {} if self.lesion is None else {LESION: self.lesion.region}
+        if self.blood_pool is not None:
+            out[AORTA] = self.blood_pool.region
+        out.update((site, self.marrow[site].region) for site in self.marrow_sites_used)
+        return out
+
+    @property
     def marrow_sites_used(self) -> list[str]:
         return [s for s in MARROW_SITES if s in self.marrow]
 
