@@ -27,6 +27,7 @@ _INITIAL_BOX_HALF_MM = 20.0
 _METHODS = ("fixed", "a50")
 _CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
 
+
 @dataclass(frozen=True)
 class IsocontourParameters:
     """Every choice that changes the target-lesion VOI (recorded with each result).
@@ -77,8 +78,8 @@ class IsocontourParameters:
     core_fraction, max_core_distance_mm : float
         Shoulder check: the VOI is flagged when some of its voxels lie more than ``max_core_distance_mm`` from
         the VOI's core: the voxels whose smoothed SUV (2 mm Gaussian) reaches ``core_fraction`` x its top (the
-        median smoothed SUV within 1 mL of the smoothed maximum), connected to that maximum. Flags a structure below SUVmax
-        but above the threshold, e.g. an organ at 60-90 % of SUVmax, joined without a saddle.
+        median smoothed SUV within 1 mL of the smoothed maximum), connected to that maximum. Flags a structure
+        below SUVmax but above the threshold, e.g. an organ at 60-90 % of SUVmax, joined without a saddle.
     """
 
     threshold_fraction: float = 0.40
@@ -920,11 +921,10 @@ def grow_isocontour(
             level = float(np.percentile(sub[far], 90))  # the joined structure's level, above its blurred rim
             warnings.append(
                 f"the VOI reaches {far_mm:.0f} mm beyond its core (voxels >= {100 * params.core_fraction:g} % of "
-                f"its top, SUV {top_level:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL "
-                "farther than "
+                f"its top, SUV {top_level:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL farther than "
                 f"{params.max_core_distance_mm:g} mm, at SUV {level:.1f} (90th percentile, "
-                f"{100 * level / peak_value:.0f} % of SUVmax), probably belong to a neighbouring structure joined without a saddle (an organ or a "
-                "second lesion); check the VOI or confine it with a bounding ROI"
+                f"{100 * level / peak_value:.0f} % of SUVmax), probably belong to a neighbouring structure joined "
+                "without a saddle (an organ or a second lesion); check the VOI or confine it with a bounding ROI"
             )
     outside = ~RegionMask(box, comp).mask_in(region.box) & region.mask
     if outside.any():
@@ -1021,6 +1021,7 @@ def _require_focus(image, grid: VoxelGrid, grower: _Grower, click, peak0, peak0_
         f"no uptake focus at RAS {_fmt_ras(click)}: {reason}; a focus needs at least {kappa:g} x its surroundings "
         "(focus_contrast); click on the lesion"
     )
+
 
 def _require_contrast(background: float, peak_value: float, click) -> None:
     if not background < peak_value:

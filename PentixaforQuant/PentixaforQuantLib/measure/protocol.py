@@ -35,6 +35,7 @@ __all__ = [
     "run_protocol",
 ]
 
+
 @dataclass(frozen=True)
 class ProtocolParameters:
     """Every choice that changes a number; recorded with every result.

@@ -23,6 +23,7 @@ __all__ = ["RegionMask", "sphere_region", "box_region", "image_extent_ras"]
 # centred on a voxel centre holds exactly the ball offsets.
 _RADIUS_RTOL = 1e-9
 
+
 def _as_box(box) -> tuple[slice, slice, slice]:
     if len(box) != 3:
         raise ValueError("box must hold three slices (k, j, i)")
