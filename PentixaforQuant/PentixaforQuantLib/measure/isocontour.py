@@ -264,9 +264,8 @@ class _Grower:
         else:
             self.limit_lo = np.array([s.start for s in allowed.box])
             self.limit_hi = np.array([s.stop for s in allowed.box])
-        # Index half-size of the first box, per (k, j, i): row norms of RAS->IJK = voxels per mm along each axis.
-        per_mm = np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)[::-1]
-        self.initial_half = np.maximum(np.ceil(_INITIAL_BOX_HALF_MM * per_mm).astype(int), 2)
+        # Index half-size of the first box, per (k, j, i).
+        self.initial_half = np.maximum(np.ceil(grid.index_radius_ijk(_INITIAL_BOX_HALF_MM)[::-1]).astype(int), 2)
         self.growths = 0
 
     def grow(self, seed_kji, threshold: float):
@@ -693,8 +692,7 @@ def _reach_from(grid: VoxelGrid, voi, box, peak_kji) -> float:
 def _measure_background(image, grid: VoxelGrid, box, comp, gap_mm: float, width_mm: float) -> tuple[float, int]:
     """Median SUV in a shell ``gap_mm < distance <= gap_mm + width_mm`` around a VOI (distances between centres)."""
     reach = gap_mm + width_mm
-    per_mm = np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)[::-1]
-    pad = np.ceil(reach * per_mm).astype(int) + 1
+    pad = np.ceil(grid.index_radius_ijk(reach)[::-1]).astype(int) + 1
     lo = np.maximum(np.array([s.start for s in box]) - pad, 0)
     hi = np.minimum(np.array([s.stop for s in box]) + pad, grid.shape_kji)
     pbox = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))

@@ -281,8 +281,7 @@ def measure_sphere(
 def _sphere_leaves_image(grid: VoxelGrid, center_ras, radius_mm: float) -> bool:
     """Whether a sphere reaches beyond the outermost voxel centres along any index axis."""
     center_ijk = grid.ras_to_continuous_ijk(center_ras)
-    # Half-extent of the sphere in index units along i, j, k (exact for oblique grids too).
-    half_ijk = radius_mm * np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)
+    half_ijk = grid.index_radius_ijk(radius_mm)
     last = np.asarray(grid.shape_ijk) - 1
     return bool(np.any(center_ijk - half_ijk < 0) or np.any(center_ijk + half_ijk > last))
 

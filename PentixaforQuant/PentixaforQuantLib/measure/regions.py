@@ -263,8 +263,7 @@ def sphere_region(grid: VoxelGrid, center_ras, radius_mm: float) -> RegionMask:
     c_ijk = grid.ras_to_continuous_ijk(c)
     if not grid.contains_ijk(c_ijk):
         raise MeasurementError(_outside_message(grid, c, "sphere centre"))
-    # Index half-extent of the sphere: max of row_a . d over |d| <= r is r * |row_a| of the RAS->IJK matrix.
-    half = radius_mm * np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)
+    half = grid.index_radius_ijk(radius_mm)
     box = _index_box(grid, c_ijk - half, c_ijk + half)
     if box is not None:
         d = _box_offsets_ras(grid, box, c)
