@@ -206,8 +206,9 @@ def suv_peak(
         centres = region.indices_kji()
 
     # Padded box: every voxel a sphere can reach, clipped to the image.
-    lo = np.maximum(centres.min(axis=0) - half, 0)
-    hi = np.minimum(centres.max(axis=0) + half + 1, grid.shape_kji)
+    reach_lo, reach_hi = centres.min(axis=0) - half, centres.max(axis=0) + half + 1
+    lo = np.maximum(reach_lo, 0)
+    hi = np.minimum(reach_hi, grid.shape_kji)
     pbox = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
     sub = np.asarray(image[pbox], dtype=np.float64)
     at = tuple((centres - lo).T)
@@ -233,8 +234,10 @@ def suv_peak(
         sums, counts = _ball_sums_at(sub, kernel, half, centres - lo)
     else:
         sums = ndimage.correlate(sub, weights, mode="constant", cval=0.0)[at]
-        # Counts differ from the full ball only where the box was clipped by the image border.
-        counts = ndimage.correlate(np.ones(sub.shape), weights, mode="constant", cval=0.0)[at]
+        if np.array_equal(lo, reach_lo) and np.array_equal(hi, reach_hi):
+            counts = np.full(len(centres), float(np.count_nonzero(kernel)))  # no sphere reaches the border
+        else:  # counts differ from the full ball only where the box was clipped by the image border
+            counts = ndimage.correlate(np.ones(sub.shape), weights, mode="constant", cval=0.0)[at]
     counts = np.rint(counts).astype(np.int64)
     means = sums / counts
     best = int(np.argmax(means))  # centres are in flat-index order: first maximum = lowest flat index
