@@ -50,5 +50,7 @@ class ParameterError(PentixaforQuantError, ValueError):
 
 class NodeError(PentixaforQuantError):
     """A scene node given to the Logic is missing (None), of the wrong kind, empty, or in another scene."""
+
+
 class DicomExportError(PentixaforQuantError):
     """A DICOM SEG or SR cannot be written validly (missing optional package, PET header unfit to copy)."""

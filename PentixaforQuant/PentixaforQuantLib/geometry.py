@@ -89,6 +89,12 @@ class VoxelGrid:
         m = self.ijk_to_ras
         return p @ m[:3, :3].T + m[:3, 3]
 
+    def index_radius_ijk(self, radius_mm: float) -> np.ndarray:
+        """Half-extent along i, j, k (continuous index units) of a sphere of ``radius_mm``: the largest index step
+        a point within the radius can be from the centre, ``r * |row_a|`` of the RAS-to-IJK matrix (exact on
+        anisotropic and oblique grids)."""
+        return radius_mm * np.linalg.norm(self.ras_to_ijk[:3, :3], axis=1)
+
     def contains_ijk(self, ijk) -> bool:
         """Whether the continuous index lies inside the image (within half a voxel of the outer centres)."""
         ijk = np.asarray(ijk, float)

@@ -14,7 +14,9 @@ from scipy import ndimage
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .regions import _RADIUS_RTOL, RegionMask, _cropped, _fmt_ras, _outside_message, _point, sphere_region
+from .regions import (
+    _RADIUS_RTOL, RegionMask, _ball_kernel, _check_image, _cropped, _fmt_ras, _outside_message, _point, sphere_region,
+)
 
 __all__ = ["IsocontourParameters", "IsocontourVOI", "climb_to_peak", "find_peak", "grow_isocontour"]
 
@@ -24,6 +26,7 @@ _INITIAL_BOX_HALF_MM = 20.0
 
 _METHODS = ("fixed", "a50")
 _CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
+
 
 @dataclass(frozen=True)
 class IsocontourParameters:
@@ -75,8 +78,8 @@ class IsocontourParameters:
     core_fraction, max_core_distance_mm : float
         Shoulder check: the VOI is flagged when some of its voxels lie more than ``max_core_distance_mm`` from
         the VOI's core: the voxels whose smoothed SUV (2 mm Gaussian) reaches ``core_fraction`` x its top (the
-        median smoothed SUV within 1 mL of the smoothed maximum), connected to that maximum. Flags a structure below SUVmax
-        but above the threshold, e.g. an organ at 60-90 % of SUVmax, joined without a saddle.
+        median smoothed SUV within 1 mL of the smoothed maximum), connected to that maximum. Flags a structure
+        below SUVmax but above the threshold, e.g. an organ at 60-90 % of SUVmax, joined without a saddle.
     """
 
     threshold_fraction: float = 0.40
@@ -191,13 +194,6 @@ class IsocontourVOI:
     split: bool = False
 
 
-def _check_image(image: np.ndarray, grid: VoxelGrid) -> np.ndarray:
-    image = np.asarray(image)
-    if image.shape != grid.shape_kji:
-        raise ValueError(f"image shape {image.shape} does not match the grid {grid.shape_kji}")
-    return image
-
-
 def _nonfinite_message(grid: VoxelGrid, count: int, first_kji, where: str) -> str:
     ras = grid.ijk_to_ras_points(np.asarray(first_kji, float)[::-1])
     return (
@@ -268,9 +264,8 @@ class _Grower:
         else:
             self.limit_lo = np.array([s.start for s in allowed.box])
             self.limit_hi = np.array([s.stop for s in allowed.box])
-        # Index half-size of the first box, per (k, j, i): row norms of RAS->IJK = voxels per mm along each axis.
-        per_mm = np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)[::-1]
-        self.initial_half = np.maximum(np.ceil(_INITIAL_BOX_HALF_MM * per_mm).astype(int), 2)
+        # Index half-size of the first box, per (k, j, i).
+        self.initial_half = np.maximum(np.ceil(grid.index_radius_ijk(_INITIAL_BOX_HALF_MM)[::-1]).astype(int), 2)
         self.growths = 0
 
     def grow(self, seed_kji, threshold: float):
@@ -354,7 +349,7 @@ def _search_region(image, grid: VoxelGrid, click, radius_mm: float, allowed: Reg
 
 def _nearest_voxel(grid: VoxelGrid, region: RegionMask, click) -> tuple[int, int, int]:
     """The region voxel whose centre is nearest the click (ties: lowest flat index)."""
-    kji = tuple(int(v) for v in np.rint(grid.ras_to_continuous_ijk(click))[::-1])
+    kji = grid.nearest_kji(click)
     if region.contains_kji(kji):
         return kji
     idx = region.indices_kji()
@@ -413,9 +408,9 @@ def _climb(image, grid, region: RegionMask, click, connectivity: int) -> tuple[t
     return tuple(int(v) for v in peak), not top > float(image[tuple(peak)])
 
 
-def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -> tuple[list[np.ndarray], np.ndarray]:
-    """Plateaus of exactly equal SUV in the component that have an interior voxel (the largest ``limit``), and
-    the mask of those interior voxels (all face neighbours in the component with the same value).
+def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -> list[np.ndarray]:
+    """Plateaus of exactly equal SUV in the component that have an interior voxel (all face neighbours in the
+    component with the same value); the largest ``limit`` of them.
 
     Noise-free phantoms are made of such plateaus; a plateau is a structure of its own even where it touches a
     hotter one (a terrace), which no regional maximum would mark.
@@ -432,7 +427,7 @@ def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -
         same[tuple(b)] = (sub[tuple(b)] == sub[tuple(a)]) & comp[tuple(a)]
         interior &= same
     if not interior.any():
-        return [], interior
+        return []
     labels, n = ndimage.label(interior, structure=structure)
     sizes = np.bincount(labels.ravel())[1:]
     zones = []
@@ -440,7 +435,7 @@ def _flat_zones(sub: np.ndarray, comp: np.ndarray, structure, limit: int = 20) -
         seed = labels == lab
         value = sub[tuple(np.argwhere(seed)[0])]
         zones.append(ndimage.binary_propagation(seed, structure=structure, mask=comp & (sub == value)))
-    return zones, interior
+    return zones
 
 
 # Two plateaus in contact are two structures when their SUV differ by at least this fraction: far above the
@@ -499,7 +494,7 @@ def _partition(sub, comp, structure, anchor, saddle_depth: float, leak_ratio: fl
     candidates = comp & (vals >= ndimage.maximum_filter(vals, footprint=structure, mode="constant", cval=-np.inf))
     if ndimage.label(candidates, structure=structure)[1] <= 1:
         return None
-    zones, _ = _flat_zones(sub, comp, structure)
+    zones = _flat_zones(sub, comp, structure)
     markers = np.zeros(comp.shape, np.int32)
     for n_zone, zone in enumerate(zones, start=1):
         markers[zone & (markers == 0)] = n_zone
@@ -697,8 +692,7 @@ def _reach_from(grid: VoxelGrid, voi, box, peak_kji) -> float:
 def _measure_background(image, grid: VoxelGrid, box, comp, gap_mm: float, width_mm: float) -> tuple[float, int]:
     """Median SUV in a shell ``gap_mm < distance <= gap_mm + width_mm`` around a VOI (distances between centres)."""
     reach = gap_mm + width_mm
-    per_mm = np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)[::-1]
-    pad = np.ceil(reach * per_mm).astype(int) + 1
+    pad = np.ceil(grid.index_radius_ijk(reach)[::-1]).astype(int) + 1
     lo = np.maximum(np.array([s.start for s in box]) - pad, 0)
     hi = np.minimum(np.array([s.stop for s in box]) + pad, grid.shape_kji)
     pbox = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
@@ -728,11 +722,7 @@ def _measure_background(image, grid: VoxelGrid, box, comp, gap_mm: float, width_
 def _dilate_ball(mask: np.ndarray, grid: VoxelGrid, radius_mm: float) -> np.ndarray:
     if radius_mm <= 0:
         return mask.copy()
-    off = grid.ball_offsets_kji(radius_mm)
-    n = np.abs(off).max(axis=0)
-    kernel = np.zeros(tuple(2 * n + 1), dtype=bool)
-    kernel[tuple((off + n).T)] = True
-    return ndimage.binary_dilation(mask, structure=kernel)
+    return ndimage.binary_dilation(mask, structure=_ball_kernel(grid, radius_mm)[0])
 
 
 def _touches_border(box, comp: np.ndarray, shape_kji) -> bool:
@@ -929,11 +919,10 @@ def grow_isocontour(
             level = float(np.percentile(sub[far], 90))  # the joined structure's level, above its blurred rim
             warnings.append(
                 f"the VOI reaches {far_mm:.0f} mm beyond its core (voxels >= {100 * params.core_fraction:g} % of "
-                f"its top, SUV {top_level:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL "
-                "farther than "
+                f"its top, SUV {top_level:.1f}): {np.count_nonzero(far) * grid.voxel_volume_ml:.1f} mL farther than "
                 f"{params.max_core_distance_mm:g} mm, at SUV {level:.1f} (90th percentile, "
-                f"{100 * level / peak_value:.0f} % of SUVmax), probably belong to a neighbouring structure joined without a saddle (an organ or a "
-                "second lesion); check the VOI or confine it with a bounding ROI"
+                f"{100 * level / peak_value:.0f} % of SUVmax), probably belong to a neighbouring structure joined "
+                "without a saddle (an organ or a second lesion); check the VOI or confine it with a bounding ROI"
             )
     outside = ~RegionMask(box, comp).mask_in(region.box) & region.mask
     if outside.any():
@@ -1030,6 +1019,7 @@ def _require_focus(image, grid: VoxelGrid, grower: _Grower, click, peak0, peak0_
         f"no uptake focus at RAS {_fmt_ras(click)}: {reason}; a focus needs at least {kappa:g} x its surroundings "
         "(focus_contrast); click on the lesion"
     )
+
 
 def _require_contrast(background: float, peak_value: float, click) -> None:
     if not background < peak_value:

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .regions import RegionMask
+from .regions import RegionMask, _ball_kernel, _check_image, _fmt_ras
 
 __all__ = [
     "ONE_ML_SPHERE_RADIUS_MM",
@@ -94,9 +94,7 @@ class PeakResult:
 
 
 def _region_values(image: np.ndarray, grid: VoxelGrid, region: RegionMask, what: str) -> np.ndarray:
-    image = np.asarray(image)
-    if image.shape != grid.shape_kji:
-        raise ValueError(f"image shape {image.shape} does not match the grid {grid.shape_kji}")
+    image = _check_image(image, grid)
     if region.voxel_count == 0:
         raise MeasurementError(f"the {what} VOI is empty")
     values = np.asarray(region.values(image), dtype=np.float64)
@@ -106,7 +104,7 @@ def _region_values(image: np.ndarray, grid: VoxelGrid, region: RegionMask, what:
         ras = grid.ijk_to_ras_points(first[::-1].astype(float))
         raise MeasurementError(
             f"{np.count_nonzero(~finite)} of {values.size} voxels of the {what} VOI are not finite (NaN/inf), e.g. "
-            f"at RAS ({ras[0]:.1f}, {ras[1]:.1f}, {ras[2]:.1f})"
+            f"at RAS {_fmt_ras(ras)}"
         )
     return values
 
@@ -142,15 +140,6 @@ def region_statistics(image: np.ndarray, grid: VoxelGrid, region: RegionMask) ->
         tla=float(mean * volume_ml),
         peak_kji=tuple(int(v) for v in region.indices_kji()[top]),
     )
-
-
-def _ball_kernel(grid: VoxelGrid, radius_mm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Boolean kernel of the ball (voxel centres within radius of the centre voxel) and its half-size (k, j, i)."""
-    off = grid.ball_offsets_kji(radius_mm)
-    half = np.abs(off).max(axis=0)
-    kernel = np.zeros(tuple(2 * half + 1), dtype=bool)
-    kernel[tuple((off + half).T)] = True
-    return kernel, half
 
 
 def suv_peak(
@@ -217,8 +206,9 @@ def suv_peak(
         centres = region.indices_kji()
 
     # Padded box: every voxel a sphere can reach, clipped to the image.
-    lo = np.maximum(centres.min(axis=0) - half, 0)
-    hi = np.minimum(centres.max(axis=0) + half + 1, grid.shape_kji)
+    reach_lo, reach_hi = centres.min(axis=0) - half, centres.max(axis=0) + half + 1
+    lo = np.maximum(reach_lo, 0)
+    hi = np.minimum(reach_hi, grid.shape_kji)
     pbox = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
     sub = np.asarray(image[pbox], dtype=np.float64)
     at = tuple((centres - lo).T)
@@ -234,7 +224,7 @@ def suv_peak(
             n = int(np.count_nonzero(bad))
             raise MeasurementError(
                 f"{n} non-finite (NaN/inf) {'voxel lies' if n == 1 else 'voxels lie'} within the {radius_mm:g} mm "
-                f"SUVpeak sphere, e.g. at RAS ({ras[0]:.1f}, {ras[1]:.1f}, {ras[2]:.1f})"
+                f"SUVpeak sphere, e.g. at RAS {_fmt_ras(ras)}"
             )
         sub = np.where(finite, sub, 0.0)
 
@@ -244,8 +234,10 @@ def suv_peak(
         sums, counts = _ball_sums_at(sub, kernel, half, centres - lo)
     else:
         sums = ndimage.correlate(sub, weights, mode="constant", cval=0.0)[at]
-        # Counts differ from the full ball only where the box was clipped by the image border.
-        counts = ndimage.correlate(np.ones(sub.shape), weights, mode="constant", cval=0.0)[at]
+        if np.array_equal(lo, reach_lo) and np.array_equal(hi, reach_hi):
+            counts = np.full(len(centres), float(np.count_nonzero(kernel)))  # no sphere reaches the border
+        else:  # counts differ from the full ball only where the box was clipped by the image border
+            counts = ndimage.correlate(np.ones(sub.shape), weights, mode="constant", cval=0.0)[at]
     counts = np.rint(counts).astype(np.int64)
     means = sums / counts
     best = int(np.argmax(means))  # centres are in flat-index order: first maximum = lowest flat index

@@ -23,7 +23,7 @@ from .parameter_ranges import check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
 from .sites import AORTA, LESION, MARROW_SITES
 from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
-from .regions import RegionMask, sphere_region
+from .regions import RegionMask, _fmt_ras, sphere_region
 
 __all__ = [
     "ProtocolParameters",
@@ -34,6 +34,7 @@ __all__ = [
     "measure_sphere",
     "run_protocol",
 ]
+
 
 @dataclass(frozen=True)
 class ProtocolParameters:
@@ -72,10 +73,7 @@ class ProtocolParameters:
             raise ValueError(f"peak_variant must be 'global' or 'local', not {self.peak_variant!r}")
         if self.tbr_numerator not in ("suv_max", "suv_peak", "suv_mean"):
             raise ValueError(f"tbr_numerator must be suv_max, suv_peak or suv_mean, not {self.tbr_numerator!r}")
-        for name in ("peak_radius_mm", "blood_pool_diameter_mm", "marrow_diameter_mm"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive")
-        check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py); NaN and inf refused
+        check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py; radii and diameters above 0)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -151,6 +149,15 @@ class StudyResult:
             return None
         value = self.lesion.peak.suv_peak if numerator == "suv_peak" else getattr(self.lesion.stats, numerator)
         return float(value / self.blood_pool.stats.suv_mean)
+
+    @property
+    def regions(self) -> dict[str, RegionMask]:
+        """The VOIs of the measured sites, in protocol order (lesion, blood pool, C7, T12, L5, right, left ilium)."""
+        out = {} if self.lesion is None else {LESION: self.lesion.region}
+        if self.blood_pool is not None:
+            out[AORTA] = self.blood_pool.region
+        out.update((site, self.marrow[site].region) for site in self.marrow_sites_used)
+        return out
 
     @property
     def marrow_sites_used(self) -> list[str]:
@@ -245,7 +252,7 @@ def measure_sphere(
         If the sphere holds non-finite voxels or lies outside the body (SUVmean below ``min_body_suv``).
     """
     world = np.asarray(to_world(center_ras), float)
-    where = f"{site} point at RAS ({world[0]:.1f}, {world[1]:.1f}, {world[2]:.1f})"
+    where = f"{site} point at RAS {_fmt_ras(world)}"
     region = sphere_region(grid, center_ras, diameter_mm / 2.0)
     values = region.values(image)
     bad = int(np.count_nonzero(~np.isfinite(values)))
@@ -274,8 +281,7 @@ def measure_sphere(
 def _sphere_leaves_image(grid: VoxelGrid, center_ras, radius_mm: float) -> bool:
     """Whether a sphere reaches beyond the outermost voxel centres along any index axis."""
     center_ijk = grid.ras_to_continuous_ijk(center_ras)
-    # Half-extent of the sphere in index units along i, j, k (exact for oblique grids too).
-    half_ijk = radius_mm * np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)
+    half_ijk = grid.index_radius_ijk(radius_mm)
     last = np.asarray(grid.shape_ijk) - 1
     return bool(np.any(center_ijk - half_ijk < 0) or np.any(center_ijk + half_ijk > last))
 

@@ -23,6 +23,7 @@ __all__ = ["RegionMask", "sphere_region", "box_region", "image_extent_ras"]
 # centred on a voxel centre holds exactly the ball offsets.
 _RADIUS_RTOL = 1e-9
 
+
 def _as_box(box) -> tuple[slice, slice, slice]:
     if len(box) != 3:
         raise ValueError("box must hold three slices (k, j, i)")
@@ -159,6 +160,23 @@ def _cropped(box, mask: np.ndarray) -> RegionMask:
     return RegionMask(tuple(new_box), mask[tuple(sel)])
 
 
+def _ball_kernel(grid: VoxelGrid, radius_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean kernel of the ball (voxel centres within radius of the centre voxel) and its half-size (k, j, i)."""
+    off = grid.ball_offsets_kji(radius_mm)
+    half = np.abs(off).max(axis=0)
+    kernel = np.zeros(tuple(2 * half + 1), dtype=bool)
+    kernel[tuple((off + half).T)] = True
+    return kernel, half
+
+
+def _check_image(image: np.ndarray, grid: VoxelGrid) -> np.ndarray:
+    """The image as an array, refused (ValueError) unless it has the grid's shape."""
+    image = np.asarray(image)
+    if image.shape != grid.shape_kji:
+        raise ValueError(f"image shape {image.shape} does not match the grid {grid.shape_kji}")
+    return image
+
+
 def _fmt_ras(p) -> str:
     p = np.asarray(p, float)
     return f"({p[0]:.1f}, {p[1]:.1f}, {p[2]:.1f})"
@@ -172,10 +190,13 @@ def image_extent_ras(grid: VoxelGrid) -> tuple[np.ndarray, np.ndarray]:
     return ras.min(axis=0), ras.max(axis=0)
 
 
-def _outside_message(grid: VoxelGrid, point_ras, what: str) -> str:
+def _fmt_extent(grid: VoxelGrid) -> str:
     lo, hi = image_extent_ras(grid)
-    extent = ", ".join(f"{n} {a:.1f} to {b:.1f}" for n, a, b in zip("RAS", lo, hi))
-    return f"{what} at RAS {_fmt_ras(point_ras)} lies outside the image (extent {extent} mm)"
+    return ", ".join(f"{n} {a:.1f} to {b:.1f}" for n, a, b in zip("RAS", lo, hi))
+
+
+def _outside_message(grid: VoxelGrid, point_ras, what: str) -> str:
+    return f"{what} at RAS {_fmt_ras(point_ras)} lies outside the image (extent {_fmt_extent(grid)} mm)"
 
 
 def _point(point_ras, what: str) -> np.ndarray:
@@ -242,8 +263,7 @@ def sphere_region(grid: VoxelGrid, center_ras, radius_mm: float) -> RegionMask:
     c_ijk = grid.ras_to_continuous_ijk(c)
     if not grid.contains_ijk(c_ijk):
         raise MeasurementError(_outside_message(grid, c, "sphere centre"))
-    # Index half-extent of the sphere: max of row_a . d over |d| <= r is r * |row_a| of the RAS->IJK matrix.
-    half = radius_mm * np.linalg.norm(grid.ras_to_ijk[:3, :3], axis=1)
+    half = grid.index_radius_ijk(radius_mm)
     box = _index_box(grid, c_ijk - half, c_ijk + half)
     if box is not None:
         d = _box_offsets_ras(grid, box, c)
@@ -299,8 +319,7 @@ def box_region(grid: VoxelGrid, center_ras, half_sizes_mm, axes_ras=None) -> Reg
         mask = np.all(proj <= h * (1 + _RADIUS_RTOL) + 1e-9, axis=-1)
         if mask.any():
             return _cropped(box, mask)
-    lo, hi = image_extent_ras(grid)
     raise MeasurementError(
         f"the bounding box at RAS {_fmt_ras(c)} (half sizes {', '.join(f'{v:g}' for v in h)} mm) holds no voxel "
-        f"centre of the image (extent {', '.join(f'{n} {a:.1f} to {b:.1f}' for n, a, b in zip('RAS', lo, hi))} mm)"
+        f"centre of the image (extent {_fmt_extent(grid)} mm)"
     )

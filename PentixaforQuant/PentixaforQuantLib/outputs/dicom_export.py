@@ -27,7 +27,6 @@ from pydicom.uid import generate_uid
 from ..errors import DicomExportError
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
-from ..measure.sites import AORTA, LESION, MARROW_SITES
 from ..measure.regions import RegionMask
 from .atomic import atomic_output_folder
 from .dicom_seg import require_highdicom, study_segmentation
@@ -60,16 +59,8 @@ class DicomOutputs:
 
 
 def study_regions(study: StudyResult) -> dict[str, RegionMask]:
-    """The VOIs of the measured sites, in protocol order (lesion, blood pool, C7, T12, L5, right, left ilium)."""
-    regions = {}
-    if study.lesion is not None:
-        regions[LESION] = study.lesion.region
-    if study.blood_pool is not None:
-        regions[AORTA] = study.blood_pool.region
-    for site in MARROW_SITES:
-        if site in study.marrow:
-            regions[site] = study.marrow[site].region
-    return regions
+    """The VOIs of the measured sites, in protocol order (:attr:`StudyResult.regions`)."""
+    return study.regions
 
 
 def _check_frame_of_reference(pet_datasets, files) -> None:

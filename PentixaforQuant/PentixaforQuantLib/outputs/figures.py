@@ -29,15 +29,13 @@ _COLORS = {
 
 
 def _regions(study: StudyResult) -> dict[str, tuple[RegionMask, np.ndarray]]:
-    """Site -> (region, centre voxel (k, j, i)) of every measured VOI."""
-    out = {}
-    if study.lesion is not None:
-        out[LESION] = (study.lesion.region, np.asarray(study.lesion.voi.peak_kji))
-    spheres = ([(AORTA, study.blood_pool)] if study.blood_pool is not None else []) + list(study.marrow.items())
-    for site, sp in spheres:
-        idx = sp.region.indices_kji()
-        out[site] = (sp.region, np.rint(idx.mean(axis=0)).astype(int))
-    return out
+    """Site -> (region, centre voxel (k, j, i)) of every measured VOI, in protocol order: the lesion's peak voxel,
+    a sphere's mean voxel."""
+    return {
+        site: (region, np.asarray(study.lesion.voi.peak_kji) if site == LESION
+               else np.rint(region.indices_kji().mean(axis=0)).astype(int))
+        for site, region in study.regions.items()
+    }
 
 
 def _axes_roles(grid: VoxelGrid) -> tuple[int, int, int]:

@@ -91,6 +91,7 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
         row = dict.fromkeys(c.key for c in COLUMNS)
         row.update(site=site, title=SITE_TITLES[site], method=methods[site] if site in methods else methods["marrow"])
         point = points_ras.get(site)
+        sphere = study.blood_pool if site == AORTA else study.marrow.get(site)
         if site == LESION and study.lesion is not None:
             les = study.lesion
             s = les.stats
@@ -100,16 +101,10 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
                 peak_r=les.peak_ras[0], peak_a=les.peak_ras[1], peak_s=les.peak_ras[2],
             )
             point, warnings = les.click_ras, les.warnings
-        elif site == AORTA and study.blood_pool is not None:
-            sp = study.blood_pool
-            row.update(suv_max=sp.stats.suv_max, suv_mean=sp.stats.suv_mean, suv_sd=sp.stats.suv_sd,
-                       volume_ml=sp.stats.volume_ml, voxels=sp.stats.voxels)
-            point, warnings = sp.center_ras, sp.warnings
-        elif site in study.marrow:
-            sp = study.marrow[site]
-            row.update(suv_max=sp.stats.suv_max, suv_mean=sp.stats.suv_mean, suv_sd=sp.stats.suv_sd,
-                       volume_ml=sp.stats.volume_ml, voxels=sp.stats.voxels)
-            point, warnings = sp.center_ras, sp.warnings
+        elif sphere is not None:  # the blood pool or a marrow site
+            s = sphere.stats
+            row.update(suv_max=s.suv_max, suv_mean=s.suv_mean, suv_sd=s.suv_sd, volume_ml=s.volume_ml, voxels=s.voxels)
+            point, warnings = sphere.center_ras, sphere.warnings
         else:
             warnings = []
         if site in study.errors:
@@ -129,7 +124,6 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
         row.update(site=key, title=key, value=value, method=methods[key],
                    status="missing" if value is None else "ok", notes="" if value is not None else status_missing)
         if key == "meanSUVmax" and value is not None:
-            row["voxels"] = None
             row["title"] = f"meanSUVmax ({len(study.marrow_sites_used)} sites)"
         rows.append(row)
     return rows

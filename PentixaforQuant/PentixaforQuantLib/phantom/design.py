@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES
 from .shapes import Cylinder, Ellipsoid, arch_and_tubes, ilium_axes, sphere, vertebral_bodies_between
 
 __all__ = [
@@ -39,8 +40,8 @@ __all__ = [
     "bladder_adjacent_lesion",
 ]
 
-#: Protocol seed points recorded in the truth, in protocol order.
-SEED_SITES = ("lesion", "aorta", "C7", "T12", "L5", "right_ilium", "left_ilium")
+#: Protocol seed points recorded in the truth, in protocol order: the protocol's sites.
+SEED_SITES = ALL_SITES
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -265,8 +266,8 @@ PAINT_ORDER: tuple[str, ...] = tuple(st.name for st in design_structures())
 def seed_points(structures: Sequence[Structure], target: str) -> dict[str, tuple[float, float, float]]:
     """The protocol points (:data:`SEED_SITES`, RAS mm): target lesion centre, arch apex, marrow centres."""
     by = {st.name: st for st in structures}
-    seeds = {"lesion": by[target].center_ras, "aorta": by["aorta"].center_ras}
-    for site in ("C7", "T12", "L5", "right_ilium", "left_ilium"):
+    seeds = {LESION: by[target].center_ras, AORTA: by["aorta"].center_ras}
+    for site in MARROW_SITES:  # the marrow structures are named after their sites
         seeds[site] = by[site].center_ras
     return {k: tuple(float(x) for x in v) for k, v in seeds.items()}
 

@@ -40,7 +40,8 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, gene
 
 from .. import __version__
 from ..geometry import LPS_TO_RAS, VoxelGrid
-from .design import PHANTOM_RADIONUCLIDES, RadionuclideInfo
+from ..suv.series_files import PET_IMAGE_STORAGE  # SOP Class UID of PET Image Storage (re-exported)
+from .design import RadionuclideInfo, radionuclide_info
 from .render import Phantom
 from .truth import PhantomTruth
 
@@ -57,8 +58,6 @@ __all__ = [
     "write_truth_json",
 ]
 
-#: SOP Class UID of PET Image Storage.
-PET_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.128"
 VARIANTS = ("standard", "dose-mbq", "philips-cnts", "midnight")
 _INT16_MAX = 32767
 _PYDICOM_3 = int(pydicom.__version__.split(".")[0]) >= 3
@@ -127,10 +126,7 @@ class SliceScaling:
 
 
 def _resolve(radionuclide: str, scan: ScanInfo | None) -> tuple[RadionuclideInfo, ScanInfo]:
-    try:
-        nuc = PHANTOM_RADIONUCLIDES[radionuclide]
-    except KeyError:
-        raise ValueError(f"radionuclide {radionuclide!r} is not one of {', '.join(PHANTOM_RADIONUCLIDES)}") from None
+    nuc = radionuclide_info(radionuclide)
     scan = scan or ScanInfo()
     scan = replace(
         scan,

@@ -34,6 +34,11 @@ OFFGRID_FRACTION = (0.37, 0.29, 0.41)
 CHUNK_VOXELS = 1 << 22
 
 
+def _box_corners(lo, hi) -> np.ndarray:
+    """The eight corners (8, 3) of the axis-aligned box from ``lo`` to ``hi``."""
+    return np.array([[(lo, hi)[b][a] for a, b in enumerate(bits)] for bits in np.ndindex(2, 2, 2)])
+
+
 def design_grid(
     spacing_mm=(4.0, 4.0, 4.0),
     directions=None,
@@ -73,7 +78,7 @@ def design_grid(
         lo, hi = (np.asarray(v, float) for v in fov_ras)
         if np.any(hi < lo):
             raise ValueError("fov_ras must be (low corner, high corner) with low <= high")
-    corners = np.array([[(lo, hi)[b][a] for a, b in enumerate(bits)] for bits in np.ndindex(2, 2, 2)])
+    corners = _box_corners(lo, hi)
     n = np.linalg.solve(m, corners.T).T  # continuous lattice indices of the corners
     n_lo = np.floor(n.min(axis=0) + 1e-9)
     n_hi = np.ceil(n.max(axis=0) - 1e-9)
@@ -88,7 +93,7 @@ def design_grid(
 
 def index_box(grid: VoxelGrid, lo_ras, hi_ras):
     """Inclusive-exclusive index ranges (k, j, i) of voxels whose centres may lie in the RAS box, or None."""
-    corners = np.array([[(lo_ras, hi_ras)[b][a] for a, b in enumerate(bits)] for bits in np.ndindex(2, 2, 2)])
+    corners = _box_corners(lo_ras, hi_ras)
     ijk = grid.ras_to_continuous_ijk(corners)
     first = np.maximum(np.floor(ijk.min(axis=0) - 1e-6), 0).astype(int)
     last = np.minimum(np.ceil(ijk.max(axis=0) + 1e-6), np.asarray(grid.shape_ijk) - 1).astype(int)

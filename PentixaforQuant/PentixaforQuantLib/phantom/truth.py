@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..geometry import VoxelGrid
+from ..measure.sites import MARROW_SITES
 from .sampling import count_voxels_in_sphere
 
 __all__ = [
@@ -201,7 +202,7 @@ def expected_answers(grid: VoxelGrid, records, seeds, target: str) -> dict:
             "suv_mean": by[site].suv,
             "voxels": count_voxels_in_sphere(grid, seeds[site], radius),
         }
-        for site in ("C7", "T12", "L5", "right_ilium", "left_ilium")
+        for site in MARROW_SITES
     }
     r_mm = tl.size["radius_mm"]
     return {

@@ -35,7 +35,7 @@ import numpy as np
 
 from .audit import SUVAudit, SUVConversion
 from .dicom_values import fast_string, quiet_pydicom, text
-from .normalizations import NORMALIZATIONS, SUV_LABELS, normalization_name
+from .normalizations import LBM_UNSPECIFIED_UNITS, NORMALIZATIONS, SUV_LABELS, normalization_name
 from .overrides import SUVOverrides
 from .series_inputs import SeriesInputs
 from .units import factors_from_units
@@ -167,9 +167,9 @@ def suv_conversion_for_suv_volume(units_label: str) -> SUVConversion:
     key = text(units_label).lower().replace(" ", "")
     norm = SUV_LABELS.get(key)
     if norm is None:
-        known = ", ".join(sorted({n.units for n in NORMALIZATIONS.values()} | {"{SUVlbm}g/ml"}))
+        known = ", ".join(sorted({n.units for n in NORMALIZATIONS.values()} | {LBM_UNSPECIFIED_UNITS}))
         raise SUVError(f"volume units {units_label!r} are not SUV units ({known}); it cannot be used as SUV")
-    units = NORMALIZATIONS[norm].units if norm in NORMALIZATIONS else "{SUVlbm}g/ml"
+    units = NORMALIZATIONS[norm].units if norm in NORMALIZATIONS else LBM_UNSPECIFIED_UNITS
     audit = SUVAudit(
         normalization=norm,
         units=units,

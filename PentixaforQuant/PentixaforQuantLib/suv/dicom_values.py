@@ -44,39 +44,15 @@ __all__ = [
     "uniform",
 ]
 
-# Tags of the attributes that messages name; other keywords are shown without a tag.
-_TAGS = {
-    "Units": "(0054,1001)",
-    "DecayCorrection": "(0054,1102)",
-    "CorrectedImage": "(0028,0051)",
-    "SUVType": "(0054,1006)",
-    "PatientWeight": "(0010,1030)",
-    "PatientSize": "(0010,1020)",
-    "PatientSex": "(0010,0040)",
-    "RescaleSlope": "(0028,1053)",
-    "RescaleIntercept": "(0028,1052)",
-    "SeriesDate": "(0008,0021)",
-    "SeriesTime": "(0008,0031)",
-    "AcquisitionDate": "(0008,0022)",
-    "AcquisitionTime": "(0008,0032)",
-    "AcquisitionDateTime": "(0008,002A)",
-    "FrameReferenceTime": "(0054,1300)",
-    "ActualFrameDuration": "(0018,1242)",
-    "TimezoneOffsetFromUTC": "(0008,0201)",
-    "RadiopharmaceuticalInformationSequence": "(0054,0016)",
-    "RadiopharmaceuticalStartDateTime": "(0018,1078)",
-    "RadiopharmaceuticalStartTime": "(0018,1072)",
-    "RadionuclideTotalDose": "(0018,1074)",
-    "RadionuclideHalfLife": "(0018,1075)",
-    "RadionuclideCodeSequence": "(0054,0300)",
-    "Radiopharmaceutical": "(0018,0031)",
-    "Radionuclide": "(0018,0030)",
-    "DoseCalibrationFactor": "(0054,1322)",
-    "PixelSpacing": "(0028,0030)",
-    "SliceThickness": "(0018,0050)",
-    "Manufacturer": "(0008,0070)",
-    "SOPInstanceUID": "(0008,0018)",
-}
+# The attributes whose tag messages show with the keyword; other keywords are shown without a tag.
+_TAGGED = frozenset({
+    "Units", "DecayCorrection", "CorrectedImage", "SUVType", "PatientWeight", "PatientSize", "PatientSex",
+    "RescaleSlope", "RescaleIntercept", "SeriesDate", "SeriesTime", "AcquisitionDate", "AcquisitionTime",
+    "AcquisitionDateTime", "FrameReferenceTime", "ActualFrameDuration", "TimezoneOffsetFromUTC",
+    "RadiopharmaceuticalInformationSequence", "RadiopharmaceuticalStartDateTime", "RadiopharmaceuticalStartTime",
+    "RadionuclideTotalDose", "RadionuclideHalfLife", "RadionuclideCodeSequence", "Radiopharmaceutical",
+    "Radionuclide", "DoseCalibrationFactor", "PixelSpacing", "SliceThickness", "Manufacturer", "SOPInstanceUID",
+})
 
 
 def tag_label(keyword: str) -> str:
@@ -93,7 +69,10 @@ def tag_label(keyword: str) -> str:
         The keyword followed by its tag for the attributes that messages commonly name (those of PET SUV
         computation and series geometry); any other keyword alone, unchanged.
     """
-    return f"{keyword} {_TAGS[keyword]}" if keyword in _TAGS else keyword
+    if keyword not in _TAGGED:
+        return keyword
+    tag = tag_of(keyword)
+    return f"{keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 _TAG_OF: dict[str, int] = {}

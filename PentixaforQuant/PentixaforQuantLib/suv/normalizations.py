@@ -20,7 +20,10 @@ from dataclasses import dataclass
 
 from ..errors import SUVError
 
-__all__ = ["NORMALIZATIONS", "SUV_LABELS", "Normalization", "normalization_label", "normalization_name"]
+__all__ = [
+    "LBM_UNSPECIFIED_UNITS", "NORMALIZATIONS", "SUV_LABELS", "Normalization", "normalization_label",
+    "normalization_name",
+]
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,12 @@ _NORM_ALIASES = {
     "lbm-james": "lbm-james128", "suvbsa": "bsa", "suvibw": "ibw",
 }
 
+#: Units string of an SUV volume that does not say which LBM formula; accepted under the name "lbm-unspecified".
+LBM_UNSPECIFIED_UNITS = "{SUVlbm}g/ml"
+
 # Units strings of volumes already in SUV (e.g. written by Slicer's PET DICOM plugin) -> normalisation.
-# "{SUVlbm}g/ml" does not say which LBM formula; it is accepted under the name "lbm-unspecified".
 SUV_LABELS = {n.units.lower(): name for name, n in NORMALIZATIONS.items()}
-SUV_LABELS["{suvlbm}g/ml"] = "lbm-unspecified"
+SUV_LABELS[LBM_UNSPECIFIED_UNITS.lower()] = "lbm-unspecified"
 
 
 def normalization_name(normalization: str) -> str:

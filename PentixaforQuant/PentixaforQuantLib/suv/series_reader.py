@@ -121,7 +121,7 @@ def _list_damaged(damaged: list[ParsedFile], what: str) -> str:
     more = f" (and {len(damaged) - 3} more)" if len(damaged) > 3 else ""
     n = len(damaged)
     return (
-        f"{n} file{'s' if n != 1 else ''} in {what} that may belong to the PET series cannot be read "
+        f"{_files(n)} in {what} that may belong to the PET series cannot be read "
         f"(never skipped silently): {shown}{more}; repair or remove {'them' if n != 1 else 'it'}"
     )
 
@@ -303,7 +303,7 @@ def _drop_copies(items: list[ParsedFile], notes: list[str]) -> list[ParsedFile]:
         n_copies += len(group) - 1
     if n_copies:
         notes.append(
-            f"{n_copies} file{'s' if n_copies != 1 else ''} repeating an instance already read (same "
+            f"{_files(n_copies)} repeating an instance already read (same "
             "SOPInstanceUID and pixel data) ignored"
         )
     return kept
@@ -319,8 +319,8 @@ def _text_or_empty(ds: Dataset, keyword: str) -> str:
 def _vector(ds: Dataset, keyword: str, tag: str, n: int, path: Path) -> np.ndarray:
     raw = raw_bytes(ds, keyword)
     if isinstance(raw, bytes):  # undecoded DS text: parse it directly (much faster than decoding)
-        parts = raw.strip(b" \x00").split(b"\\") if raw.strip(b" \x00") else []
-        value = parts
+        stripped = raw.strip(b" \x00")
+        value = stripped.split(b"\\") if stripped else []
     else:
         try:
             value = ds.get(keyword)
@@ -596,6 +596,12 @@ def _rescale_of(ds: Dataset, path: Path) -> tuple[float, float]:
     return slope, intercept
 
 
+def _rescale_arrays(headers: PetSeriesHeaders) -> tuple[np.ndarray, np.ndarray]:
+    """RescaleSlope and RescaleIntercept of every instance, in slice order."""
+    pairs = [_rescale_of(ds, p) for ds, p in zip(headers.datasets, headers.files)]
+    return np.array([s for s, _ in pairs]), np.array([b for _, b in pairs])
+
+
 def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
           progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Preallocated float32 [k, j, i] volume filled slice by slice with ``stored * scale[k] + shift[k]``, and the
@@ -632,10 +638,7 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
 
 def read_stored_slices(headers: PetSeriesHeaders) -> np.ndarray:
     """Voxels in modality units: float32 ``[k, j, i]`` of ``stored * RescaleSlope + RescaleIntercept`` per slice."""
-    pairs = [_rescale_of(ds, p) for ds, p in zip(headers.datasets, headers.files)]
-    slopes = np.array([s for s, _ in pairs])
-    intercepts = np.array([b for _, b in pairs])
-    return _fill(headers, slopes, intercepts)[0]
+    return _fill(headers, *_rescale_arrays(headers))[0]
 
 
 def read_pet_volume(
@@ -672,11 +675,9 @@ def read_pet_volume(
     """
     headers = read_pet_headers(source, series_uid=series_uid)
     conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
-    pairs = [_rescale_of(ds, p) for ds, p in zip(headers.datasets, headers.files)]
+    slopes, intercepts = _rescale_arrays(headers)
     # SUV = (stored * slope + intercept) * factor; the SUV rules guarantee intercept == 0.
-    scale = np.array([s for s, _ in pairs]) * conversion.factors
-    shift = np.array([b for _, b in pairs]) * conversion.factors
-    suv, maxima = _fill(headers, scale, shift, progress)
+    suv, maxima = _fill(headers, slopes * conversion.factors, intercepts * conversion.factors, progress)
     conversion.audit.series_notes = list(headers.notes)
     check_suv_maximum(maxima, headers.files, conversion, overrides)
     return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
