@@ -137,14 +137,11 @@ def set_suv_units(node, units: str) -> None:
     import slicer
 
     quantity = slicer.vtkCodedEntry()
-    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)
+    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)  # read by Segment Statistics and QuantitativeReporting
     node.SetVoxelValueQuantity(quantity)
     entry = slicer.vtkCodedEntry()
     entry.SetValueSchemeMeaning(*suv_units_code(units))
     node.SetVoxelValueUnits(entry)
-    quantity = slicer.vtkCodedEntry()
-    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)  # read by Segment Statistics and QuantitativeReporting
-    node.SetVoxelValueQuantity(quantity)
     node.SetAttribute("DICOM.MeasurementUnitsCodeValue", units)  # what Slicer's PET DICOM plugin sets
 
 
