@@ -61,7 +61,8 @@ from pathlib import Path
 from ..errors import PentixaforQuantError, SUVError
 from ..measure.protocol import ProtocolParameters, StudyResult
 from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES
-from ..suv.conversion import SUVOverrides
+from ..suv import SUVOverrides
+from ..suv.overrides import parse_override_datetime
 from .logic import StudyLogic, observe_point_changes
 from .mrml import AUDIT_ATTRIBUTE, markups_site_points, read_rows_table, volume_suv_units, write_rows_table
 from .panel_parameters import MODULE_NAME, NODE_REFERENCES, OVERRIDE_FIELDS, PARAMETERS, Parameter
@@ -123,13 +124,15 @@ class SiteStatus:
 
 
 def _parse_datetime(text: str, what: str) -> datetime:
+    """ISO 8601 with a clock time, by the rule of the command line and the manifest (a date alone is refused, not
+    read as midnight), or a DICOM DT ``YYYYMMDDHHMMSS`` as copied from a header."""
     text = text.strip()
-    for parse in (datetime.fromisoformat, lambda t: datetime.strptime(t, "%Y%m%d%H%M%S")):
+    if len(text) == 14 and text.isdigit():
         try:
-            return parse(text)
+            return datetime.strptime(text, "%Y%m%d%H%M%S")
         except ValueError:
             pass
-    raise SUVError(f"override {what}: {text!r} is not a date-time; write YYYY-MM-DD HH:MM:SS")
+    return parse_override_datetime(text, what)
 
 
 def _parse_number(text: str, what: str) -> float:
