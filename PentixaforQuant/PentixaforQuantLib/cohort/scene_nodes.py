@@ -24,11 +24,8 @@ def _table(scene, name, rows, columns, text_columns=()):
     from ..scene.mrml import write_rows_table
 
     node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
-    write_rows_table(node, rows, [c[0] for c in columns], text_columns=frozenset(text_columns))
-    for column, unit, description in columns:
-        if unit:
-            node.SetColumnUnitLabel(column, unit)
-        node.SetColumnDescription(column, description)
+    write_rows_table(node, rows, [c[0] for c in columns], text_columns=frozenset(text_columns),
+                     units={c[0]: c[1] for c in columns}, descriptions={c[0]: c[2] for c in columns})
     return node
 
 
