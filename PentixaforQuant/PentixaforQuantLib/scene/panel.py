@@ -898,7 +898,8 @@ class PanelController:
 
     # ------------------------------------------------------------------------------------------------ state
     def state(self) -> dict:
-        """Everything a face shows, as JSON-able data (the web reader sends this to the browser)."""
+        """Everything a face shows, as JSON-able data, in one piece (for the Python console and tests; the faces
+        read the parts they show: :meth:`site_statuses`, :meth:`summary_lines`, :meth:`audit_rows`, ...)."""
         pet = self.pet_node
         return {
             "pet_volume": pet.GetName() if pet is not None else None,
