@@ -62,6 +62,8 @@ SEGMENT_COLORS = {
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
 _REF_PARAMETERS = "PentixaforQuant.ParametersTable"
 _REF_SEGMENTATION = "PentixaforQuant.Segmentation"
+#: Results table attribute: the protocol parameters of its numbers (JSON).
+_PARAMETERS_ATTRIBUTE = "PentixaforQuant.Parameters"
 #: Node reference from the results table, parameters table and segmentation to the PET volume they measure.
 PET_REFERENCE = "PentixaforQuant.PETVolume"
 #: Volume attribute: the PET DICOM files (JSON list) a volume was read from, for the DICOM SEG/SR export.
@@ -155,6 +157,7 @@ class _Cache:
     keys: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     written: tuple | None = None  # (table, segmentation) IDs the cached results were last written to
+    parameters_written: tuple | None = None  # what the parameters table and attributes were last written from
 
 
 class StudyLogic:
@@ -368,7 +371,7 @@ class StudyLogic:
         nodes = self.output_nodes(points_node)
         written = (nodes.results_table.GetID(), nodes.segmentation.GetID(), pet_node.GetID())
         if changed or cache.written != written:  # the same points again (e.g. two events for one click): no work
-            self._write_outputs(study, nodes, pet_node, points, units, changed)
+            self._write_outputs(study, nodes, pet_node, points, units, changed, cache)
             cache.written = written
         self.last_recomputed = computed
         self.computations.update(computed)
@@ -395,16 +398,25 @@ class StudyLogic:
         except PentixaforQuantError as exc:  # any refusal of this site, never a traceback or a stale row
             return str(exc)
 
-    def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed) -> None:
+    def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed,
+                       cache: _Cache) -> None:
         write_table(nodes.results_table, study_rows(study, points), COLUMNS, suv_units=units)
         # The outputs name the PET they were measured on (saved with the scene).
         for node in (nodes.results_table, nodes.parameters_table, nodes.segmentation):
             node.SetNodeReferenceID(PET_REFERENCE, pet_node.GetID())
-        nodes.results_table.SetAttribute("PentixaforQuant.Parameters", json.dumps(study.parameters.to_dict()))
         audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
-        if audit_json:
-            nodes.results_table.SetAttribute(AUDIT_ATTRIBUTE, audit_json)
-        write_key_value_table(nodes.parameters_table, _parameter_items(study.parameters, audit_json, pet_node))
+
+        def parameters_key():  # what the parameters table and the results table's attributes are written from
+            return (study.parameters, audit_json, pet_node.GetName(), units, nodes.parameters_table.GetMTime(),
+                    nodes.results_table.GetAttribute(_PARAMETERS_ATTRIBUTE))
+
+        # They do not change when a point moves: written again only when they do (or the nodes are new or edited).
+        if cache.parameters_written != parameters_key():
+            nodes.results_table.SetAttribute(_PARAMETERS_ATTRIBUTE, json.dumps(study.parameters.to_dict()))
+            if audit_json:
+                nodes.results_table.SetAttribute(AUDIT_ATTRIBUTE, audit_json)
+            write_key_value_table(nodes.parameters_table, _parameter_items(study.parameters, audit_json, pet_node))
+            cache.parameters_written = parameters_key()
         seg = nodes.segmentation
         segmentation = seg.GetSegmentation()
         regions = study_regions(study)
