@@ -58,9 +58,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import PentixaforQuantError, SUVError
 from ..measure.protocol import ProtocolParameters, StudyResult
-from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES
+from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, canonical_site
 from ..suv import SUVOverrides
 from ..suv.overrides import parse_override_datetime
 from .logic import StudyLogic, observe_point_changes
@@ -508,8 +510,6 @@ class PanelController:
             raise PentixaforQuantError("load a PET volume first: the site points belong to it")
         if site not in PANEL_SITES:
             raise PentixaforQuantError(f"unknown site {site!r}; use one of {', '.join(PANEL_SITES)}")
-        from ..measure.sites import canonical_site
-
         for n in range(node.GetNumberOfControlPoints()):
             try:
                 if canonical_site(node.GetNthControlPointLabel(n)) == site:
@@ -924,8 +924,6 @@ def _text(value) -> str:
 
 
 def _plain(value):
-    import numpy as np
-
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
