@@ -223,8 +223,11 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
         if not self._parameterNode.petVolume:  # an SUV volume already in the scene saves a click
+            # numpy and pydicom only (Slicer bundles them): safe before scipy is installed
+            from PentixaforQuantLib.scene.mrml import volume_suv_units
+
             for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"):
-                if (node.GetAttribute("DICOM.MeasurementUnitsCodeValue") or "").startswith("{SUV"):
+                if volume_suv_units(node):
                     self._parameterNode.petVolume = node
                     break
 

@@ -14,7 +14,7 @@ import slicer
 from SegmentStatisticsPlugins import SegmentStatisticsPluginBase
 
 from PentixaforQuantLib.outputs.dicom_codes import SEGMENT_STATISTICS_KEYS, segment_statistic_info
-from PentixaforQuantLib.scene.mrml import volume_suv_units  # numpy only: safe before scipy is installed
+from PentixaforQuantLib.scene.mrml import volume_suv_units  # numpy and pydicom (bundled with Slicer): safe before scipy
 
 
 class PentixaforQuantSUVSegmentStatisticsPlugin(SegmentStatisticsPluginBase):
