@@ -463,6 +463,24 @@ def test_panel_parameters_need_only_the_standard_library():
     assert imported <= {"__future__", "dataclasses"}
 
 
+def test_what_the_module_and_the_plugin_import_before_scipy_is_installed_needs_no_scipy():
+    """``scene.mrml.volume_suv_units`` and the Segment Statistics codes are used before the consented install."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('scipy', 'skimage'):\n"
+        "            raise ImportError(f'{name} is not installed')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import PentixaforQuantLib.scene.mrml, PentixaforQuantLib.outputs.dicom_codes\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=MODULE_DIR, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_resources_are_found_from_the_module_folder_and_in_a_package(module_tree):
     cmake = (MODULE_DIR / "CMakeLists.txt").read_text(encoding="utf-8")
     assert "slicerMacroBuildScriptedModule" in cmake and "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in cmake
