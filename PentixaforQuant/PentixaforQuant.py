@@ -8,10 +8,8 @@ import logging
 import os
 from typing import Annotated
 
-import ctk
 import qt
 import slicer
-import vtk
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLMarkupsROINode, vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
@@ -108,6 +106,11 @@ class PentixaforQuantParameterNode:
     uptake: Annotated[str, Choice(["", "yes", "no"])] = ""
     activityMBq: str = ""
     peptideMassUg: str = ""
+
+
+def dicomResolver():
+    """SOP Instance UID -> file in Slicer's DICOM database (None without a database)."""
+    return slicer.dicomDatabase.fileForInstance if slicer.dicomDatabase else None
 
 
 def missingPackages():
@@ -232,8 +235,11 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
         if not self._parameterNode.petVolume:  # an SUV volume already in the scene saves a click
+            # numpy and pydicom only (Slicer bundles them): safe before scipy is installed
+            from PentixaforQuantLib.scene.mrml import volume_suv_units
+
             for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"):
-                if (node.GetAttribute("DICOM.MeasurementUnitsCodeValue") or "").startswith("{SUV"):
+                if volume_suv_units(node):
                     self._parameterNode.petVolume = node
                     break
 
@@ -355,7 +361,8 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     # ------------------------------------------------------------------------------------------------- view
     def _updateGUI(self, controller) -> None:
         """Show the controller's state: site rows, summary, SUV audit or refusal, results, warnings."""
-        for status in controller.site_statuses():
+        statuses = controller.site_statuses()
+        for status in statuses:
             part = SITE_WIDGET_NAMES[status.site]
             label = getattr(self.ui, f"{part[0].lower()}{part[1:]}StatusLabel")
             label.text = status.line
@@ -378,7 +385,7 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 field = widget.property("SlicerParameterName")
                 widget.styleSheet = "border: 2px solid #b00020;" if field == controller.refusal_field else ""
         self.ui.resultsTableView.setMRMLTableNode(controller.results_table)
-        warnings = [f"{s.title}: {'; '.join(s.warnings)}" for s in controller.site_statuses() if s.warnings]
+        warnings = [f"{s.title}: {'; '.join(s.warnings)}" for s in statuses if s.warnings]
         self.ui.warningsLabel.text = "<br>".join(warnings + ([controller.last_error] if controller.last_error else []))
 
 
@@ -416,8 +423,7 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
 
         raw = super().getParameterNode()
         if self._controller is None or self._controller.parameter_node is not raw:
-            resolver = slicer.dicomDatabase.fileForInstance if slicer.dicomDatabase else None
-            self._controller = PanelController(slicer.mrmlScene, raw, resolver=resolver)
+            self._controller = PanelController(slicer.mrmlScene, raw, resolver=dicomResolver())
         return self._controller
 
     def forgetController(self) -> None:
@@ -437,8 +443,8 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
 
     def suvVolume(self, volumeNode, normalization="bw", overrides=None):
         """SUV volume for a PET volume loaded by Slicer's DICOM module (or already in SUV)."""
-        resolver = slicer.dicomDatabase.fileForInstance if slicer.dicomDatabase else None
-        return self.study.suv_volume(volumeNode, resolver=resolver, normalization=normalization, overrides=overrides)
+        return self.study.suv_volume(volumeNode, resolver=dicomResolver(), normalization=normalization,
+                                     overrides=overrides)
 
     def newPointsNode(self, name="Pentixafor points"):
         return self.study.new_points_node(name)
@@ -455,9 +461,8 @@ class PentixaforQuantLogic(ScriptedLoadableModuleLogic):
     def exportDicom(self, petVolumeNode, pointsNode, outputFolder, parameters=None, roiNode=None):
         """Write the VOIs as DICOM SEG and the numbers as DICOM SR TID 1500 into ``outputFolder`` (needs highdicom,
         installed only after the user agrees). Returns {"seg": path, "sr": path}."""
-        resolver = slicer.dicomDatabase.fileForInstance if slicer.dicomDatabase else None
         return self.study.export_dicom(petVolumeNode, pointsNode, outputFolder, parameters=parameters,
-                                       roi_node=roiNode, resolver=resolver)
+                                       roi_node=roiNode, resolver=dicomResolver())
 
 
 #

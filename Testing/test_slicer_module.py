@@ -278,6 +278,28 @@ def check_module_file(tree: ast.Module) -> list[str]:
     return problems
 
 
+def check_library_calls(tree: ast.Module, controller, study_logic) -> list[str]:
+    """6b. every attribute the module file uses on the panel controller (``c`` and ``controller`` in the widget,
+    ``self._controller``) and on the ``StudyLogic`` (``self.study`` in the Logic) exists there, so a renamed
+    method fails here and not on a click in Slicer."""
+    problems = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        owner = node.value
+        if isinstance(owner, ast.Name) and owner.id in ("c", "controller") or (
+                isinstance(owner, ast.Attribute) and owner.attr == "_controller"):
+            target, what = controller, "PanelController"
+        elif isinstance(owner, ast.Attribute) and owner.attr == "study" and isinstance(owner.value, ast.Name) \
+                and owner.value.id == "self":
+            target, what = study_logic, "StudyLogic"
+        else:
+            continue
+        if not hasattr(target, node.attr):
+            problems.append((node.lineno, f"line {node.lineno}: {what} has no attribute {node.attr!r}"))
+    return [problem for _, problem in sorted(problems)]
+
+
 def check_resources(module_tree: ast.Module, cmake: str) -> list[str]:
     """7. resourcePath files exist beside the module; CMake lists exist, stay inside the module, cover everything."""
     problems = []
@@ -419,6 +441,19 @@ def test_module_file_has_the_template_classes_and_methods(module_tree):
     ast.parse(MODULE_FILE.read_text(encoding="utf-8"), feature_version=(3, 10))  # oldest Python we support
 
 
+def test_what_the_module_calls_exists_in_the_library(module_tree, headless):
+    from PentixaforQuantLib.scene.panel import PanelController
+
+    controller = PanelController(headless.scene)
+    try:
+        used = {n.attr for n in ast.walk(module_tree) if isinstance(n, ast.Attribute)
+                and isinstance(n.value, ast.Name) and n.value.id in ("c", "controller")}
+        assert {"apply_overrides", "clear_site", "site_statuses", "suv_refusal", "results_table"} <= used
+        assert check_library_calls(module_tree, controller, controller.logic) == []
+    finally:
+        controller.close()
+
+
 def test_panel_parameters_need_only_the_standard_library():
     """The module file imports them before scipy and scikit-image are installed."""
     source = (MODULE_DIR / "PentixaforQuantLib" / "scene" / "panel_parameters.py").read_text(encoding="utf-8")
@@ -426,6 +461,24 @@ def test_panel_parameters_need_only_the_standard_library():
                 for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.Import, ast.ImportFrom))
                 for a in n.names}
     assert imported <= {"__future__", "dataclasses"}
+
+
+def test_what_the_module_and_the_plugin_import_before_scipy_is_installed_needs_no_scipy():
+    """``scene.mrml.volume_suv_units`` and the Segment Statistics codes are used before the consented install."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('scipy', 'skimage'):\n"
+        "            raise ImportError(f'{name} is not installed')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import PentixaforQuantLib.scene.mrml, PentixaforQuantLib.outputs.dicom_codes\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=MODULE_DIR, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_resources_are_found_from_the_module_folder_and_in_a_package(module_tree):
@@ -491,6 +544,10 @@ def test_the_checks_catch_what_they_are_for():
     problems = " | ".join(check_module_file(module))
     assert "packages installed at import" in problems and "imports PentixaforQuantLib.scene.panel" in problems
     assert "VTKObservationMixin" in problems and "setParameterNode missing" in problems
+    calls = ast.parse("lambda c: c.place_everything()\nself._controller.recompute()\nself.study.measur(pet)\n")
+    assert check_library_calls(calls, object(), object()) == [
+        "line 1: PanelController has no attribute 'place_everything'",
+        "line 2: PanelController has no attribute 'recompute'", "line 3: StudyLogic has no attribute 'measur'"]
     cmake = 'project(Other)\nset(EXTENSION_SCREENSHOTURLS "")\n'
     catalog = check_catalog(cmake, b'{"category": "Quantification",\r\n "tier": 9}')
     assert "project() is not PentixaforQuant" in catalog

@@ -14,6 +14,7 @@ import slicer
 from SegmentStatisticsPlugins import SegmentStatisticsPluginBase
 
 from PentixaforQuantLib.outputs.dicom_codes import SEGMENT_STATISTICS_KEYS, segment_statistic_info
+from PentixaforQuantLib.scene.mrml import volume_suv_units  # numpy and pydicom (bundled with Slicer): safe before scipy
 
 
 class PentixaforQuantSUVSegmentStatisticsPlugin(SegmentStatisticsPluginBase):
@@ -48,7 +49,7 @@ class PentixaforQuantSUVSegmentStatisticsPlugin(SegmentStatisticsPluginBase):
         try:
             from PentixaforQuantLib.errors import PentixaforQuantError
             from PentixaforQuantLib.measure.segment_metrics import segment_suv_statistics, suv_units_problem
-            from PentixaforQuantLib.scene.mrml import volume_array, volume_grid, volume_suv_units
+            from PentixaforQuantLib.scene.mrml import volume_array, volume_grid
         except ImportError as exc:
             return self._report_nothing(f"needs {exc.name} (the PentixaforQuant module offers to install it)")
         units = volume_suv_units(volume)
@@ -67,12 +68,7 @@ class PentixaforQuantSUVSegmentStatisticsPlugin(SegmentStatisticsPluginBase):
 
     def getMeasurementInfo(self, key):
         volume = self._node("ScalarVolume")
-        units = None
-        if volume is not None:
-            entry = volume.GetVoxelValueUnits()
-            units = (entry.GetCodeValue() if entry is not None else None) or \
-                volume.GetAttribute("DICOM.MeasurementUnitsCodeValue")
-        info = segment_statistic_info(key, units)
+        info = segment_statistic_info(key, volume_suv_units(volume) if volume is not None else None)
         if info is None:
             return None
 

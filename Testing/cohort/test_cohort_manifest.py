@@ -106,6 +106,21 @@ def test_optional_columns_override_suv_and_protocol_per_row(study_files):
     assert "threshold" in out_of_range[0]
 
 
+def test_a_date_without_a_clock_time_is_refused_as_the_command_line_refuses_it(study_files):
+    """Read as midnight, a date alone would decay-correct by the wrong hours without a word."""
+    header = HEADER + ["injection_time", "scan_time"]
+    m = read_manifest(_write(study_files, [GOOD + ["2024-05-02T09:58+02:00", "2024-05-02 11:00:00"]], header))
+    e = m.entries[0]
+    assert e.overrides["injection_datetime"].isoformat() == "2024-05-02T09:58:00+02:00"
+    assert e.overrides["scan_datetime"].isoformat() == "2024-05-02T11:00:00"
+    problems = _problems(_write(study_files, [GOOD + ["2024-05-02", "noon"]], header))
+    assert problems == [
+        "manifest.csv line 2, column 'injection_time': '2024-05-02': must be an ISO date-time with a clock time, "
+        "such as 2024-05-02T09:58:00",
+        "manifest.csv line 2, column 'scan_time': 'noon': must be an ISO date-time with a clock time, such as "
+        "2024-05-02T09:58:00"]
+
+
 def test_stats_refuses_a_bad_cohort_table_naming_line_and_column(tmp_path, capsys):
     from PentixaforQuantLib.cohort.table import COLUMN_KEYS
 

@@ -80,6 +80,33 @@ def test_moving_a_point_recomputes_the_table_and_the_segment(measured):
     logic.stop_observing()
 
 
+def test_the_parameters_table_is_written_when_its_inputs_change_not_on_every_move(measured):
+    from PentixaforQuantLib.measure.protocol import ProtocolParameters
+
+    logic, pet, points, study, phantom = measured
+    nodes = logic.output_nodes(points)
+    table = nodes.parameters_table
+
+    def parameter_rows():
+        t = table.GetTable()
+        return {t.GetValue(r, 0).ToString(): t.GetValue(r, 1).ToString() for r in range(t.GetNumberOfRows())}
+
+    written = table.GetMTime()
+    moved = {**phantom.truth.seed_points, "aorta": np.asarray(phantom.truth.seed_points["aorta"]) + [1.0, 0, 0]}
+    logic.measure(pet, points, points_ras=moved)
+    assert logic.last_recomputed == {"aorta"} and table.GetMTime() == written  # a move leaves it as it is
+    logic.measure(pet, points, points_ras=moved, parameters=ProtocolParameters(marrow_diameter_mm=12.0))
+    assert parameter_rows()["marrow_diameter_mm"] == "12.0"
+    assert json.loads(nodes.results_table.GetAttribute("PentixaforQuant.Parameters"))["marrow_diameter_mm"] == 12.0
+    table.RemoveAllColumns()  # edited by someone else: written again at the next measurement
+    logic.measure(pet, points, points_ras=phantom.truth.seed_points, parameters=ProtocolParameters(
+        marrow_diameter_mm=12.0))
+    assert parameter_rows()["marrow_diameter_mm"] == "12.0"
+    pet.SetName("renamed PET")
+    logic.measure(pet, points, points_ras=moved, parameters=ProtocolParameters(marrow_diameter_mm=12.0))
+    assert parameter_rows()["PET volume"] == "renamed PET"
+
+
 def seg_names(seg) -> set[str]:
     s = seg.GetSegmentation()
     return {s.GetNthSegment(n).GetName() for n in range(s.GetNumberOfSegments())}

@@ -190,6 +190,13 @@ def test_an_override_that_cannot_be_read_is_refused_in_one_line(panel):
     assert controller.refusal_field == "overrideDoseMBq"
 
 
+def test_a_date_without_a_clock_time_is_refused_not_read_as_midnight(panel):
+    controller, _ = panel
+    assert controller.apply_overrides(overrideInjectionDateTime="2025-01-01") is None
+    assert "has a date but no time of day" in controller.suv_refusal
+    assert controller.refusal_field == "overrideInjectionDateTime"
+
+
 def test_the_normalisation_converts_again(placed):
     controller, _ = placed
     bw = controller.study.lesion.stats.suv_max

@@ -17,11 +17,12 @@ def print_study(study, units: str, file=sys.stdout) -> None:
     def f(v, fmt="{:.2f}"):
         return "" if v is None else fmt.format(v)
 
+    rows = study_rows(study)
     print(f"{'Site':<26}{'SUVmax':>8}{'SUVmean':>9}{'SUVpeak':>9}{'Vol mL':>9}{'Value':>8}  Status", file=file)
-    for row in study_rows(study):
+    for row in rows:
         print(f"{row['title']:<26}{f(row['suv_max']):>8}{f(row['suv_mean']):>9}{f(row['suv_peak']):>9}"
               f"{f(row['volume_ml']):>9}{f(row['value']):>8}  {row['status']}", file=file)
-    print(f"SUV units {units}; {study_rows(study)[0]['method']}", file=file)
+    print(f"SUV units {units}; {rows[0]['method']}", file=file)
 
 
 def report_problems(study, doc: dict | None = None) -> int:

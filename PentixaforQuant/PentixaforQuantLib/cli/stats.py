@@ -10,7 +10,7 @@ from pathlib import Path
 def cmd_stats(args) -> int:
     import hashlib
 
-    from ..cohort.analysis import cohort_statistics
+    from ..cohort.analysis import cohort_statistics, correlation_text
     from ..cohort.table import read_cohort_csv
     from ..errors import PentixaforQuantError
     from ..outputs.atomic import write_file_atomically
@@ -23,9 +23,7 @@ def cmd_stats(args) -> int:
     print(f"{stats['scans']} scans, {stats['no_uptake']} without uptake, {stats['with_uptake_measured']} measured"
           + (f", {len(stats['failed'])} failed (left out)" if stats["failed"] else ""))
     for metric, c in stats["correlations"].items():
-        rho = f"{c['rho']:.3f}" if isinstance(c["rho"], float) else c["rho"]
-        p = f"{c['p']:.3g}" if isinstance(c["p"], float) else c["p"]
-        print(f"  specific activity vs {metric}: rho {rho}, P {p}, n {c['n']}, ROUT outliers {len(c['outliers'])}")
+        print(f"  specific activity vs {metric}: {correlation_text(c)}, ROUT outliers {len(c['outliers'])}")
     print(f"wrote {path}")
     if args.no_figures:
         return 0

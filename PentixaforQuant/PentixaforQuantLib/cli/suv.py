@@ -30,7 +30,7 @@ def cmd_suv(args) -> int:
 
 def cmd_convert(args) -> int:
     from ..scene.logic import StudyLogic
-    from ..scene.mrml import save_node
+    from ..scene.mrml import save_node, volume_suv_units
 
     out = Path(args.out)
     if not out.name.lower().endswith((".nrrd", ".nii", ".nii.gz", ".mha")):
@@ -42,7 +42,7 @@ def cmd_convert(args) -> int:
                             series_uid=args.series_uid)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_node(node, out)
-    print(f"wrote {out} ({node.GetAttribute('DICOM.MeasurementUnitsCodeValue')})")
+    print(f"wrote {out} ({volume_suv_units(node)})")
     return 0
 
 

@@ -21,9 +21,12 @@ from .. import __version__
 from .rout import rout_line
 from .statistics import mean_sd, mean_sem, median_range, spearman, student_t_test, too_few
 
-__all__ = ["LESION_METRICS", "cohort_statistics", "measured_rows", "failed", "NOT_GIVEN"]
+__all__ = ["LESION_METRICS", "METRIC_LABELS", "cohort_statistics", "measured_rows", "failed", "correlation_text",
+           "NOT_GIVEN"]
 
 LESION_METRICS = ("suv_max", "suv_mean", "suv_peak", "tbr")
+#: How figures, charts and the terminal name each lesion metric.
+METRIC_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
 NOT_GIVEN = "(not given)"
 ROUT_Q = 0.01
 
@@ -53,6 +56,15 @@ def failed(row) -> bool:
 def measured_rows(rows) -> list[dict]:
     """The scans with uptake (``yes``, or not recorded) that were measured."""
     return [r for r in rows if r["uptake"] != "no" and not failed(r)]
+
+
+def correlation_text(correlation: dict) -> str:
+    """``"rho 0.512, P 0.0123, n 14"`` of one entry of ``correlations`` (a statistic that could not be computed
+    shows its reason)."""
+    rho, p = correlation["rho"], correlation["p"]
+    rho = f"{rho:.3f}" if isinstance(rho, float) else rho
+    p = f"{p:.3g}" if isinstance(p, float) else p
+    return f"rho {rho}, P {p}, n {correlation['n']}"
 
 
 def _metric_summaries(rows) -> dict:

@@ -18,13 +18,12 @@ import numpy as np
 from ..errors import PentixaforQuantError
 from ..measure.sites import MARROW_SITES_PAPER_ORDER, SITE_TITLES
 from ..outputs.atomic import write_file_atomically
-from .analysis import LESION_METRICS, measured_rows
+from .analysis import LESION_METRICS, METRIC_LABELS, measured_rows
 
 __all__ = ["write_cohort_figures", "CUTOFFS"]
 
 #: Cut-off lines of Buck et al. 2022.
 CUTOFFS = {"suv_max": (6.0, 12.0), "tbr": (4.0, 8.0)}
-_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
 _BAR = "#4c72b0"
 _OUTLIER = "#d62728"
 
@@ -82,9 +81,9 @@ def _bars_by_diagnosis(plt, stats, metric, path, blood_pool_level, blood_pool_la
         ax.axhline(blood_pool_level, color="#c44e52", linewidth=1.4, label=blood_pool_label)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xlim(-0.6, len(names) - 0.4)
-    ax.set_ylabel(f"{_LABELS[metric]} (mean ± SD)")
-    ax.set_title(f"{_LABELS[metric]} of the target lesion by diagnosis (n = {stats['overall'][metric]['n']} scans "
-                 "with uptake)", fontsize=10)
+    ax.set_ylabel(f"{METRIC_LABELS[metric]} (mean ± SD)")
+    ax.set_title(f"{METRIC_LABELS[metric]} of the target lesion by diagnosis "
+                 f"(n = {stats['overall'][metric]['n']} scans with uptake)", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     return _save(plt, fig, path)
 
@@ -105,9 +104,9 @@ def _correlations(plt, stats, rows, path):
                        label=f"ROUT outlier (Q = {100 * c['rout']['q']:g} %)")
         rho = c["rho"]
         rho_text = f"ρ = {rho:.3f}" if isinstance(rho, float) else "ρ: " + str(rho)
-        ax.set_title(f"{_LABELS[metric]}: {rho_text}, {_fmt_p(c['p'])}, n = {c['n']}", fontsize=10)
+        ax.set_title(f"{METRIC_LABELS[metric]}: {rho_text}, {_fmt_p(c['p'])}, n = {c['n']}", fontsize=10)
         ax.set_xlabel("specific activity (MBq/µg)")
-        ax.set_ylabel(_LABELS[metric])
+        ax.set_ylabel(METRIC_LABELS[metric])
         ax.legend(fontsize=8, loc="best", frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
     fig.suptitle("Spearman correlation with specific activity after ROUT outlier removal", fontsize=11)

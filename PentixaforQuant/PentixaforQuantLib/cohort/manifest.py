@@ -17,11 +17,11 @@ import difflib
 import io
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 
-from ..errors import PentixaforQuantError
+from ..errors import PentixaforQuantError, SUVError
 from ..outputs.folder_names import safe_folder_name
+from ..suv.overrides import parse_override_datetime
 
 __all__ = ["ManifestError", "ManifestEntry", "Manifest", "REQUIRED_COLUMNS", "SUV_COLUMNS", "PROTOCOL_COLUMNS",
            "read_manifest", "protocol_for"]
@@ -133,10 +133,10 @@ def _parse_value(column: str, text: str):
             raise ValueError("must be M, F or O")
         return text.upper()
     if column in ("injection_time", "scan_time"):
-        try:
-            return datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError("must be an ISO date-time such as 2024-05-02T09:58:00") from None
+        try:  # the rule of the command line's --injection-time: a date without a clock time is refused
+            return parse_override_datetime(text, column)
+        except SUVError:
+            raise ValueError("must be an ISO date-time with a clock time, such as 2024-05-02T09:58:00") from None
     if column == "a50":
         try:
             return _yes_no(text)

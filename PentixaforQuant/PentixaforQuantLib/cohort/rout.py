@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _stats
 
+from .statistics import finite_pairs, too_few
+
 __all__ = ["RoutResult", "rsdr", "lorentzian_line_fit", "fdr_outliers", "rout_line"]
 
 #: Percentile of |residuals| that equals one SD for Gaussian scatter: P(|Z| < 1) = 68.27 %.
@@ -141,16 +143,12 @@ def rout_line(x, y, q: float = 0.01) -> RoutResult:
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f"ROUT Q must be between 0 and 1 (exclusive), not {q}")
-    xa = np.array([np.nan if v is None else v for v in x], dtype=float)
-    ya = np.array([np.nan if v is None else v for v in y], dtype=float)
-    if xa.shape != ya.shape:
-        raise ValueError("x and y must have the same length")
-    keep = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya, keep = finite_pairs(x, y)
     outliers = np.zeros(xa.size, dtype=bool)
     n = int(keep.sum())
     minimum = LINE_PARAMETERS + 2
     if n < minimum:
-        return RoutResult(outliers, n, None, None, None, q, f"too few values (n = {n}, needs >= {minimum})")
+        return RoutResult(outliers, n, None, None, None, q, too_few(n, minimum))
     xs, ys = xa[keep], ya[keep]
     if np.ptp(xs) == 0.0:
         return RoutResult(outliers, n, None, None, None, q, "x is constant: no line to fit")

@@ -8,13 +8,12 @@ group.
 
 from __future__ import annotations
 
-from .analysis import LESION_METRICS, measured_rows
+from .analysis import LESION_METRICS, METRIC_LABELS, correlation_text, measured_rows
 from .figures import CUTOFFS
 from .table import COHORT_COLUMNS, TEXT_COLUMNS
 
 __all__ = ["cohort_table_node", "cohort_plot_charts"]
 
-_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
 _RED = (0.84, 0.15, 0.16)
 _GREY = (0.25, 0.25, 0.25)
 _BLOOD = (0.77, 0.31, 0.32)
@@ -25,11 +24,8 @@ def _table(scene, name, rows, columns, text_columns=()):
     from ..scene.mrml import write_rows_table
 
     node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
-    write_rows_table(node, rows, [c[0] for c in columns], text_columns=frozenset(text_columns))
-    for column, unit, description in columns:
-        if unit:
-            node.SetColumnUnitLabel(column, unit)
-        node.SetColumnDescription(column, description)
+    write_rows_table(node, rows, [c[0] for c in columns], text_columns=frozenset(text_columns),
+                     units={c[0]: c[1] for c in columns}, descriptions={c[0]: c[2] for c in columns})
     return node
 
 
@@ -85,9 +81,9 @@ def cohort_plot_charts(scene, stats: dict, rows: list[dict]) -> dict:
             if level is not None:
                 lines.append(("blood pool", level, _BLOOD, "solid"))
             charts[f"{metric}_by_diagnosis"] = _bar_chart(
-                scene, f"{_LABELS[metric]} by diagnosis", diagnoses,
+                scene, f"{METRIC_LABELS[metric]} by diagnosis", diagnoses,
                 [_value(stats["by_diagnosis"][d][metric]["mean"]) for d in diagnoses],
-                [stats["by_diagnosis"][d][metric]["n"] for d in diagnoses], f"{_LABELS[metric]} (mean)", lines)
+                [stats["by_diagnosis"][d][metric]["n"] for d in diagnoses], f"{METRIC_LABELS[metric]} (mean)", lines)
         measured = measured_rows(rows)
         for metric in LESION_METRICS:
             c = stats["correlations"][metric]
@@ -96,20 +92,18 @@ def cohort_plot_charts(scene, stats: dict, rows: list[dict]) -> dict:
             table_rows = [{"study_id": r["study_id"], "specific_activity": r["specific_activity_mbq_per_ug"],
                            "used": None if r["study_id"] in outliers else r[metric],
                            "outlier": r[metric] if r["study_id"] in outliers else None} for r in points]
-            table = _table(scene, f"Specific activity vs {_LABELS[metric]} (values)", table_rows,
+            table = _table(scene, f"Specific activity vs {METRIC_LABELS[metric]} (values)", table_rows,
                            (("study_id", "", "study"), ("specific_activity", "MBq/ug", "activity / peptide mass"),
                             ("used", "", f"{metric} of the points used"),
                             ("outlier", "", f"{metric} of the ROUT outliers")),
                            ("study_id",))
-            rho = f"{c['rho']:.3f}" if isinstance(c["rho"], float) else c["rho"]
-            p = f"{c['p']:.3g}" if isinstance(c["p"], float) else c["p"]
-            title = f"Specific activity vs {_LABELS[metric]}: rho {rho}, P {p}, n {c['n']}"
+            title = f"Specific activity vs {METRIC_LABELS[metric]}: {correlation_text(c)}"
             charts[f"correlation_{metric}"] = add_plot_chart(
-                scene, f"Specific activity vs {_LABELS[metric]}",
+                scene, f"Specific activity vs {METRIC_LABELS[metric]}",
                 [PlotSeries("used", table, "specific_activity", "used", label_column="study_id"),
                  PlotSeries("ROUT outlier", table, "specific_activity", "outlier", color=_RED, marker="cross",
                             label_column="study_id")],
-                title=title, x_title="specific activity (MBq/ug)", y_title=_LABELS[metric])
+                title=title, x_title="specific activity (MBq/ug)", y_title=METRIC_LABELS[metric])
     groups = stats["marrow"]["groups"]
     if groups:
         names = list(groups)

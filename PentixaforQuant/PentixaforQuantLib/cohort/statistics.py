@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats as _stats
 
-__all__ = ["TOO_FEW", "too_few", "finite_values", "mean_sd", "mean_sem", "median_range", "spearman",
+__all__ = ["TOO_FEW", "too_few", "finite_values", "finite_pairs", "mean_sd", "mean_sem", "median_range", "spearman",
            "student_t_test"]
 
 #: Start of the text that stands in for a statistic that cannot be computed from the values given.
@@ -32,6 +32,15 @@ def finite_values(values) -> np.ndarray:
     """The finite numbers of ``values`` (None, NaN and infinities dropped) as a float array."""
     arr = np.array([np.nan if v is None else v for v in values], dtype=float)
     return arr[np.isfinite(arr)]
+
+
+def finite_pairs(x: Sequence[float], y: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as float arrays (None -> NaN) and the mask of the pairs where both are finite."""
+    xa = np.array([np.nan if v is None else v for v in x], dtype=float)
+    ya = np.array([np.nan if v is None else v for v in y], dtype=float)
+    if xa.shape != ya.shape:
+        raise ValueError("x and y must have the same length")
+    return xa, ya, np.isfinite(xa) & np.isfinite(ya)
 
 
 def mean_sd(values) -> dict:
@@ -113,11 +122,7 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> dict:
         ``n`` (pairs used), ``rho`` and ``p``; with fewer than 3 pairs, or when x or y is constant (rho is then
         undefined), ``rho`` and ``p`` are texts saying so.
     """
-    xa = np.array([np.nan if v is None else v for v in x], dtype=float)
-    ya = np.array([np.nan if v is None else v for v in y], dtype=float)
-    if xa.shape != ya.shape:
-        raise ValueError("x and y must have the same length")
-    keep = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya, keep = finite_pairs(x, y)
     xa, ya = xa[keep], ya[keep]
     n = int(xa.size)
     if n < 3:

@@ -2,7 +2,7 @@
 
 Typical use (Slicer Python console, or headless with ``slicer-core``)::
 
-    from PentixaforQuantLib.logic import StudyLogic
+    from PentixaforQuantLib.scene.logic import StudyLogic
     logic = StudyLogic()                               # Slicer's scene, or a new headless one
     pet = logic.load_dicom("/path/to/pet/series")        # SUVbw volume node with the SUV audit
     points = logic.new_points_node()                     # label points: lesion, aorta, C7, T12, L5, ...
@@ -20,8 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DicomExportError, NodeError, ParameterError, PentixaforQuantError, PointsError, SUVError
+from ..measure.protocol import (LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion,
+                                measure_sphere)
+from ..measure.sites import ALL_SITES, AORTA, LESION, SITE_TITLES
+from ..outputs.dicom_export import build_dicom_outputs, study_regions, write_dicom_outputs
+from ..outputs.results import COLUMNS, study_rows
+from ..suv import SUVOverrides, compute_suv_conversion, suv_conversion_for_suv_volume
+from ..suv.plausibility import check_suv_maximum
 from ..suv.series_reader import read_pet_headers, read_pet_volume
-from ..errors import PentixaforQuantError, SUVError
 from .mrml import (
     AUDIT_ATTRIBUTE,
     add_suv_volume_node,
@@ -36,13 +43,6 @@ from .mrml import (
     write_key_value_table,
     write_table,
 )
-from ..measure.protocol import LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion, measure_sphere
-from ..errors import NodeError, ParameterError, PointsError
-from ..measure.sites import ALL_SITES
-from ..outputs.results import COLUMNS, study_rows
-from ..measure.sites import AORTA, LESION, SITE_TITLES
-from ..suv import compute_suv_conversion, suv_conversion_for_suv_volume
-from ..suv.plausibility import check_suv_maximum
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM_FILES_ATTRIBUTE",
            "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
@@ -62,6 +62,8 @@ SEGMENT_COLORS = {
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
 _REF_PARAMETERS = "PentixaforQuant.ParametersTable"
 _REF_SEGMENTATION = "PentixaforQuant.Segmentation"
+#: Results table attribute: the protocol parameters of its numbers (JSON).
+_PARAMETERS_ATTRIBUTE = "PentixaforQuant.Parameters"
 #: Node reference from the results table, parameters table and segmentation to the PET volume they measure.
 PET_REFERENCE = "PentixaforQuant.PETVolume"
 #: Volume attribute: the PET DICOM files (JSON list) a volume was read from, for the DICOM SEG/SR export.
@@ -111,8 +113,6 @@ def _require_parameters(parameters) -> None:
 
 
 def _require_overrides(overrides) -> None:
-    from ..suv import SUVOverrides
-
     if overrides is not None and not isinstance(overrides, SUVOverrides):
         raise ParameterError(f"overrides: expected SUVOverrides (or None), got {type(overrides).__name__}")
 
@@ -157,6 +157,7 @@ class _Cache:
     keys: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     written: tuple | None = None  # (table, segmentation) IDs the cached results were last written to
+    parameters_written: tuple | None = None  # what the parameters table and attributes were last written from
 
 
 class StudyLogic:
@@ -370,7 +371,7 @@ class StudyLogic:
         nodes = self.output_nodes(points_node)
         written = (nodes.results_table.GetID(), nodes.segmentation.GetID(), pet_node.GetID())
         if changed or cache.written != written:  # the same points again (e.g. two events for one click): no work
-            self._write_outputs(study, nodes, pet_node, points, units, changed)
+            self._write_outputs(study, nodes, pet_node, points, units, changed, cache)
             cache.written = written
         self.last_recomputed = computed
         self.computations.update(computed)
@@ -397,25 +398,28 @@ class StudyLogic:
         except PentixaforQuantError as exc:  # any refusal of this site, never a traceback or a stale row
             return str(exc)
 
-    def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed) -> None:
+    def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed,
+                       cache: _Cache) -> None:
         write_table(nodes.results_table, study_rows(study, points), COLUMNS, suv_units=units)
         # The outputs name the PET they were measured on (saved with the scene).
         for node in (nodes.results_table, nodes.parameters_table, nodes.segmentation):
             node.SetNodeReferenceID(PET_REFERENCE, pet_node.GetID())
-        nodes.results_table.SetAttribute("PentixaforQuant.Parameters", json.dumps(study.parameters.to_dict()))
         audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
-        if audit_json:
-            nodes.results_table.SetAttribute(AUDIT_ATTRIBUTE, audit_json)
-        write_key_value_table(nodes.parameters_table, _parameter_items(study.parameters, audit_json, pet_node))
+
+        def parameters_key():  # what the parameters table and the results table's attributes are written from
+            return (study.parameters, audit_json, pet_node.GetName(), units, nodes.parameters_table.GetMTime(),
+                    nodes.results_table.GetAttribute(_PARAMETERS_ATTRIBUTE))
+
+        # They do not change when a point moves: written again only when they do (or the nodes are new or edited).
+        if cache.parameters_written != parameters_key():
+            nodes.results_table.SetAttribute(_PARAMETERS_ATTRIBUTE, json.dumps(study.parameters.to_dict()))
+            if audit_json:
+                nodes.results_table.SetAttribute(AUDIT_ATTRIBUTE, audit_json)
+            write_key_value_table(nodes.parameters_table, _parameter_items(study.parameters, audit_json, pet_node))
+            cache.parameters_written = parameters_key()
         seg = nodes.segmentation
         segmentation = seg.GetSegmentation()
-        regions = {}
-        if study.lesion is not None:
-            regions[LESION] = study.lesion.region
-        if study.blood_pool is not None:
-            regions[AORTA] = study.blood_pool.region
-        for site, sp in study.marrow.items():
-            regions[site] = sp.region
+        regions = study_regions(study)
         for site in SITE_TITLES:
             name = SITE_TITLES[site]
             if site in regions:
@@ -441,9 +445,6 @@ class StudyLogic:
         DicomExportError
             No PET files for the volume, files of another series, highdicom missing, or an unfit PET header.
         """
-        from ..errors import DicomExportError
-        from ..outputs.dicom_export import build_dicom_outputs
-
         units = volume_suv_units(pet_node)
         if units is None:
             raise SUVError(f"volume {pet_node.GetName()!r} is not in SUV units: convert it first (suv_volume)")
@@ -463,8 +464,6 @@ class StudyLogic:
     def export_dicom(self, pet_node, points_node, out_dir, **options) -> dict:
         """Write ``seg.dcm`` and ``sr.dcm`` of the study into ``out_dir`` (atomically); options as
         :meth:`dicom_outputs`. Returns {"seg": path, "sr": path}."""
-        from ..outputs.dicom_export import write_dicom_outputs
-
         return write_dicom_outputs(self.dicom_outputs(pet_node, points_node, **options), out_dir)
 
     # ------------------------------------------------------------------------------------------ observing
@@ -475,8 +474,6 @@ class StudyLogic:
         self.stop_observing()
 
         def update(reason=None, index=None):
-            from ..errors import PentixaforQuantError
-
             try:
                 # The points are passed explicitly: while observing, a list without placed points is a valid state.
                 study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node,
@@ -537,7 +534,6 @@ def observe_point_changes(points_node, on_change: Callable) -> list[tuple[object
                 dragging.add(index)
                 return
             if reason == "end-interaction":
-                dragging.discard(index)
                 dragging.clear()
             if reason == "moved":
                 if dragging or points_node.GetAttribute(MOVING_MARKUP_INDEX_ATTRIBUTE):
@@ -559,6 +555,8 @@ def observe_point_changes(points_node, on_change: Callable) -> list[tuple[object
         (markups.PointModifiedEvent, "moved"),
     )
     return [(points_node, points_node.AddObserver(event, make(reason))) for event, reason in events]
+
+
 def _remember_dicom_source(node, datasets, files) -> None:
     """Record which DICOM instances (and files) a volume came from, for the DICOM SEG/SR export."""
     node.SetAttribute("DICOM.instanceUIDs", " ".join(str(ds.get("SOPInstanceUID", "")) for ds in datasets))
@@ -567,8 +565,6 @@ def _remember_dicom_source(node, datasets, files) -> None:
 
 def _dicom_files(pet_node, dicom_source, resolver) -> list:
     """The PET DICOM files of a volume (see :meth:`StudyLogic.dicom_outputs`)."""
-    from ..errors import DicomExportError
-
     if dicom_source is not None:
         return dicom_source
     files = json.loads(pet_node.GetAttribute(DICOM_FILES_ATTRIBUTE) or "[]")

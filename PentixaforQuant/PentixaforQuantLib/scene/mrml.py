@@ -8,7 +8,7 @@ never copied to be measured.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -137,14 +137,11 @@ def set_suv_units(node, units: str) -> None:
     import slicer
 
     quantity = slicer.vtkCodedEntry()
-    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)
+    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)  # read by Segment Statistics and QuantitativeReporting
     node.SetVoxelValueQuantity(quantity)
     entry = slicer.vtkCodedEntry()
     entry.SetValueSchemeMeaning(*suv_units_code(units))
     node.SetVoxelValueUnits(entry)
-    quantity = slicer.vtkCodedEntry()
-    quantity.SetValueSchemeMeaning(*SUV_QUANTITY)  # read by Segment Statistics and QuantitativeReporting
-    node.SetVoxelValueQuantity(quantity)
     node.SetAttribute("DICOM.MeasurementUnitsCodeValue", units)  # what Slicer's PET DICOM plugin sets
 
 
@@ -301,67 +298,48 @@ def segment_mask(segmentation_node, segment_name: str, grid: VoxelGrid) -> np.nd
     return out
 
 
-def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "") -> None:
-    """Fill a table node: one column per ``columns`` entry (with unit and description), one row per dict."""
-    import vtk
+#: Result-row keys (``outputs.results.COLUMNS``) whose values are text; the others are numbers.
+_TEXT_KEYS = frozenset({"site", "title", "status", "method", "notes"})
 
-    table_node.RemoveAllColumns()
-    numeric = {c.key for c in columns if c.key not in ("site", "title", "status", "method", "notes")}
-    for col in columns:
-        if col.key in numeric:
-            arr = vtk.vtkDoubleArray()
-        else:
-            arr = vtk.vtkStringArray()
-        arr.SetName(col.title)
-        arr.SetNumberOfTuples(len(rows))
-        for r, row in enumerate(rows):
-            value = row.get(col.key)
-            if col.key in numeric:
-                arr.SetValue(r, float("nan") if value is None else float(value))
-            else:
-                arr.SetValue(r, "" if value is None else str(value))
-        table_node.AddColumn(arr)
-        unit = suv_units if col.unit == "SUV" else col.unit
-        if unit:
-            table_node.SetColumnUnitLabel(col.title, unit)
-        table_node.SetColumnDescription(col.title, col.description)
-    table_node.SetUseColumnTitleAsColumnHeader(True)
-    table_node.Modified()
+
+def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "") -> None:
+    """Fill a table node: one column per ``columns`` entry (titled, with unit and description), one row per dict."""
+    write_rows_table(table_node, [{c.title: row.get(c.key) for c in columns} for row in rows],
+                     [c.title for c in columns], text_columns={c.title for c in columns if c.key in _TEXT_KEYS},
+                     units={c.title: suv_units if c.unit == "SUV" else c.unit for c in columns},
+                     descriptions={c.title: c.description for c in columns})
 
 
 def write_key_value_table(table_node, items: list[tuple[str, str, str]]) -> None:
     """Fill a table node with (name, value, source) rows: the parameters and the SUV audit of a study."""
-    import vtk
-
-    table_node.RemoveAllColumns()
-    for n, title in enumerate(("Name", "Value", "Source")):
-        arr = vtk.vtkStringArray()
-        arr.SetName(title)
-        arr.SetNumberOfTuples(len(items))
-        for r, item in enumerate(items):
-            arr.SetValue(r, str(item[n]))
-        table_node.AddColumn(arr)
-    table_node.SetUseColumnTitleAsColumnHeader(True)
-    table_node.Modified()
+    names = ("Name", "Value", "Source")
+    write_rows_table(table_node, [dict(zip(names, map(str, item))) for item in items], names, text_columns=names)
 
 
-def write_rows_table(table_node, rows: list[dict], columns: Sequence[str], *, text_columns=frozenset()) -> None:
+def write_rows_table(table_node, rows: list[dict], columns: Sequence[str], *, text_columns=frozenset(),
+                     units: Mapping[str, str] | None = None, descriptions: Mapping[str, str] | None = None) -> None:
     """Fill a table node with one column per name in ``columns`` (numbers as doubles, NaN = empty, unless the name
-    is in ``text_columns``) and one row per dict."""
+    is in ``text_columns``) and one row per dict; ``units`` and ``descriptions`` (by column name) label the
+    columns."""
     import vtk
 
     table_node.RemoveAllColumns()
     for name in columns:
-        arr = vtk.vtkStringArray() if name in text_columns else vtk.vtkDoubleArray()
+        text = name in text_columns
+        arr = vtk.vtkStringArray() if text else vtk.vtkDoubleArray()
         arr.SetName(name)
         arr.SetNumberOfTuples(len(rows))
         for r, row in enumerate(rows):
             value = row.get(name)
-            if name in text_columns:
+            if text:
                 arr.SetValue(r, "" if value is None else str(value))
             else:
                 arr.SetValue(r, float("nan") if value is None else float(value))
         table_node.AddColumn(arr)
+        if units and units.get(name):
+            table_node.SetColumnUnitLabel(name, units[name])
+        if descriptions and name in descriptions:
+            table_node.SetColumnDescription(name, descriptions[name])
     table_node.SetUseColumnTitleAsColumnHeader(True)
     table_node.Modified()
 

@@ -59,10 +59,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import PentixaforQuantError, SUVError
 from ..measure.protocol import ProtocolParameters, StudyResult
-from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES
-from ..suv.conversion import SUVOverrides
+from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, canonical_site
+from ..suv import SUVOverrides
+from ..suv.overrides import parse_override_datetime
 from .logic import StudyLogic, observe_point_changes
 from .mrml import AUDIT_ATTRIBUTE, markups_site_points, read_rows_table, volume_suv_units, write_rows_table
 from .panel_parameters import MODULE_NAME, NODE_REFERENCES, OVERRIDE_FIELDS, PARAMETERS, Parameter
@@ -124,13 +127,15 @@ class SiteStatus:
 
 
 def _parse_datetime(text: str, what: str) -> datetime:
+    """ISO 8601 with a clock time, by the rule of the command line and the manifest (a date alone is refused, not
+    read as midnight), or a DICOM DT ``YYYYMMDDHHMMSS`` as copied from a header."""
     text = text.strip()
-    for parse in (datetime.fromisoformat, lambda t: datetime.strptime(t, "%Y%m%d%H%M%S")):
+    if len(text) == 14 and text.isdigit():
         try:
-            return parse(text)
+            return datetime.strptime(text, "%Y%m%d%H%M%S")
         except ValueError:
             pass
-    raise SUVError(f"override {what}: {text!r} is not a date-time; write YYYY-MM-DD HH:MM:SS")
+    return parse_override_datetime(text, what)
 
 
 def _parse_number(text: str, what: str) -> float:
@@ -506,8 +511,6 @@ class PanelController:
             raise PentixaforQuantError("load a PET volume first: the site points belong to it")
         if site not in PANEL_SITES:
             raise PentixaforQuantError(f"unknown site {site!r}; use one of {', '.join(PANEL_SITES)}")
-        from ..measure.sites import canonical_site
-
         for n in range(node.GetNumberOfControlPoints()):
             try:
                 if canonical_site(node.GetNthControlPointLabel(n)) == site:
@@ -904,7 +907,8 @@ class PanelController:
 
     # ------------------------------------------------------------------------------------------------ state
     def state(self) -> dict:
-        """Everything a face shows, as JSON-able data (the web reader sends this to the browser)."""
+        """Everything a face shows, as JSON-able data, in one piece (for the Python console and tests; the faces
+        read the parts they show: :meth:`site_statuses`, :meth:`summary_lines`, :meth:`audit_rows`, ...)."""
         pet = self.pet_node
         return {
             "pet_volume": pet.GetName() if pet is not None else None,
@@ -929,8 +933,6 @@ def _text(value) -> str:
 
 
 def _plain(value):
-    import numpy as np
-
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

@@ -6,6 +6,9 @@ import json
 from contextlib import nullcontext
 from pathlib import Path
 
+from .mrml import (AUDIT_ATTRIBUTE, markups_site_points, save_node, save_scene_bundle, volume_array, volume_grid,
+                   volume_suv_units)
+
 
 def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw", overrides=None, series_uid=None,
              figure: bool = True, bundle: bool = True, scene=None, dicom_out=None, timings: dict | None = None):
@@ -39,10 +42,9 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
     points_node = logic.new_points_node(points_ras=points)
     study = logic.measure(pet, points_node, parameters=parameters)
     measure_done = time.perf_counter()
-    paths = write_study_outputs(logic, pet, points_node, study, out_dir,
-                                source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure,
-                                bundle=bundle, warnings=point_notes, dicom_out=dicom_out)
-    doc = json.loads(paths["study.json"].read_text(encoding="utf-8"))
+    doc, paths = _write_study_outputs(logic, pet, points_node, study, out_dir,
+                                      source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure,
+                                      bundle=bundle, warnings=point_notes, dicom_out=dicom_out)
     if timings is not None:
         timings.update(read_s=read_done - clock, measure_s=measure_done - read_done,
                        write_s=time.perf_counter() - measure_done)
@@ -59,15 +61,21 @@ def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict
 
     ``extra`` adds top-level entries to ``study.json`` (e.g. the web reader's ``reading`` record);
     ``points_file`` also writes the points as ``points.mrk.json`` (so a reading can be reopened)."""
+    return _write_study_outputs(logic, pet, points_node, study, out_dir, source=source, figure=figure, bundle=bundle,
+                                warnings=warnings, dicom_out=dicom_out, extra=extra, points_file=points_file)[1]
+
+
+def _write_study_outputs(logic, pet, points_node, study, out_dir, *, source, figure, bundle, warnings, dicom_out,
+                         extra=None, points_file=False) -> tuple[dict, dict]:
+    """:func:`write_study_outputs`, also returning the ``study.json`` content it wrote: (doc, paths)."""
     from ..outputs.atomic import atomic_output_folder
     from ..outputs.dicom_export import write_dicom_files
     from ..outputs.figures import study_figure
     from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
-    from .mrml import AUDIT_ATTRIBUTE, markups_site_points, save_node, save_scene_bundle, volume_array, volume_grid
 
     nodes = logic.output_nodes(points_node)
     dicom = logic.dicom_outputs(pet, points_node, study=study) if dicom_out is not None else None
-    units = pet.GetAttribute("DICOM.MeasurementUnitsCodeValue")
+    units = volume_suv_units(pet)
     audit = pet.GetAttribute(AUDIT_ATTRIBUTE)
     doc = study_to_dict(study, suv_audit=json.loads(audit) if audit else None, units=units, source=source)
     doc["warnings"] = list(warnings) + list(doc["warnings"])
@@ -93,4 +101,5 @@ def write_study_outputs(logic, pet, points_node, study, out_dir, *, source: dict
                                              title=f"{pet.GetName()} - {units}")
         if dicom is not None:
             written.update({f"dicom_{key}": path for key, path in write_dicom_files(dicom, dicom_scratch).items()})
-    return {key: (Path(dicom_out) if key.startswith("dicom_") else out) / path.name for key, path in written.items()}
+    return doc, {key: (Path(dicom_out) if key.startswith("dicom_") else out) / path.name
+                 for key, path in written.items()}

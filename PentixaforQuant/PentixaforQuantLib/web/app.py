@@ -232,18 +232,14 @@ class ReadingStation:
         c = self.controller
         if c is None:
             return
+        statuses = c.site_statuses()
         with self.state:
-            self.state.sites = [s.to_dict() for s in c.site_statuses()]
+            self.state.sites = [s.to_dict() for s in statuses]
             self.state.summary = c.summary_lines() if c.pet_node is not None else []
             self.state.placing = c.placing_site or ""
             self.state.audit = [[self._for_page(v) for v in r] for r in c.audit_rows()]
             self.state.suv_refusal = self._for_page(c.suv_refusal) if c.suv_refusal else ""
-            points = {}
-            for site in ALL_SITES:
-                ras = c.site_ras(site)
-                if ras is not None:
-                    points[site] = [float(v) for v in ras]
-            self.state.points = points
+            self.state.points = {s.site: [float(v) for v in s.ras] for s in statuses if s.ras is not None}
             self.state.rows = table_rows(c.study) if c.study is not None else []
             self.state.warnings = list(c.study.warnings) if c.study is not None else []
             self.state.study_error = self._for_page(c.last_error) if c.last_error else ""
