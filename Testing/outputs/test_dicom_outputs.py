@@ -26,7 +26,6 @@ from PentixaforQuantLib.outputs.dicom_codes import (  # noqa: E402
 )
 from PentixaforQuantLib.outputs.dicom_export import (  # noqa: E402
     build_dicom_outputs,
-    study_regions,
     write_dicom_outputs,
 )
 from PentixaforQuantLib.suv import read_pet_volume  # noqa: E402
@@ -74,7 +73,7 @@ def test_seg_copies_patient_and_study_and_references_the_pet_series(exported):
     referenced = seg.ReferencedSeriesSequence[0]
     assert referenced.SeriesInstanceUID == pet.headers.series_uid
     # The source images are exactly the PET frames a VOI touches.
-    touched = sorted({int(k) for r in study_regions(study).values() for k in r.indices_kji()[:, 0]})
+    touched = sorted({int(k) for r in study.regions.values() for k in r.indices_kji()[:, 0]})
     expected = {str(pet.headers.datasets[k].SOPInstanceUID) for k in touched}
     assert {str(i.ReferencedSOPInstanceUID) for i in referenced.ReferencedInstanceSequence} == expected
 
@@ -106,7 +105,7 @@ def test_seg_has_one_coded_segment_per_site(exported):
 
 def test_seg_pixels_are_the_voi_voxels_read_with_pydicom_and_highdicom(exported):
     pet, study, paths = exported
-    regions = study_regions(study)
+    regions = study.regions
     shape = pet.grid.shape_kji
     # pydicom alone: frames located through the PET instance each one derives from.
     masks = seg_masks_with_pydicom(pydicom.dcmread(paths["seg"]), pet.headers.datasets)
@@ -335,7 +334,7 @@ def test_one_voxel_vois_give_valid_objects(phantom_study, tmp_path):
     params = ProtocolParameters(blood_pool_diameter_mm=1.0, marrow_diameter_mm=1.0)
     study = run_protocol(image, pet.grid, phantom.truth.seed_points, params)
     assert not study.errors
-    regions = study_regions(study)
+    regions = study.regions
     assert {site: r.voxel_count for site, r in regions.items()} == dict.fromkeys(ALL_MEASURED, 1)
     outputs = _build(pet, study)
     paths = write_dicom_outputs(outputs, tmp_path / "out")
@@ -384,7 +383,7 @@ def test_vois_on_a_reordered_volume_land_on_the_right_pet_frames(phantom_study, 
     masks = seg_masks_with_pydicom(pydicom.dcmread(paths["seg"]), h.datasets)
     reference = run_protocol(pet.suv, pet.grid, seeds)
     for number, site in enumerate(ALL_MEASURED, start=1):
-        np.testing.assert_array_equal(masks[number], study_regions(reference)[site].full_mask(pet.grid.shape_kji))
+        np.testing.assert_array_equal(masks[number], reference.regions[site].full_mask(pet.grid.shape_kji))
 
 
 def test_site_codes_cover_every_site():

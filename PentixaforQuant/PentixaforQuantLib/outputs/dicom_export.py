@@ -27,12 +27,11 @@ from pydicom.uid import generate_uid
 from ..errors import DicomExportError
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
-from ..measure.regions import RegionMask
 from .atomic import atomic_output_folder
 from .dicom_seg import require_highdicom, study_segmentation
 from .dicom_sr import MEAN_SUV_MAX_LABEL, study_measurement_report
 
-__all__ = ["DicomOutputs", "SEG_FILE", "SR_FILE", "study_regions", "build_dicom_outputs", "write_dicom_files",
+__all__ = ["DicomOutputs", "SEG_FILE", "SR_FILE", "build_dicom_outputs", "write_dicom_files",
            "write_dicom_outputs"]
 
 SEG_FILE = "seg.dcm"
@@ -56,11 +55,6 @@ class DicomOutputs:
     segmentation: Dataset
     report: Dataset
     segment_numbers: dict[str, int]
-
-
-def study_regions(study: StudyResult) -> dict[str, RegionMask]:
-    """The VOIs of the measured sites, in protocol order (:attr:`StudyResult.regions`)."""
-    return study.regions
 
 
 def _check_frame_of_reference(pet_datasets, files) -> None:
@@ -148,7 +142,7 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
     first_file = Path(pet_files[0]).name if pet_files else "first instance"
     # The identifiers the new objects copy, checked before they are copied (and everything again afterwards).
     _check_values(pet_datasets[0], "DICOM SEG and SR", pet_datasets[0], first_file, keywords=_COPIED)
-    regions = study_regions(study)
+    regions = study.regions
     if not regions:
         raise DicomExportError("no site was measured: there is no VOI to write as DICOM SEG")
     tracking = {site: generate_uid() for site in (*regions, MEAN_SUV_MAX_LABEL)}

@@ -24,7 +24,7 @@ from ..errors import DicomExportError, NodeError, ParameterError, PentixaforQuan
 from ..measure.protocol import (LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion,
                                 measure_sphere)
 from ..measure.sites import ALL_SITES, AORTA, LESION, SITE_TITLES
-from ..outputs.dicom_export import build_dicom_outputs, study_regions, write_dicom_outputs
+from ..outputs.dicom_export import build_dicom_outputs, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
 from ..suv import SUVOverrides, compute_suv_conversion, suv_conversion_for_suv_volume
 from ..suv.plausibility import check_suv_maximum
@@ -419,7 +419,7 @@ class StudyLogic:
             cache.parameters_written = parameters_key()
         seg = nodes.segmentation
         segmentation = seg.GetSegmentation()
-        regions = study_regions(study)
+        regions = study.regions
         for site in SITE_TITLES:
             name = SITE_TITLES[site]
             if site in regions:
