@@ -18,6 +18,7 @@ from __future__ import annotations
 from itertools import combinations
 
 from .. import __version__
+from ..measure.protocol import METRIC_LABELS
 from .rout import rout_line
 from .statistics import mean_sd, mean_sem, median_range, spearman, student_t_test, too_few
 
@@ -25,8 +26,6 @@ __all__ = ["LESION_METRICS", "METRIC_LABELS", "cohort_statistics", "measured_row
            "NOT_GIVEN"]
 
 LESION_METRICS = ("suv_max", "suv_mean", "suv_peak", "tbr")
-#: How figures, charts and the terminal name each lesion metric.
-METRIC_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
 NOT_GIVEN = "(not given)"
 ROUT_Q = 0.01
 

@@ -26,6 +26,7 @@ from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
 from .regions import RegionMask, _fmt_ras, sphere_region
 
 __all__ = [
+    "METRIC_LABELS",
     "ProtocolParameters",
     "LesionResult",
     "SphereResult",
@@ -34,6 +35,9 @@ __all__ = [
     "measure_sphere",
     "run_protocol",
 ]
+
+#: How each lesion metric (and the TBR) is written for people: tables, method texts, figure labels.
+METRIC_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class ProtocolParameters:
     def __post_init__(self) -> None:
         if self.peak_variant not in ("global", "local"):
             raise ValueError(f"peak_variant must be 'global' or 'local', not {self.peak_variant!r}")
-        if self.tbr_numerator not in ("suv_max", "suv_peak", "suv_mean"):
+        if self.tbr_numerator not in ("suv_max", "suv_peak", "suv_mean"):  # the TBR's numerator is a lesion metric
             raise ValueError(f"tbr_numerator must be suv_max, suv_peak or suv_mean, not {self.tbr_numerator!r}")
         check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py; radii and diameters above 0)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..measure.protocol import StudyResult
+from ..measure.protocol import METRIC_LABELS, StudyResult
 from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, SITE_TITLES
 
 __all__ = ["Column", "COLUMNS", "study_rows", "study_to_dict", "study_wide_row", "write_study_json",
@@ -67,7 +67,7 @@ def describe_methods(study: StudyResult) -> dict[str, str]:
         f"SUVpeak {p.peak_variant} ({'best sphere centred in the VOI' if p.peak_variant == 'global' else 'sphere centred on SUVmax'}), "
         f"r {p.peak_radius_mm:g} mm, voxel centres inside, image voxels"
     )
-    numerator = {"suv_max": "SUVmax", "suv_peak": "SUVpeak", "suv_mean": "SUVmean"}[p.tbr_numerator]
+    numerator = METRIC_LABELS[p.tbr_numerator]
     n_marrow = len(study.marrow_sites_used)
     return {
         LESION: f"{threshold}, {iso.connectivity}-connected, peak search r {iso.search_radius_mm:g} mm, "

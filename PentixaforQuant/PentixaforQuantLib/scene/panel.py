@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PentixaforQuantError, SUVError
-from ..measure.protocol import ProtocolParameters, StudyResult
+from ..measure.protocol import METRIC_LABELS, ProtocolParameters, StudyResult
 from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, canonical_site
 from ..suv import SUVOverrides
 from ..suv.overrides import parse_override_datetime
@@ -759,7 +759,7 @@ class PanelController:
         study = self.study
         if study is None:
             return ["TBR: needs a PET volume", "meanSUVmax: needs a PET volume"]
-        numerator = {"suv_max": "SUVmax", "suv_peak": "SUVpeak", "suv_mean": "SUVmean"}[study.parameters.tbr_numerator]
+        numerator = METRIC_LABELS[study.parameters.tbr_numerator]
         tbr = study.tbr
         lines = [f"TBR ({numerator} lesion / SUVmean blood pool): {tbr:.2f}" if tbr is not None
                  else "TBR: needs the target lesion and the aortic arch"]
