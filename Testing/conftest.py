@@ -1,8 +1,9 @@
 """Shared fixtures.
 
-Reference data (the IBSI-SUV digital reference objects, CC BY 4.0) is read from a folder that is not part of the
-repository. Set ``PENTIXAFOR_SHARED_DATA`` to the folder that holds ``ibsi-suv-dro/``; by default it is the
-``shared/data`` folder beside the repository. Without it the tests that need the data are skipped with the reason.
+The IBSI-SUV digital reference objects (57 kB, CC BY 4.0) are part of the repository's test data
+(``Testing/data/ibsi-suv-dro/``, with their licence and attribution), so every clone runs the SUV conformance
+tests. Large real data (e.g. whole-body scans) is not: ``PENTIXAFOR_SHARED_DATA`` names the folder holding it (by
+default ``shared/data`` beside the repository), and only the tests that need it skip without it.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PENTIXAFOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-IBSI_DRO_ARCHIVE = SHARED_DATA / "ibsi-suv-dro" / "ibsi_suv_dro_v1_oncoray-bf11a08.tar.xz"
+TEST_DATA = REPO_ROOT / "Testing" / "data"
+IBSI_DRO_ARCHIVE = TEST_DATA / "ibsi-suv-dro" / "ibsi_suv_dro_v1_oncoray-bf11a08.tar.xz"
 
 
 @pytest.fixture(scope="session")
 def ibsi_dro_root(tmp_path_factory) -> Path:
     """Folder holding ``DRO_<x>_<y>/{PT,RS,mask}`` of the IBSI-SUV DROs, unpacked once per session."""
-    if not IBSI_DRO_ARCHIVE.is_file():
-        pytest.skip(
-            f"IBSI-SUV reference objects not found ({IBSI_DRO_ARCHIVE.name}); set PENTIXAFOR_SHARED_DATA to the "
-            "folder holding ibsi-suv-dro/ (source: github.com/oncoray/suv_computation, CC BY 4.0)"
-        )
+    # In the repository: a missing archive is a broken checkout, not a reason to skip.
+    assert IBSI_DRO_ARCHIVE.is_file(), f"test data missing: {IBSI_DRO_ARCHIVE.relative_to(REPO_ROOT)}"
     out = tmp_path_factory.mktemp("ibsi_dro")
     with tarfile.open(IBSI_DRO_ARCHIVE, "r:xz") as tar:
         # The archive is trusted reference data; still, extract with the safe filter where Python has it (3.12+).

@@ -37,6 +37,7 @@ from .audit import SUVAudit, SUVConversion
 from .dicom_values import fast_string, quiet_pydicom, text
 from .normalizations import LBM_UNSPECIFIED_UNITS, NORMALIZATIONS, SUV_LABELS, normalization_name
 from .overrides import SUVOverrides
+from .positron import refuse_non_positron_emitter
 from .series_inputs import SeriesInputs
 from .units import factors_from_units
 from ..errors import DicomValueError, SUVError
@@ -101,6 +102,7 @@ def _compute_suv_conversion(datasets: Sequence, normalization: str, overrides: S
             raise SUVError("accept_implausible needs a reason (why the implausible values are right); it is empty")
         ctx.record("accept_implausible", reason, "user override")
 
+    refuse_non_positron_emitter(ctx)  # before any plausibility rule: accept_implausible never lifts it
     factors = factors_from_units(ctx, spec)
     _check_unused_overrides(ctx, spec)
 
