@@ -13,7 +13,7 @@ import slicer
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLMarkupsROINode, vtkMRMLScalarVolumeNode, vtkMRMLTableNode
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
+from slicer.parameterNodeWrapper import WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -23,6 +23,14 @@ from slicer.ScriptedLoadableModule import (
 from slicer.util import VTKObservationMixin
 
 # Standard library only: safe before scipy and scikit-image are installed.
+from PentixaforQuantLib.scene.panel_choices import (
+    Connectivity,
+    PeakVariant,
+    SUVNormalization,
+    TBRNumerator,
+    ThresholdMethod,
+    Uptake,
+)
 from PentixaforQuantLib.scene.panel_parameters import PARAMETERS, SITE_WIDGET_NAMES
 
 #: Import names of the packages needed beyond what Slicer bundles (Resources/requirements.txt pins them).
@@ -73,7 +81,8 @@ def registerSegmentStatisticsPlugin():
 
 #
 # Parameter node: the fields and defaults of PentixaforQuantLib.scene.panel_parameters.PARAMETERS (the test suite
-# checks that they agree); the panel controller reads and writes the same node.
+# checks that they agree); the panel controller reads and writes the same node. Choices are enums whose member
+# names are the stored texts and whose label() is what the combo boxes show (scene.panel_choices).
 #
 @parameterNodeWrapper
 class PentixaforQuantParameterNode:
@@ -81,17 +90,17 @@ class PentixaforQuantParameterNode:
     pointsNode: vtkMRMLMarkupsFiducialNode
     roiNode: vtkMRMLMarkupsROINode
     cohortTable: vtkMRMLTableNode
-    normalization: Annotated[str, Choice(["bw", "lbm", "bsa", "ibw"])] = "bw"
+    normalization: SUVNormalization = SUVNormalization.bw
     thresholdPercent: Annotated[float, WithinRange(1.0, 100.0)] = 40.0
-    thresholdMethod: Annotated[str, Choice(["fixed", "a50"])] = "fixed"
-    connectivity: Annotated[int, Choice([6, 18, 26])] = 6
+    thresholdMethod: ThresholdMethod = ThresholdMethod.fixed
+    connectivity: Connectivity = Connectivity["6"]
     searchRadiusMm: Annotated[float, WithinRange(1.0, 50.0)] = 10.0
     bloodPoolDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
     marrowDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
-    peakVariant: Annotated[str, Choice(["global", "local"])] = "global"
+    peakVariant: PeakVariant = PeakVariant["global"]
     peakRadiusMm: Annotated[float, WithinRange(3.0, 15.0)] = 6.2035
     maxVolumeMl: Annotated[float, WithinRange(1.0, 10000.0)] = 1000.0
-    tbrNumerator: Annotated[str, Choice(["suv_max", "suv_peak", "suv_mean"])] = "suv_max"
+    tbrNumerator: TBRNumerator = TBRNumerator.suv_max
     autoUpdate: bool = True
     overrideWeightKg: str = ""
     overrideHeightM: str = ""
@@ -103,7 +112,7 @@ class PentixaforQuantParameterNode:
     studyId: str = ""
     diagnosis: str = ""
     group: str = ""
-    uptake: Annotated[str, Choice(["", "yes", "no"])] = ""
+    uptake: Uptake = Uptake.not_recorded
     activityMBq: str = ""
     peptideMassUg: str = ""
 
@@ -181,6 +190,9 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             if name in PARAMETERS:
                 widget.toolTip = PARAMETERS[name].tooltip
         self.ui.resultsTableView.setMRMLScene(slicer.mrmlScene)
+        from PentixaforQuantLib.scene.panel_view import set_up_panel_widgets  # standard library only
+
+        set_up_panel_widgets(self.ui, stretch=qt.QHeaderView.Stretch)
 
         self.logic = PentixaforQuantLogic()
 
@@ -360,33 +372,10 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     # ------------------------------------------------------------------------------------------------- view
     def _updateGUI(self, controller) -> None:
-        """Show the controller's state: site rows, summary, SUV audit or refusal, results, warnings."""
-        statuses = controller.site_statuses()
-        for status in statuses:
-            part = SITE_WIDGET_NAMES[status.site]
-            label = getattr(self.ui, f"{part[0].lower()}{part[1:]}StatusLabel")
-            label.text = status.line
-            button = getattr(self.ui, f"place{part}Button")
-            button.blockSignals(True)
-            button.checked = status.placing
-            button.blockSignals(False)
-            getattr(self.ui, f"clear{part}Button").enabled = status.placed
-            getattr(self.ui, f"jump{part}Button").enabled = status.placed
-        self.ui.summaryLabel.text = "<br>".join(controller.summary_lines())
-        self.ui.refusalLabel.visible = bool(controller.suv_refusal)
-        self.ui.refusalLabel.text = controller.suv_refusal or ""
-        rows = controller.audit_rows()
-        self.ui.auditTable.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                self.ui.auditTable.setItem(r, c, qt.QTableWidgetItem(value))
-        if controller.refusal_field:  # the field to fill: highlighted next to the refusal
-            for widget in slicer.util.findChildren(self.ui.suvCollapsibleButton, className="QLineEdit"):
-                field = widget.property("SlicerParameterName")
-                widget.styleSheet = "border: 2px solid #b00020;" if field == controller.refusal_field else ""
-        self.ui.resultsTableView.setMRMLTableNode(controller.results_table)
-        warnings = [f"{s.title}: {'; '.join(s.warnings)}" for s in statuses if s.warnings]
-        self.ui.warningsLabel.text = "<br>".join(warnings + ([controller.last_error] if controller.last_error else []))
+        """Show the controller's state (the same code the panel render test runs in PyQt5)."""
+        from PentixaforQuantLib.scene.panel_view import show_panel_state
+
+        show_panel_state(self.ui, controller, table_item=qt.QTableWidgetItem)
 
 
 #

@@ -128,6 +128,9 @@ def wrapper_fields(tree: ast.Module) -> dict[str, dict]:
     classes = [c for c in tree.body if isinstance(c, ast.ClassDef)
                and any(isinstance(d, ast.Name) and d.id == "parameterNodeWrapper" for d in c.decorator_list)]
     assert len(classes) == 1, "exactly one @parameterNodeWrapper class"
+    from PentixaforQuantLib.scene import panel_choices
+
+    enums = {e.__name__: e for e in panel_choices.CHOICE_ENUMS.values()}
     fields = {}
     for stmt in classes[0].body:
         if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
@@ -135,11 +138,19 @@ def wrapper_fields(tree: ast.Module) -> dict[str, dict]:
             kind = "node" if base.startswith("vtkMRML") else base
             if "Choice" in extras:
                 kind = "choice"
+            choices = tuple(extras["Choice"][0]) if "Choice" in extras else ()
+            if base in enums:  # an enum of scene.panel_choices: Enum.member or Enum["member"]; the name is stored
+                kind, enum_type = "choice", enums[base]
+                choices = tuple(m.value for m in enum_type)
+                default = enum_type[stmt.value.attr if isinstance(stmt.value, ast.Attribute)
+                                    else ast.literal_eval(stmt.value.slice)].value
+            else:
+                default = ast.literal_eval(stmt.value) if stmt.value is not None else None
             fields[stmt.target.id] = {
-                "type": base, "kind": kind,
-                "choices": tuple(extras["Choice"][0]) if "Choice" in extras else (),
+                "type": enums[base].__name__ if base in enums else base, "kind": kind, "choices": choices,
+                "enum": enums.get(base),
                 "range": tuple(extras["WithinRange"]) if "WithinRange" in extras else None,
-                "default": ast.literal_eval(stmt.value) if stmt.value is not None else None,
+                "default": default,
             }
     return fields
 
@@ -272,7 +283,8 @@ def check_module_file(tree: ast.Module) -> list[str]:
     for stmt in tree.body:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             module = stmt.module if isinstance(stmt, ast.ImportFrom) else stmt.names[0].name
-            if module and module.startswith("PentixaforQuantLib") and module != "PentixaforQuantLib.scene.panel_parameters":
+            if module and module.startswith("PentixaforQuantLib") and module not in (
+                    "PentixaforQuantLib.scene.panel_parameters", "PentixaforQuantLib.scene.panel_choices"):
                 problems.append(f"line {stmt.lineno}: imports {module} at import time (needs scipy, installed on "
                                 "consent); import it where it is used")
     return problems
@@ -427,9 +439,27 @@ def test_the_wrapper_fields_are_the_controllers_parameters(module_tree):
         assert fields[name]["kind"] == "node"
     for name, p in PARAMETERS.items():
         f = fields[name]
-        assert (f["type"], f["default"], f["choices"], f["range"]) == (p.type.__name__, p.default, p.choices,
-                                                                       p.range), name
+        if f["enum"] is not None:  # the wrapper stores the member name: it must be the text the controller stores
+            assert [m.name for m in f["enum"]] == [p.to_text(c) for c in p.choices], name
+        else:
+            assert f["type"] == p.type.__name__, name
+        assert (f["default"], f["choices"], f["range"]) == (p.default, p.choices, p.range), name
         assert p.tooltip, f"{name} has no definition for its tooltip"
+
+
+def test_every_combo_box_shows_readable_labels(ui_root, module_tree):
+    """Every choice is an enum with a label() (what Slicer's combo-box connector shows) that is not the stored
+    identifier, and the .ui lists the same labels in the same order (what the panel shows before binding)."""
+    fields = wrapper_fields(module_tree)
+    combos = {param: widget for param, (widget, cls) in ui_bindings(ui_root).items() if cls == "QComboBox"}
+    assert combos and set(combos) == {name for name, f in fields.items() if f["kind"] == "choice"}
+    for param, widget_name in combos.items():
+        enum_type = fields[param]["enum"]
+        assert enum_type is not None, f"{param} is a plain Choice: Slicer would show str(value)"
+        labels = [m.label() for m in enum_type]
+        assert all(label and label != m.name for label, m in zip(labels, enum_type) if not m.name.isdigit()), param
+        widget = next(w for w in ui_widgets(ui_root) if w.get("name") == widget_name)
+        assert [i.findtext("property/string") for i in widget.findall("item")] == labels, widget_name
 
 
 def test_every_mrml_widget_gets_the_scene(ui_root):
@@ -446,21 +476,25 @@ def test_what_the_module_calls_exists_in_the_library(module_tree, headless):
 
     controller = PanelController(headless.scene)
     try:
-        used = {n.attr for n in ast.walk(module_tree) if isinstance(n, ast.Attribute)
+        # The widget's view is scene/panel_view.py (shared with the panel render test): checked the same way.
+        view_tree = ast.parse((MODULE_DIR / "PentixaforQuantLib" / "scene" / "panel_view.py").read_text("utf-8"))
+        used = {n.attr for tree in (module_tree, view_tree) for n in ast.walk(tree) if isinstance(n, ast.Attribute)
                 and isinstance(n.value, ast.Name) and n.value.id in ("c", "controller")}
         assert {"apply_overrides", "clear_site", "site_statuses", "suv_refusal", "results_table"} <= used
         assert check_library_calls(module_tree, controller, controller.logic) == []
+        assert check_library_calls(view_tree, controller, controller.logic) == []
     finally:
         controller.close()
 
 
 def test_panel_parameters_need_only_the_standard_library():
     """The module file imports them before scipy and scikit-image are installed."""
-    source = (MODULE_DIR / "PentixaforQuantLib" / "scene" / "panel_parameters.py").read_text(encoding="utf-8")
-    imported = {(n.module if isinstance(n, ast.ImportFrom) else a.name).split(".")[0]
-                for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.Import, ast.ImportFrom))
-                for a in n.names}
-    assert imported <= {"__future__", "dataclasses"}
+    for name in ("panel_parameters.py", "panel_choices.py"):
+        source = (MODULE_DIR / "PentixaforQuantLib" / "scene" / name).read_text(encoding="utf-8")
+        imported = {(n.module if isinstance(n, ast.ImportFrom) else a.name).split(".")[0]
+                    for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.Import, ast.ImportFrom))
+                    for a in n.names}
+        assert imported <= {"__future__", "dataclasses", "enum"}, name
 
 
 def test_what_the_module_and_the_plugin_import_before_scipy_is_installed_needs_no_scipy():

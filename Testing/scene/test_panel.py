@@ -328,7 +328,7 @@ def test_a_volume_already_in_suv_is_used_as_is_and_says_so(headless, phantom_stu
     node = add_suv_volume_node(headless.scene, phantom.suv, phantom.grid, name="from PETDICOM", units="{SUVbw}g/ml")
     controller = PanelController(headless.scene)
     assert controller.set_pet_volume(node) is node
-    assert controller.audit_rows()[-1] == ("units", "{SUVbw}g/ml", "SUV normalisation")
+    assert controller.audit_rows()[-1] == ("units", "SUVbw", "SUV normalisation (UCUM {SUVbw}g/ml)")
     controller.set_normalization("lbm")
     assert "came in SUV units" in controller.suv_refusal
 

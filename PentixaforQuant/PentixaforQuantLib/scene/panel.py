@@ -69,6 +69,7 @@ from ..suv.overrides import parse_override_datetime
 from .logic import StudyLogic, observe_point_changes
 from .mrml import AUDIT_ATTRIBUTE, markups_site_points, read_rows_table, volume_suv_units, write_rows_table
 from .panel_parameters import MODULE_NAME, NODE_REFERENCES, OVERRIDE_FIELDS, PARAMETERS, Parameter
+from .panel_text import person_units
 
 __all__ = [
     "MODULE_NAME",
@@ -246,6 +247,8 @@ class PanelController:
         for name in NODE_REFERENCES:
             if not node.HasParameter(name):
                 node.SetParameter(name, "")  # what the wrapper writes beside a node reference
+        if node.GetParameter("uptake") == "":  # scenes saved before "not recorded" was a choice with a label
+            node.SetParameter("uptake", PARAMETERS["uptake"].default)
         node.EndModify(was)
 
     def _observe_parameter_node(self) -> None:
@@ -727,7 +730,7 @@ class PanelController:
                               ras=ras)
         if site in study.errors:
             return SiteStatus(site, title, True, False, "error", None, name, f"error: {study.errors[site]}", ras=ras)
-        units = self._units()
+        units = person_units(self._units())  # SUVbw for the reader; the UCUM code stays in the data
         if site == LESION and study.lesion is not None:
             les = study.lesion
             value = les.stats.suv_max
@@ -812,7 +815,8 @@ class PanelController:
         elif "factors" in audit:
             values = list(audit["factors"].values())
             rows.append(("factor", f"{min(values):.6g} - {max(values):.6g} (per slice)", "SUV = modality value x factor"))
-        rows.append(("units", str(audit.get("units", "")), "SUV normalisation"))
+        units = str(audit.get("units", ""))
+        rows.append(("units", person_units(units), f"SUV normalisation (UCUM {units})"))
         return rows
 
     def set_override(self, name: str, text: str) -> None:
@@ -881,7 +885,9 @@ class PanelController:
 
         g = self.get_parameter
         study_id = study_id or g("studyId") or (self.pet_node.GetName() if self.pet_node is not None else "")
-        values = {"diagnosis": g("diagnosis"), "group": g("group"), "uptake": g("uptake"),
+        uptake = g("uptake")
+        values = {"diagnosis": g("diagnosis"), "group": g("group"),
+                  "uptake": "" if uptake == "not_recorded" else uptake,  # not recorded: empty in the cohort row
                   "activity_mbq": g("activityMBq"), "peptide_mass_ug": g("peptideMassUg")}
         values.update(fields)
         try:

@@ -96,7 +96,8 @@ PARAMETERS = {p.name: p for p in (
     Parameter("studyId", str, "", "Study identifier of the cohort row (adding the same id again replaces it)"),
     Parameter("diagnosis", str, "", "Diagnosis of the cohort row"),
     Parameter("group", str, "", "Group of the cohort row"),
-    Parameter("uptake", str, "", "Uptake in the target lesion discernible: yes or no", ("", "yes", "no")),
+    Parameter("uptake", str, "not_recorded", "Uptake in the target lesion discernible: yes or no (not recorded: "
+              "left empty in the cohort row)", ("not_recorded", "yes", "no")),
     Parameter("activityMBq", str, "", "Injected activity (MBq) for the cohort row"),
     Parameter("peptideMassUg", str, "", "Injected peptide mass (ug) for the cohort row"),
 )}
