@@ -526,6 +526,10 @@ def test_the_extension_is_ready_for_the_catalog():
     assert check_catalog(cmake, CATALOG_ENTRY.read_bytes()) == []
     entry = json.loads(CATALOG_ENTRY.read_bytes())
     assert entry["dicom_support_rule"] == "Modality == 'PT'" and entry["category"] == "Quantification"
+    # The catalog shows the panel first: the screenshot the panel render test's code draws (docs/images/panel.png).
+    shots = re.search(r'set\(EXTENSION_SCREENSHOTURLS\s+"([^"]+)"\)', cmake).group(1).split()
+    assert shots[0].endswith("/docs/images/panel.png")
+    assert "![" in (ROOT / "README.md").read_text(encoding="utf-8").split("docs/images/panel.png")[0][-200:]
 
 
 def test_readme_explains_install_and_use_with_the_panel_sections(ui_root):

@@ -6,8 +6,8 @@ A layout check, not a behaviour test: the five CTK/qMRML classes are drawn by pl
 the combo boxes on the stored choices) is done here by hand. Qt's Fusion style with a light palette, DejaVu Sans
 9 pt, the offscreen platform when there is no display.
 
-``python Testing/scene/panel_render.py OUT.png [WIDTH]`` writes the screenshot of the README
-(``docs/images/panel.png``, 480 px wide).
+``python Testing/scene/panel_render.py OUT.png [WIDTH]`` writes the screenshot of the README and of the extension
+catalog (``docs/images/panel.png``, 480 px wide).
 """
 
 from __future__ import annotations
@@ -97,9 +97,14 @@ def demo_controller():
 
 
 def main(argv: list[str]) -> int:
+    """The README's picture: the demo with the aortic-arch point 14 mm above the lumen centre, so that the row's
+    warning mark and the warnings area show (the render test places it there too)."""
+    import numpy as np
+
     out = Path(argv[0])
     width = int(argv[1]) if len(argv) > 1 else 480
     _, controller = demo_controller()
+    controller.place_site("aorta", np.add(controller.demo_phantom.truth.seed_points["aorta"], (0.0, 0.0, 14.0)))
     panel = load_panel()
     fill(panel, controller)
     lay_out(panel, width)

@@ -50,7 +50,7 @@ def show_panel_state(ui, controller, *, table_item) -> None:
         button.blockSignals(False)
         getattr(ui, f"clear{part}Button").setEnabled(status.placed)
         getattr(ui, f"jump{part}Button").setEnabled(status.placed)
-    ui.summaryLabel.setText("<br>".join(controller.summary_lines()))
+    ui.summaryLabel.setText("<br>".join(_html(line) for line in controller.summary_lines()))  # rich text (.ui)
 
     refusal = controller.suv_refusal or ""
     ui.refusalLabel.setVisible(bool(refusal))
