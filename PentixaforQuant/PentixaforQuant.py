@@ -348,8 +348,11 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onExportStudy(self) -> None:
         folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), _("Export study into folder"))
-        if folder:
-            self._run(lambda c: c.export_study(os.path.join(folder, "PentixaforQuant study")))
+        if folder:  # a folder of the study's own inside it; another study's export there is never replaced
+            paths = self._run(lambda c: c.export_study_into(folder))
+            if paths:
+                self.ui.messageLabel.text = _("Study written to {folder}").format(folder=paths["folder"])
+                self.ui.messageLabel.visible = True
 
     def onExportDicom(self) -> None:
         import importlib.util

@@ -856,14 +856,35 @@ class PanelController:
 
     def export_study(self, folder, *, figure: bool = False) -> dict:
         """Write study.json, sites.csv, the segmentation and the scene bundle into ``folder`` (whole or not at
-        all, like the command line's ``quantify``). Returns the written paths by kind."""
+        all, like the command line's ``quantify``). Returns the written paths by kind. A folder holding another
+        study's export is refused, never replaced (:mod:`.export_folder`)."""
+        from .export_folder import check_same_study
         from .quantify import write_study_outputs
 
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
+        check_same_study(folder, self._export_identity())
         source = json.loads(self.pet_node.GetAttribute(_SOURCE_ATTRIBUTE) or "{}")
         return write_study_outputs(self.logic, self.pet_node, self.points_node, self.study, folder,
                                    source=source, figure=figure)
+
+    def export_study_into(self, parent, *, figure: bool = False) -> dict:
+        """*Export study folder…*: into ``parent/<study name>`` (the study ID field, else the PET volume's name);
+        when that holds another study's export, into ``<study name>-2``, ``-3`` ... (:mod:`.export_folder`).
+        Returns the written paths by kind; ``paths["folder"]`` is the folder written."""
+        from .export_folder import study_export_folder
+
+        if self.study is None:
+            raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
+        name = self.get_parameter("studyId") or self.pet_node.GetName()
+        folder = study_export_folder(parent, name, self._export_identity())
+        return {"folder": folder, **self.export_study(folder, figure=figure)}
+
+    def _export_identity(self) -> str | None:
+        from .export_folder import study_identity
+
+        source = json.loads(self.pet_node.GetAttribute(_SOURCE_ATTRIBUTE) or "{}")
+        return study_identity({"suv": self.audit(), "source": source})
 
     def export_dicom(self, folder) -> dict:
         """Write the study as DICOM SEG and SR TID 1500 (``seg.dcm``, ``sr.dcm``) into ``folder``, whole or not at
