@@ -42,7 +42,7 @@ def suv_overrides(args):
 
 
 def add_protocol_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("protocol (defaults: SPEC §2-4)")
+    g = p.add_argument_group("protocol (defaults: the published method, docs/measurements.md)")
     g.add_argument("--threshold", type=float, default=40.0,
                    help="isocontour threshold in %% of SUVmax (default 40; 41, 50 ...)")
     g.add_argument("--a50", action="store_true",

@@ -1,6 +1,6 @@
 """The target-lesion isocontour VOI grown from a click: peak search, growth, and the checks around it.
 
-The target-lesion VOI follows SPEC §2 (Buck et al., J Nucl Med 2022: 40 % isocontour on the target lesion;
+The target-lesion VOI follows docs/measurements.md (Buck et al., J Nucl Med 2022: 40 % isocontour on the target lesion;
 isocontour variants and A50 after Boellaard et al., EJNMMI 2010;37:181 and 2015;42:328). Regions are
 :class:`.regions.RegionMask` objects over boxes of the image.
 """
@@ -209,7 +209,7 @@ def find_peak(
     radius_mm: float,
     allowed: RegionMask | None = None,
 ) -> tuple[int, int, int]:
-    """The SUV maximum among voxels whose centres lie within ``radius_mm`` of the click (SPEC §2).
+    """The SUV maximum among voxels whose centres lie within ``radius_mm`` of the click (docs/measurements.md).
 
     Parameters
     ----------
@@ -751,7 +751,7 @@ def grow_isocontour(
     params: IsocontourParameters = IsocontourParameters(),
     allowed: RegionMask | None = None,
 ) -> IsocontourVOI:
-    """The target-lesion isocontour VOI grown from a click (SPEC §2).
+    """The target-lesion isocontour VOI grown from a click (docs/measurements.md).
 
     Parameters
     ----------
@@ -786,7 +786,7 @@ def grow_isocontour(
 
     Notes
     -----
-    Definition (SPEC §2; Buck et al., J Nucl Med 2022; EANM: Boellaard et al., EJNMMI 2015;42:328; the rules for
+    Definition (docs/measurements.md; Buck et al., J Nucl Med 2022; EANM: Boellaard et al., EJNMMI 2015;42:328; the rules for
     neighbouring structures are this project's, docs/measurements.md "The clicked structure"):
 
     1. First peak: :func:`climb_to_peak`, the local maximum reached by steepest ascent from the click within

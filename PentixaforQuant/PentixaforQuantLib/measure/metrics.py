@@ -1,6 +1,6 @@
 """Numbers measured on a VOI: SUVmax, SUVmean, SD, SUVmin, volume, TLA and SUVpeak.
 
-Definitions follow SPEC §2 and the IBSI reference manual (intensity features "local intensity peak" and "global
+Definitions follow docs/measurements.md and the IBSI reference manual (intensity features "local intensity peak" and "global
 intensity peak"); SUVpeak as in PERCIST (Wahl et al., J Nucl Med 2009;50:122S; O et al., Practical PERCIST,
 Radiology 2016;280:576): the mean SUV in a 1 mL sphere placed where it is highest, not necessarily on SUVmax.
 """
@@ -24,7 +24,7 @@ __all__ = [
     "suv_peak",
 ]
 
-#: Radius of a sphere of 1 mL: (3 / (4 pi))^(1/3) cm = 6.20350 mm (SPEC §2 rounds it to 6.2035 mm; the voxel
+#: Radius of a sphere of 1 mL: (3 / (4 pi))^(1/3) cm = 6.20350 mm (rounded to 6.2035 mm here; the voxel
 #: count of the ball is the same for all common grids).
 ONE_ML_SPHERE_RADIUS_MM = 6.2035
 
@@ -110,7 +110,7 @@ def _region_values(image: np.ndarray, grid: VoxelGrid, region: RegionMask, what:
 
 
 def region_statistics(image: np.ndarray, grid: VoxelGrid, region: RegionMask) -> RegionStatistics:
-    """SUVmax, SUVmean, SD (population), SUVmin, voxel count, volume and TLA of a VOI (SPEC §2).
+    """SUVmax, SUVmean, SD (population), SUVmin, voxel count, volume and TLA of a VOI (docs/measurements.md).
 
     Parameters
     ----------
@@ -150,7 +150,7 @@ def suv_peak(
     variant: str = "global",
     radius_mm: float = ONE_ML_SPHERE_RADIUS_MM,
 ) -> PeakResult:
-    """SUVpeak: the mean SUV in a sphere centred on a VOI voxel (SPEC §2; IBSI intensity peak).
+    """SUVpeak: the mean SUV in a sphere centred on a VOI voxel (docs/measurements.md; IBSI intensity peak).
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """The Pentixafor measurement protocol on an SUV image: target lesion, blood pool, TBR and marrow template.
 
 Pure numerics (arrays and voxel geometry); the MRML Logic and the command line both call :func:`run_protocol`.
-Definitions follow SPEC §2-4:
+Definitions (docs/measurements.md):
 
 - target lesion: isocontour VOI (:func:`isocontour.grow_isocontour`) with SUVmax, SUVmean, SD, SUVpeak, volume, TLA;
 - blood pool: a sphere (15 mm diameter) in the aortic arch lumen, SUVmean (Buck et al., J Nucl Med 2022);

@@ -1,6 +1,6 @@
 """The measurement sites of the Pentixafor protocol and the labels users give them.
 
-Sites (SPEC §2-4): the target lesion, the aortic arch (blood pool) and five bone-marrow sites with active
+Sites (docs/measurements.md): the target lesion, the aortic arch (blood pool) and five bone-marrow sites with active
 haematopoiesis (Herhaus et al., Haematologica 2016): C7, T12, L5, right and left os ilium.
 """
 

@@ -1,4 +1,4 @@
-"""One row per study for a cohort table: the column set of the cohort statistics (SPEC §6).
+"""One row per study for a cohort table: the column set of the cohort statistics (docs/cohort.md).
 
 The study's identifiers and clinical fields (diagnosis, group, uptake discernible, injected activity, peptide mass)
 come from the user; the measurements from the study. Column names are fixed: the cohort batch, the statistics and
@@ -47,7 +47,7 @@ def cohort_row(study: StudyResult | None, *, study_id: str, diagnosis: str = "",
     study : StudyResult or None
         None for a study that could not be measured at all (then ``error`` says why).
     uptake : {"yes", "no", ""}
-        Whether uptake in the target lesion is discernible (SPEC §6); "" = not recorded.
+        Whether uptake in the target lesion is discernible (docs/cohort.md); "" = not recorded.
     activity_mbq, peptide_mass_ug : float, str or None
         Injected activity (MBq) and peptide mass (µg); strings are parsed, "" = not given.
     """

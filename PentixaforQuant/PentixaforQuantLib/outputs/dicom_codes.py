@@ -125,7 +125,7 @@ MEAN_SUV_MAX = Code("MEANSUVMAX", LOCAL_SCHEME, "Mean of marrow-site SUVmax")
 METHOD_ISOCONTOUR = Code("ISOCONTOUR", LOCAL_SCHEME, "Connected isocontour of SUVmax around peak")
 METHOD_A50 = Code("ISOCONTOUR-A50", LOCAL_SCHEME, "Background-adjusted isocontour (A50)")
 METHOD_SPHERE = Code("SPHERE", LOCAL_SCHEME, "Sphere VOI, voxel centres inside")
-#: SUVpeak centring (SPEC §2; IBSI global / local intensity peak).
+#: SUVpeak centring (docs/measurements.md; IBSI global / local intensity peak).
 PEAK_METHODS = {
     "global": Code("PEAK-GLOBAL", LOCAL_SCHEME, "Highest mean of sphere centred on a VOI voxel"),
     "local": Code("PEAK-LOCAL", LOCAL_SCHEME, "Mean of sphere centred on the SUVmax voxel"),

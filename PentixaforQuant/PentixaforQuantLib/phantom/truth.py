@@ -24,7 +24,7 @@ __all__ = [
     "plain",
 ]
 
-#: Diameter of the blood-pool and marrow spheres of the protocol (SPEC §3-4), used for the expected values.
+#: Diameter of the blood-pool and marrow spheres of the protocol (docs/measurements.md), used for the expected values.
 PROTOCOL_SPHERE_DIAMETER_MM = 15.0
 
 
