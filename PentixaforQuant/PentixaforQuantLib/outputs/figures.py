@@ -1,7 +1,11 @@
-"""Pictures of what was measured, rendered offscreen (matplotlib's Agg backend; no display, no OpenGL).
+"""Pictures of what was measured, rendered offscreen (numpy pixels, Pillow text; no display, no OpenGL).
 
-:func:`study_figure` draws a coronal maximum-intensity projection with every VOI outlined and the points marked,
-and one axial slice through each VOI with its outline, so a reader sees exactly which voxels made each number.
+:func:`study_figure` draws a coronal maximum-intensity projection with every VOI outlined, and one axial slice
+through the centre of each VOI with its outline, so a reader sees exactly which voxels made each number. Every
+panel states its plane (and the slice's S coordinate), carries a scale bar, and the grey window is written on the
+picture. The panels are composed as pixel arrays with numpy (nearest-neighbour, square millimetres) and the words
+written with Pillow in matplotlib's DejaVu fonts (no figure, axes, contours or layout engine), so a whole-body
+scan takes a fraction of a second.
 """
 
 from __future__ import annotations
@@ -28,14 +32,18 @@ _COLORS = {
 }
 
 
-def _regions(study: StudyResult) -> dict[str, tuple[RegionMask, np.ndarray]]:
-    """Site -> (region, centre voxel (k, j, i)) of every measured VOI, in protocol order: the lesion's peak voxel,
-    a sphere's mean voxel."""
-    return {
-        site: (region, np.asarray(study.lesion.voi.peak_kji) if site == LESION
-               else np.rint(region.indices_kji().mean(axis=0)).astype(int))
-        for site, region in study.regions.items()
-    }
+_PANEL_PX = 230  # a VOI panel: +-40 mm around the VOI centre
+_FIELD_MM = 80.0
+_MIP_HEIGHT_PX = 2 * (_PANEL_PX + 70)
+_TITLE_PX = 62
+_MARGIN_PX = 12
+
+
+def _voi_centre(region: RegionMask) -> np.ndarray:
+    """The VOI voxel nearest to the VOI's centroid (k, j, i): the centre of a sphere or a blob, never a pole."""
+    idx = region.indices_kji()
+    centroid = idx.mean(axis=0)
+    return idx[int(np.argmin(((idx - centroid) ** 2).sum(axis=1)))]
 
 
 def _axes_roles(grid: VoxelGrid) -> tuple[int, int, int]:
@@ -47,97 +55,159 @@ def _axes_roles(grid: VoxelGrid) -> tuple[int, int, int]:
     return lr, ap, si
 
 
+def _oriented(plane: np.ndarray, rows_axis: int, cols_axis: int, grid: VoxelGrid, lr: int, ap: int, si: int):
+    """A plane whose rows/columns run along ``rows_axis``/``cols_axis``, turned radiologically: superior or anterior
+    up, the patient's right on the viewer's left."""
+    d = grid.directions  # columns: i, j, k
+    row_dir, col_dir = d[:, 2 - rows_axis], d[:, 2 - cols_axis]
+    if cols_axis == lr and col_dir[0] > 0:
+        plane = plane[:, ::-1]
+    if (rows_axis == si and row_dir[2] > 0) or (rows_axis == ap and row_dir[1] < 0):
+        plane = plane[::-1, :]
+    return plane
+
+
+def _resample(plane: np.ndarray, height_px: int, width_px: int) -> np.ndarray:
+    """Nearest-neighbour resampling to ``height_px`` x ``width_px`` (a few index look-ups, no interpolation)."""
+    rows = np.minimum((np.arange(height_px) + 0.5) * plane.shape[0] / height_px, plane.shape[0] - 1).astype(int)
+    cols = np.minimum((np.arange(width_px) + 0.5) * plane.shape[1] / width_px, plane.shape[1] - 1).astype(int)
+    return plane[np.ix_(rows, cols)]
+
+
+def _grey(plane: np.ndarray, vmax: float) -> np.ndarray:
+    """Inverted grey RGB, uint8 (SUV 0 white, ``vmax`` and above black)."""
+    level = 255.0 - 255.0 * np.clip(np.nan_to_num(plane, nan=0.0, posinf=vmax, neginf=0.0) / vmax, 0.0, 1.0)
+    return np.repeat(level.astype(np.uint8)[..., None], 3, axis=2)
+
+
+def _outline(rgb: np.ndarray, mask: np.ndarray, colour: str, width: int = 2) -> None:
+    """Paint the border pixels of ``mask`` (already at display resolution) in ``colour``."""
+    edge = np.zeros_like(mask)
+    for _ in range(width):
+        inner = mask.copy()
+        inner[1:, :] &= mask[:-1, :]
+        inner[:-1, :] &= mask[1:, :]
+        inner[:, 1:] &= mask[:, :-1]
+        inner[:, :-1] &= mask[:, 1:]
+        edge |= mask & ~inner
+        mask = inner
+    rgb[edge] = [int(colour[n:n + 2], 16) for n in (1, 3, 5)]
+
+
+def _scale_bar(rgb: np.ndarray, px_per_mm: float, length_mm: float) -> None:
+    """A black bar of ``length_mm`` at the lower left (white-backed, so it shows on any uptake)."""
+    n = max(1, int(round(length_mm * px_per_mm)))
+    y, x = rgb.shape[0] - 10, 8
+    rgb[y - 3:y + 4, x - 2:x + n + 2] = 255
+    rgb[y - 1:y + 2, x:x + n] = 0
+
+
 def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *, title: str = "",
                  window_suv: float | None = None) -> Path:
-    """Write a PNG: coronal MIP with VOI outlines, and an axial slice through each VOI.
+    """Write a PNG: coronal MIP with VOI outlines, and an axial slice through the centre of each VOI.
+
+    Each slice panel names its plane and S coordinate; every panel has a scale bar (100 mm on the MIP, 20 mm on
+    the slices); the grey window is written under the picture (the target lesion's panel widens it to the
+    lesion's SUVmax and says so).
 
     Parameters
     ----------
     image : (k, j, i) array
         SUV image.
     window_suv : float, optional
-        Upper end of the grey scale (default: 6 SUV or the blood-pool based reading window).
+        Upper end of the grey scale (default 6 SUV, the reading preset).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     lr, ap, si = _axes_roles(grid)
-    regions = _regions(study)
-    vmax = window_suv or 6.0
-    spacing_kji = grid.spacing_mm[::-1]
+    vmax = float(window_suv or 6.0)
+    spacing_kji = np.asarray(grid.spacing_mm[::-1], float)
+    regions = dict(study.regions)
+    n_cols = max(1, (len(regions) + 1) // 2)
 
-    def display(plane: np.ndarray, axes_rc: tuple[int, int]) -> np.ndarray:
-        """Orient a 2-D plane (rows, cols = array axes) radiologically: superior/anterior up, patient right left."""
-        row_axis, col_axis = axes_rc
-        d = grid.directions  # columns: i, j, k
-        col_dir = d[:, 2 - col_axis]
-        row_dir = d[:, 2 - row_axis]
-        out = plane
-        if col_dir[0] > 0:  # columns run towards the patient's right, which belongs on the viewer's left
-            out = out[:, ::-1]
-        if row_axis == si and row_dir[2] > 0:
-            out = out[::-1, :]
-        if row_axis == ap and row_dir[1] < 0:
-            out = out[::-1, :]
-        return out
+    # Coronal MIP: rows along S-I, columns along R-L, square millimetres.
+    mip = np.max(image, axis=ap)
+    transpose = [a for a in (0, 1, 2) if a != ap][0] != si
+    mip = _oriented(mip.T if transpose else mip, si, lr, grid, lr, ap, si)
+    extent_mm = (mip.shape[0] * spacing_kji[si], mip.shape[1] * spacing_kji[lr])
+    mip_px_per_mm = _MIP_HEIGHT_PX / extent_mm[0]
+    mip_w = max(1, int(round(extent_mm[1] * mip_px_per_mm)))
+    mip_rgb = _grey(_resample(mip, _MIP_HEIGHT_PX, mip_w), vmax)
+    for site, region in regions.items():
+        flat = _flat_region(image.shape, region, ap)
+        flat = _oriented(flat.T if transpose else flat, si, lr, grid, lr, ap, si)
+        _outline(mip_rgb, _resample(flat, _MIP_HEIGHT_PX, mip_w), _COLORS[site])
+    _scale_bar(mip_rgb, mip_px_per_mm, 100.0)
 
-    n = len(regions)
-    fig = plt.figure(figsize=(4 + 2.6 * max(1, (n + 1) // 2), 8), dpi=110)
-    grid_spec = fig.add_gridspec(2, 1 + max(1, (n + 1) // 2), width_ratios=[1.6] + [1] * max(1, (n + 1) // 2))
-    ax = fig.add_subplot(grid_spec[:, 0])
-    mip = image.max(axis=ap)
-    if not np.isfinite(mip).all():  # rare: a non-finite voxel counts as 0 (the full-size copy only then)
-        mip = np.where(np.isfinite(image), image, 0).max(axis=ap)
-    rows_cols = tuple(a for a in (0, 1, 2) if a != ap)  # remaining array axes in order
-    # rows must be the S-I axis
-    if rows_cols[0] != si:
-        mip = mip.T
-        rows_cols = rows_cols[::-1]
-    aspect = spacing_kji[rows_cols[0]] / spacing_kji[rows_cols[1]]
-    ax.imshow(display(mip, rows_cols), cmap="gray_r", vmin=0, vmax=vmax, aspect=aspect, interpolation="nearest")
-    for site, (region, _) in regions.items():
-        proj = _flat_region(image.shape, region, ap)
-        if proj.shape != mip.shape:
-            proj = proj.T
-        ax.contour(display(proj.astype(float), rows_cols), levels=[0.5], colors=_COLORS[site], linewidths=1.2)
-    ax.set_title("Coronal MIP with VOIs", fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.text(0.01, 0.99, "R", transform=ax.transAxes, va="top", fontsize=9, color="k")
+    row_px = _PANEL_PX + _TITLE_PX
+    width = _MARGIN_PX * (n_cols + 2) + mip_w + n_cols * _PANEL_PX
+    top = _MARGIN_PX + (22 if title else 0) + _TITLE_PX
+    height = top + max(_MIP_HEIGHT_PX, 2 * row_px - _TITLE_PX) + 2 * _MARGIN_PX + 16
+    canvas = np.full((height, width, 3), 255, np.uint8)
+    canvas[top:top + _MIP_HEIGHT_PX, _MARGIN_PX:_MARGIN_PX + mip_w] = mip_rgb
+    texts = [(_MARGIN_PX, top - 24, "Coronal MIP with VOIs", dict(fontsize=10, weight="bold")),
+             (_MARGIN_PX + 4, top + 4, "R", dict(fontsize=9))]
 
-    for n_panel, (site, (region, center)) in enumerate(regions.items()):
-        sub = fig.add_subplot(grid_spec[n_panel % 2, 1 + n_panel // 2])
+    for n_panel, (site, region) in enumerate(regions.items()):
+        centre = _voi_centre(region)
         index = [slice(None)] * 3
-        index[si] = int(center[si])
-        plane = image[tuple(index)]
-        plane = np.where(np.isfinite(plane), plane, 0)
-        mask_plane = _flat_region(image.shape, region, si, int(center[si]))
-        rc = tuple(a for a in (0, 1, 2) if a != si)
-        if rc[0] != ap:
-            plane, mask_plane, rc = plane.T, mask_plane.T, rc[::-1]
-        # Crop to +-40 mm around the VOI centre.
-        half = [int(np.ceil(40.0 / spacing_kji[a])) for a in rc]
-        c = [int(center[a]) for a in rc]
-        crop = tuple(slice(max(0, c[m] - half[m]), c[m] + half[m] + 1) for m in range(2))
-        p = display(plane[crop], rc)
-        mk = display(mask_plane[crop].astype(float), rc)
-        local_vmax = max(vmax, float(np.nanmax(region.values(image)))) if site == LESION else vmax
-        sub.imshow(p, cmap="gray_r", vmin=0, vmax=local_vmax, aspect=spacing_kji[rc[0]] / spacing_kji[rc[1]],
-                   interpolation="nearest")
-        if mk.any():
-            sub.contour(mk, levels=[0.5], colors=_COLORS[site], linewidths=1.5)
-        sub.set_title(_panel_title(site, study), fontsize=8)
-        sub.set_xticks([])
-        sub.set_yticks([])
+        index[si] = int(centre[si])
+        plane = np.asarray(image[tuple(index)])
+        mask = _flat_region(image.shape, region, si, int(centre[si]))
+        rows_axis, cols_axis = ap, lr
+        if [a for a in (0, 1, 2) if a != si][0] != ap:
+            plane, mask = plane.T, mask.T
+        half = [int(_FIELD_MM / 2 // spacing_kji[a]) for a in (rows_axis, cols_axis)]  # whole voxels
+        px_per_mm = _PANEL_PX / max((2 * h + 1) * spacing_kji[a] for h, a in zip(half, (rows_axis, cols_axis)))
+        crop = tuple(slice(max(0, int(centre[a]) - h), min(plane.shape[m], int(centre[a]) + h + 1))
+                     for m, (a, h) in enumerate(zip((rows_axis, cols_axis), half)))
+        size_px = [max(1, int(round((crop[m].stop - crop[m].start) * spacing_kji[a] * px_per_mm)))
+                   for m, a in enumerate((rows_axis, cols_axis))]
+        part = _oriented(plane[crop], rows_axis, cols_axis, grid, lr, ap, si)
+        part_mask = _oriented(mask[crop], rows_axis, cols_axis, grid, lr, ap, si)
+        window = max(vmax, float(np.nanmax(region.values(image)))) if site == LESION else vmax
+        rgb = _grey(_resample(part, *size_px), window)
+        _outline(rgb, _resample(part_mask, *size_px), _COLORS[site])
+        _scale_bar(rgb, px_per_mm, 20.0)
+        x = _MARGIN_PX * (2 + n_panel // 2) + mip_w + (n_panel // 2) * _PANEL_PX
+        y = top + (n_panel % 2) * row_px
+        canvas[y:y + size_px[0], x:x + size_px[1]] = rgb
+        s_mm = float(grid.ijk_to_ras_points(np.asarray(centre[::-1], float))[2])
+        plane_words = f"axial, S {s_mm:.0f} mm" + (f", SUV 0-{window:.3g}" if window != vmax else "")
+        texts.append((x, y - _TITLE_PX + 2, f"{_panel_title(site, study)}\n{plane_words}", dict(fontsize=8)))
+    texts.append((_MARGIN_PX, height - _MARGIN_PX - 12,
+                  f"Grey: SUV 0 (white) to {vmax:g} (black) unless a panel says otherwise; VOI outlines in colour; "
+                  "slices through each VOI's centre; scale bars 100 mm (MIP) and 20 mm (slices); patient's right "
+                  "on the left.", dict(fontsize=7.5, color="#404040")))
     if title:
-        fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+        texts.append((_MARGIN_PX, _MARGIN_PX - 4, title, dict(fontsize=11, weight="bold")))
+
+    # Text on the composed pixels with Pillow (matplotlib's own dependency) and matplotlib's DejaVu fonts: a figure
+    # of artists would spend most of the time in its image and layout machinery.
+    from PIL import Image, ImageDraw
+
+    picture = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(picture)
+    for x_px, y_px, words, style in texts:
+        draw.multiline_text((x_px, y_px), words, fill=style.get("color", "#000000"), spacing=2,
+                            font=_font(style.get("fontsize", 8), style.get("weight") == "bold"))
     path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    picture.save(path, format="PNG", compress_level=3)
     return path
+
+
+_FONTS: dict = {}
+
+
+def _font(points: float, bold: bool):
+    """matplotlib's bundled DejaVu Sans at ``points`` (100 dpi), loaded once."""
+    key = (points, bold)
+    if key not in _FONTS:
+        import matplotlib
+        from PIL import ImageFont
+
+        name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+        _FONTS[key] = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name),
+                                         size=int(round(points * 100 / 72)))
+    return _FONTS[key]
 
 
 def _flat_region(shape, region: RegionMask, axis: int, index: int | None = None) -> np.ndarray:

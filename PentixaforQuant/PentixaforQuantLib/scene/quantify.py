@@ -71,6 +71,7 @@ def _write_study_outputs(logic, pet, points_node, study, out_dir, *, source, fig
     from ..outputs.atomic import atomic_output_folder
     from ..outputs.dicom_export import write_dicom_files
     from ..outputs.figures import study_figure
+    from .panel_text import person_units
     from ..outputs.results import study_rows, study_to_dict, write_rows_csv, write_study_json
 
     nodes = logic.output_nodes(points_node)
@@ -98,7 +99,7 @@ def _write_study_outputs(logic, pet, points_node, study, out_dir, *, source, fig
             written["points"] = write_markups_json(points, scratch / "points.mrk.json")
         if figure:
             written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
-                                             title=f"{pet.GetName()} - {units}")
+                                             title=f"{pet.GetName()} ({person_units(units)})")
         if dicom is not None:
             written.update({f"dicom_{key}": path for key, path in write_dicom_files(dicom, dicom_scratch).items()})
     return doc, {key: (Path(dicom_out) if key.startswith("dicom_") else out) / path.name
