@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 __all__ = ["HeadlessSlicer", "in_slicer_application", "new_scene"]
 
+_INSTALLED = None  # the HeadlessSlicer whose scene is ``slicer.mrmlScene``
+
 _MODULE_LOGICS = (
     ("Volumes", "vtkSlicerVolumesLogic"),
     ("Segmentations", "vtkSlicerSegmentationsModuleLogic"),  # also registers labelmap <-> surface converters
@@ -91,6 +93,9 @@ class HeadlessSlicer:
         """Point ``slicer.mrmlScene`` and ``slicer.modules`` at this scene, as the desktop application does."""
         import slicer
 
+        global _INSTALLED
+        _INSTALLED = self  # the globals keep the application and module logics alive (``HeadlessSlicer.create()``
+        # without keeping its result would otherwise free them under the scene's nodes: a crash on the next node)
         slicer.mrmlScene = self.scene
         slicer.modules = types.SimpleNamespace(
             **{name.lower(): types.SimpleNamespace(logic=(lambda lg=lg: lg)) for name, lg in self.logics.items()}
