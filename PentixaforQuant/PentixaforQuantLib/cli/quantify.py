@@ -13,6 +13,7 @@ EXIT_PARTIAL = 3
 def print_study(study, units: str, file=sys.stdout) -> None:
     """The results table as the terminal shows it."""
     from ..outputs.results import study_rows
+    from ..scene.panel_text import person_units
 
     def f(v, fmt="{:.2f}"):
         return "" if v is None else fmt.format(v)
@@ -22,7 +23,7 @@ def print_study(study, units: str, file=sys.stdout) -> None:
     for row in rows:
         print(f"{row['title']:<26}{f(row['suv_max']):>8}{f(row['suv_mean']):>9}{f(row['suv_peak']):>9}"
               f"{f(row['volume_ml']):>9}{f(row['value']):>8}  {row['status']}", file=file)
-    print(f"SUV units {units}; {rows[0]['method']}", file=file)
+    print(f"SUV units {person_units(units)} (UCUM {units}); {rows[0]['method']}", file=file)
 
 
 def report_problems(study, doc: dict | None = None) -> int:

@@ -786,8 +786,8 @@ def grow_isocontour(
 
     Notes
     -----
-    Definition (docs/measurements.md; Buck et al., J Nucl Med 2022; EANM: Boellaard et al., EJNMMI 2015;42:328; the rules for
-    neighbouring structures are this project's, docs/measurements.md "The clicked structure"):
+    Definition (docs/measurements.md; Buck et al., J Nucl Med 2022; EANM: Boellaard et al., EJNMMI 2015;42:328;
+    the rules for neighbouring structures are this project's, docs/measurements.md "The clicked structure"):
 
     1. First peak: :func:`climb_to_peak`, the local maximum reached by steepest ascent from the click within
        ``params.search_radius_mm`` (inside ``allowed``). It must be an uptake focus (``focus_contrast``).

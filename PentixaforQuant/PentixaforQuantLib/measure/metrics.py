@@ -1,7 +1,7 @@
 """Numbers measured on a VOI: SUVmax, SUVmean, SD, SUVmin, volume, TLA and SUVpeak.
 
-Definitions follow docs/measurements.md and the IBSI reference manual (intensity features "local intensity peak" and "global
-intensity peak"); SUVpeak as in PERCIST (Wahl et al., J Nucl Med 2009;50:122S; O et al., Practical PERCIST,
+Definitions follow docs/measurements.md and the IBSI reference manual (intensity features "local intensity peak"
+and "global intensity peak"); SUVpeak as in PERCIST (Wahl et al., J Nucl Med 2009;50:122S; O et al., Practical PERCIST,
 Radiology 2016;280:576): the mean SUV in a 1 mL sphere placed where it is highest, not necessarily on SUVmax.
 """
 

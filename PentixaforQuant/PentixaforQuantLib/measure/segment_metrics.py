@@ -1,8 +1,8 @@
 """SUV statistics of any segment: the numerical core of the Segment Statistics plugin.
 
 The same definitions as the protocol (:mod:`.metrics`), on a segment given as a boolean mask on the PET grid rather
-than on a VOI the protocol grew: SUVmax, SUVmean, SD (population), volume, and SUVpeak as docs/measurements.md defines it (the
-highest mean of the image voxels whose centres lie within r = 6.2035 mm of a segment voxel; the averaged voxels
+than on a VOI the protocol grew: SUVmax, SUVmean, SD (population), volume, and SUVpeak as docs/measurements.md defines
+it (the highest mean of the image voxels whose centres lie within r = 6.2035 mm of a segment voxel; the averaged voxels
 are not restricted to the segment, so a segment smaller than 1 mL, even one voxel, still has a value).
 """
 

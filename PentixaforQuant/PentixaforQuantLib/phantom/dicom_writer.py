@@ -3,7 +3,7 @@
 The pixel data are activity concentrations: ``Bq/mL = SUV x decayed dose [Bq] / weight [g]``, stored as int16 with
 one RescaleSlope per slice (intercept 0). A correct SUVbw conversion of the written files therefore returns the
 SUV map up to int16 rounding (half a slope step per slice). Header constants follow the IBSI-SUV baseline
-(the IBSI-SUV DRO_0_0 of ``Testing/data/ibsi-suv-dro``): 70 kg, 1.75 m, injection 10:00:00, series 11:00:00 (60 min uptake).
+(DRO_0_0 of ``Testing/data/ibsi-suv-dro``): 70 kg, 1.75 m, injection 10:00:00, series 11:00:00 (60 min uptake).
 
 Geometry comes from the :class:`~PentixaforQuantLib.geometry.VoxelGrid` (RAS) converted to DICOM LPS:
 ImageOrientationPatient = i (row) and j (column) axes, PixelSpacing = (j, i) spacing, one ImagePositionPatient per

@@ -24,7 +24,8 @@ from ..errors import SUVError
 from . import radionuclides
 from .dicom_values import get_value, number, string, tag_label
 
-__all__ = ["NonPositronEmitter", "NON_POSITRON_EMITTERS", "identify_non_positron_emitter", "refuse_non_positron_emitter"]
+__all__ = ["NonPositronEmitter", "NON_POSITRON_EMITTERS", "identify_non_positron_emitter",
+           "refuse_non_positron_emitter"]
 
 _POSITRON_FRACTION = "RadionuclidePositronFraction (0018,1076)"
 
