@@ -498,7 +498,8 @@ def test_panel_parameters_need_only_the_standard_library():
 
 
 def test_what_the_module_and_the_plugin_import_before_scipy_is_installed_needs_no_scipy():
-    """``scene.mrml.volume_suv_units`` and the Segment Statistics codes are used before the consented install."""
+    """``scene.mrml.volume_suv_units``, the Segment Statistics codes, the panel view and the choice enums are used
+    before the consented install."""
     import subprocess
     import sys
 
@@ -510,6 +511,7 @@ def test_what_the_module_and_the_plugin_import_before_scipy_is_installed_needs_n
         "            raise ImportError(f'{name} is not installed')\n"
         "sys.meta_path.insert(0, Block())\n"
         "import PentixaforQuantLib.scene.mrml, PentixaforQuantLib.outputs.dicom_codes\n"
+        "import PentixaforQuantLib.scene.panel_view, PentixaforQuantLib.scene.panel_choices\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=MODULE_DIR, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
