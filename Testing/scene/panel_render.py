@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 UI_FILE = HERE.parents[1] / "PentixaforQuant" / "Resources" / "UI" / "PentixaforQuant.ui"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="qt-runtime-"))  # private (0700), as Qt wants
 
 from PyQt5 import QtGui, QtWidgets, uic  # noqa: E402
 
