@@ -4,7 +4,7 @@
 A layout check, not a behaviour test: the five CTK/qMRML classes are drawn by plain-Qt stand-ins
 (``qt_standins.py``); what the parameter-node bindings would do in Slicer (select the PET volume in its selector,
 the combo boxes on the stored choices) is done here by hand. Qt's Fusion style with a light palette, DejaVu Sans
-9 pt, the offscreen platform when there is no display.
+9 pt, Qt's offscreen platform (unless QT_QPA_PLATFORM says otherwise).
 
 ``python Testing/scene/panel_render.py OUT.png [WIDTH]`` writes the screenshot of the README and of the extension
 catalog (``docs/images/panel.png``, 480 px wide).
@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 UI_FILE = HERE.parents[1] / "PentixaforQuant" / "Resources" / "UI" / "PentixaforQuant.ui"
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the same pixels with or without a display
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="qt-runtime-"))  # private (0700), as Qt wants
 
 from PyQt5 import QtGui, QtWidgets, uic  # noqa: E402
