@@ -39,7 +39,8 @@ SUV
 Display
     ``apply_display_preset()`` (inverted grey, SUV 0-6, PET in every slice view, VOIs as outlines).
 Output
-    ``export_csv(path)``, ``export_study(folder)`` (study.json, sites.csv, segmentation, scene bundle),
+    ``export_csv(path)``, ``export_study(folder)`` (study.json, sites.csv, segmentation, scene bundle; refuses a
+    folder holding another study's export), ``export_study_into(parent)`` (into a folder named from the study),
     ``export_dicom(folder)`` (DICOM SEG and SR TID 1500),
     ``add_to_cohort(study_id=None, ...)`` (one wide row per study, :data:`~..outputs.cohort_row.COHORT_COLUMNS`;
     adding a study again replaces its row), ``cohort_table``.
