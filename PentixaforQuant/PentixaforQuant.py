@@ -82,15 +82,15 @@ class PentixaforQuantParameterNode:
     roiNode: vtkMRMLMarkupsROINode
     cohortTable: vtkMRMLTableNode
     normalization: Annotated[str, Choice(["bw", "lbm", "bsa", "ibw"])] = "bw"
-    thresholdPercent: Annotated[float, WithinRange(1.0, 100.0)] = 40.0
+    thresholdPercent: Annotated[float, WithinRange(10.0, 90.0)] = 40.0
     thresholdMethod: Annotated[str, Choice(["fixed", "a50"])] = "fixed"
     connectivity: Annotated[int, Choice([6, 18, 26])] = 6
-    searchRadiusMm: Annotated[float, WithinRange(1.0, 50.0)] = 10.0
-    bloodPoolDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
-    marrowDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
+    searchRadiusMm: Annotated[float, WithinRange(0.0, 50.0)] = 10.0
+    bloodPoolDiameterMm: Annotated[float, WithinRange(0.0, 40.0)] = 15.0
+    marrowDiameterMm: Annotated[float, WithinRange(0.0, 40.0)] = 15.0
     peakVariant: Annotated[str, Choice(["global", "local"])] = "global"
-    peakRadiusMm: Annotated[float, WithinRange(3.0, 15.0)] = 6.2035
-    maxVolumeMl: Annotated[float, WithinRange(1.0, 10000.0)] = 1000.0
+    peakRadiusMm: Annotated[float, WithinRange(0.0, 15.0)] = 6.2035
+    maxVolumeMl: Annotated[float, WithinRange(0.0, 10000.0)] = 1000.0
     tbrNumerator: Annotated[str, Choice(["suv_max", "suv_peak", "suv_mean"])] = "suv_max"
     autoUpdate: bool = True
     overrideWeightKg: str = ""

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import MeasurementError
 from ..geometry import VoxelGrid
-from .parameter_ranges import check_protocol_parameters
+from .parameter_ranges import check_choice, check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
 from .sites import AORTA, LESION, MARROW_SITES
 from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
@@ -73,10 +73,8 @@ class ProtocolParameters:
     min_body_suv: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.peak_variant not in ("global", "local"):
-            raise ValueError(f"peak_variant must be 'global' or 'local', not {self.peak_variant!r}")
-        if self.tbr_numerator not in ("suv_max", "suv_peak", "suv_mean"):  # the TBR's numerator is a lesion metric
-            raise ValueError(f"tbr_numerator must be suv_max, suv_peak or suv_mean, not {self.tbr_numerator!r}")
+        check_choice("peak_variant", self.peak_variant)
+        check_choice("tbr_numerator", self.tbr_numerator)  # the TBR's numerator is a lesion metric
         check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py; radii and diameters above 0)
 
     def to_dict(self) -> dict:

@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import PentixaforQuantError, SUVError
+from ..errors import ParameterError, PentixaforQuantError, SUVError
 from ..measure.protocol import METRIC_LABELS, ProtocolParameters, StudyResult
 from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, canonical_site
 from ..suv import SUVOverrides
@@ -126,7 +126,7 @@ class SiteStatus:
                                               "line", "warnings", "ras")}
 
 
-def _parse_datetime(text: str, what: str) -> datetime:
+def _parse_datetime(text: str, what: str, field: str) -> datetime:
     """ISO 8601 with a clock time, by the rule of the command line and the manifest (a date alone is refused, not
     read as midnight), or a DICOM DT ``YYYYMMDDHHMMSS`` as copied from a header."""
     text = text.strip()
@@ -135,16 +135,16 @@ def _parse_datetime(text: str, what: str) -> datetime:
             return datetime.strptime(text, "%Y%m%d%H%M%S")
         except ValueError:
             pass
-    return parse_override_datetime(text, what)
+    return parse_override_datetime(text, what, field=field)
 
 
-def _parse_number(text: str, what: str) -> float:
+def _parse_number(text: str, what: str, field: str) -> float:
     try:
         value = float(text.strip().replace(",", "."))
     except ValueError:
-        raise SUVError(f"override {what}: {text!r} is not a number") from None
+        raise SUVError(f"override {what}: {text!r} is not a number", field=field) from None
     if not math.isfinite(value) or value <= 0:
-        raise SUVError(f"override {what}: {text!r} must be a positive number")
+        raise SUVError(f"override {what}: {text!r} must be a positive number", field=field)
     return value
 
 
@@ -162,25 +162,24 @@ def overrides_from_texts(texts: dict[str, str]) -> SUVOverrides:
         if not text:
             continue
         if attr in ("injection_datetime", "scan_datetime"):
-            values[attr] = _parse_datetime(text, words)
+            values[attr] = _parse_datetime(text, words, attr)
         elif attr == "sex":
             if text.upper() not in ("M", "F", "O"):
-                raise SUVError(f"override {words}: {text!r} must be M, F or O")
+                raise SUVError(f"override {words}: {text!r} must be M, F or O", field=attr)
             values[attr] = text.upper()
         elif attr == "dose_bq":
-            values[attr] = _parse_number(text, words) * 1e6
+            values[attr] = _parse_number(text, words, attr) * 1e6
         else:
-            values[attr] = _parse_number(text, words)
+            values[attr] = _parse_number(text, words, attr)
     return SUVOverrides(**values)
 
 
-def refusal_field(message: str) -> str | None:
-    """The override parameter that would resolve an SUV refusal (by the attribute its message names), or None."""
-    for name, (_, words, _) in OVERRIDE_FIELDS.items():
-        if f"override {words}" in message:
-            return name
-    for name, (_, _, keywords) in OVERRIDE_FIELDS.items():
-        if any(k.lower() in message.lower() for k in keywords):
+def refusal_field(exc: Exception) -> str | None:
+    """The override parameter that would resolve an SUV refusal: the one of the input the error names as data
+    (its ``field``, an ``SUVOverrides`` field), or None."""
+    field = getattr(exc, "field", None)
+    for name, (attr, _, _) in OVERRIDE_FIELDS.items():
+        if attr == field:
             return name
     return None
 
@@ -300,8 +299,11 @@ class PanelController:
             self._updating_parameters = False
 
     def protocol_parameters(self) -> ProtocolParameters:
-        """The protocol parameters the panel's fields say."""
-        g = self.get_parameter
+        """The protocol parameters the panel's fields say; a field outside its range (as a widget binding can
+        write it) is refused with :class:`~..errors.ParameterError` in the panel's own units."""
+        def g(name):
+            return PARAMETERS[name].check(self.get_parameter(name))
+
         return ProtocolParameters(peak_variant=g("peakVariant"), peak_radius_mm=g("peakRadiusMm"),
                                   blood_pool_diameter_mm=g("bloodPoolDiameterMm"),
                                   marrow_diameter_mm=g("marrowDiameterMm"), tbr_numerator=g("tbrNumerator")
@@ -469,7 +471,7 @@ class PanelController:
 
     def _refuse(self, exc: Exception) -> None:
         self.suv_refusal = str(exc)
-        self.refusal_field = refusal_field(self.suv_refusal)
+        self.refusal_field = refusal_field(exc)
         self._notify()
 
     def _use_pet(self, pet) -> None:
@@ -672,7 +674,8 @@ class PanelController:
                                             roi_node=self.roi_node, points_ras=markups_site_points(points))
             self.last_error = None
             self._style_outputs()
-        except (PentixaforQuantError, ValueError) as exc:
+        except PentixaforQuantError as exc:
+            self.study = None  # never results under parameters other than the panel's
             self.last_error = str(exc)
         self._notify()
         return self.study
@@ -818,12 +821,22 @@ class PanelController:
     def set_override(self, name: str, text: str) -> None:
         """Fill one override field (text as typed; empty = use the header). Does not convert yet."""
         if name not in OVERRIDE_FIELDS:
-            raise KeyError(f"{name!r} is not an override field; use one of {', '.join(OVERRIDE_FIELDS)}")
+            raise ParameterError(f"{name!r} is not an override field; use one of {', '.join(OVERRIDE_FIELDS)}",
+                                 field=name)
         self._updating_parameters = True
         try:
             self.parameter_node.SetParameter(name, "" if text is None else str(text))
         finally:
             self._updating_parameters = False
+
+    def use_settings(self, settings: dict) -> None:
+        """Fill panel fields (parameter-node name -> value; an override as text) before a study is loaded, e.g.
+        the SUV and protocol inputs of a manifest row (``ManifestRow.panel_settings``). Does not convert yet."""
+        for name, value in settings.items():
+            if name in OVERRIDE_FIELDS:
+                self.set_override(name, str(value))
+            else:
+                self.set_parameter(name, value)
 
     def apply_overrides(self, **fields) -> object:
         """Set override fields (``overrideWeightKg="72"``, ...) and convert the PET again; recomputes.

@@ -296,9 +296,13 @@ class ReadingStation:
                         self.state[name] = str(text)
                 if (saved or {}).get("normalization") in PARAMETERS["normalization"].choices:
                     c.set_parameter("normalization", saved["normalization"])
+                if not saved:  # the manifest row's SUV and protocol inputs, as the batch uses them
+                    c.use_settings(study.panel_settings)
+                    for name in OVERRIDE_FIELDS.keys() & study.panel_settings.keys():
+                        self.state[name] = str(study.panel_settings[name])
                 self.state.normalization = c.get_parameter("normalization")
                 c.add_listener(self._publish)
-                pet = c.load_dicom(study.dicom)
+                pet = c.load_dicom(study.dicom, series_uid=study.series_uid)
                 if pet is not None:
                     self._show_pet(pet)
                     try:
