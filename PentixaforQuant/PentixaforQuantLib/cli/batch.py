@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .options import add_protocol_options, protocol_parameters
+from .options import add_normalization_option, add_protocol_options, protocol_parameters
 
 
 def cmd_batch(args) -> int:
@@ -45,7 +45,6 @@ def register(sub) -> None:
     p.add_argument("--no-figure", action="store_true", help="skip each study's PNG picture")
     p.add_argument("--no-bundle", action="store_true",
                    help="skip each study's scene bundle study.mrb (a copy of the whole PET volume)")
-    p.add_argument("--suv", default="bw", choices=["bw", "lbm", "lbm-james128", "bsa", "ibw"],
-                   help="SUV normalisation (a manifest column 'suv' overrides it per study)")
+    add_normalization_option(p, "SUV normalisation (a manifest column 'suv' overrides it per study)")
     add_protocol_options(p)
     p.set_defaults(func=cmd_batch)
