@@ -193,3 +193,41 @@ def test_manifest_values_outside_the_header_limits_are_refused_naming_the_unit(t
         read_manifest(path)
     (problem,) = info.value.problems
     assert f"line 2, column {column!r}: {text!r}" in problem and words in problem, problem
+
+
+# ------------------------------------------------------------------------------ the project's errors, with their field
+def test_input_refusals_are_project_errors_naming_their_field():
+    from PentixaforQuantLib.outputs.cohort_row import cohort_row
+
+    for kwargs, field in (({"study_id": " "}, "study_id"), ({"study_id": "S1", "uptake": "maybe"}, "uptake"),
+                          ({"study_id": "S1", "activity_mbq": "lots"}, "activity_mbq")):
+        with pytest.raises(PentixaforQuantError) as info:
+            cohort_row(None, **kwargs)
+        assert info.value.field == field
+    with pytest.raises(ParameterError) as info:
+        ProtocolParameters(peak_radius_mm=20.0)
+    assert info.value.field == "peak_radius_mm"
+    with pytest.raises(ParameterError) as info:
+        ProtocolParameters(tbr_numerator="suv_min")
+    assert info.value.field == "tbr_numerator"
+
+
+def test_the_command_line_options_are_the_table_of_inputs():
+    import argparse
+
+    from PentixaforQuantLib.cli.options import add_protocol_options, add_suv_options, protocol_parameters, \
+        suv_overrides
+    from PentixaforQuantLib.inputs import INPUTS
+    from PentixaforQuantLib.suv import SUVOverrides
+
+    parser = argparse.ArgumentParser()
+    add_suv_options(parser)
+    add_protocol_options(parser)
+    flags = {s for a in parser._actions for s in a.option_strings}
+    assert {i.cli_flag for i in INPUTS.values() if i.cli_flag} <= flags
+    args = parser.parse_args([])
+    assert protocol_parameters(args) == ProtocolParameters() and suv_overrides(args) == SUVOverrides()
+    args = parser.parse_args(["--threshold", "50", "--a50", "--dose-mbq", "180", "--no-split-at-saddle"])
+    assert protocol_parameters(args) == ProtocolParameters().with_isocontour(threshold_fraction=0.5, method="a50",
+                                                                             split_at_saddle=False)
+    assert suv_overrides(args) == SUVOverrides(dose_bq=180e6)

@@ -900,8 +900,8 @@ class PanelController:
         try:
             row = cohort_row(self.study, study_id=study_id, error="" if self.study else
                              (self.suv_refusal or self.last_error or "not measured"), **values)
-        except ValueError as exc:
-            raise PentixaforQuantError(f"cohort row: {exc}") from None
+        except PentixaforQuantError as exc:
+            raise PentixaforQuantError(f"cohort row: {exc}", field=exc.field) from None
         table = self.cohort_table
         if table is None:
             table = self.scene.AddNewNodeByClass("vtkMRMLTableNode", _COHORT_NAME)

@@ -378,7 +378,7 @@ class ReadingStation:
                     c.set_parameter("normalization", self.state.normalization)  # converts again
                 else:
                     c.reconvert()
-            except (PentixaforQuantError, ValueError) as exc:
+            except PentixaforQuantError as exc:
                 self.state.study_error = self._for_page(str(exc))
                 return
             if c.pet_node is not None and not had_pet:
