@@ -231,3 +231,38 @@ def test_the_command_line_options_are_the_table_of_inputs():
     assert protocol_parameters(args) == ProtocolParameters().with_isocontour(threshold_fraction=0.5, method="a50",
                                                                              split_at_saddle=False)
     assert suv_overrides(args) == SUVOverrides(dose_bq=180e6)
+
+
+# ------------------------------------------------------------------------------ one table of sites
+def test_the_outputs_panel_and_scene_take_the_sites_from_one_table():
+    from PentixaforQuantLib.measure.sites import ALL_SITES, MARROW_SITES, SITES
+    from PentixaforQuantLib.outputs.dicom_codes import SITE_CODES
+    from PentixaforQuantLib.scene.logic import SEGMENT_COLORS
+    from PentixaforQuantLib.scene.panel import PANEL_TITLES
+    from PentixaforQuantLib.scene.panel_parameters import SITE_WIDGET_NAMES
+
+    assert tuple(SITES) == ALL_SITES and MARROW_SITES == ("C7", "T12", "L5", "right_ilium", "left_ilium")
+    for key, site in SITES.items():
+        assert PANEL_TITLES[key] == SITE_CODES[key].label == site.title
+        assert SEGMENT_COLORS[key] == site.colour and SITE_WIDGET_NAMES[key] == site.widget_name
+        assert SITE_CODES[key].property_type.meaning == site.property_type[2]
+    assert SITE_CODES["right_ilium"].laterality.meaning == "Right" and SITE_CODES["lesion"].anatomic_region is None
+
+
+def test_one_per_site_dispatch_measures_each_kind_and_refuses_an_unknown_site():
+    import numpy as np
+
+    from PentixaforQuantLib.geometry import VoxelGrid
+    from PentixaforQuantLib.measure.protocol import SphereResult, measure_site, run_protocol
+
+    grid = VoxelGrid.from_spacing((40, 40, 40), (2.0, 2.0, 2.0))
+    image = np.full(grid.shape_kji, 2.0, dtype=np.float32)
+    centre = grid.ijk_to_ras_points(np.array([20.0, 20.0, 20.0]))
+    aorta = measure_site(image, grid, "aorta", centre, ProtocolParameters(blood_pool_diameter_mm=10.0))
+    marrow = measure_site(image, grid, "C7", centre, ProtocolParameters(marrow_diameter_mm=20.0))
+    assert isinstance(aorta, SphereResult) and aorta.diameter_mm == 10.0 and marrow.diameter_mm == 20.0
+    assert aorta.stats.suv_mean == pytest.approx(2.0) and marrow.stats.voxels > aorta.stats.voxels
+    assert measure_site(image, grid, "spleen", centre) == "unknown site 'spleen'"
+    study = run_protocol(image, grid, {"aorta": centre, "C7": centre, "spleen": centre})
+    assert study.site_result("aorta") is study.blood_pool and study.site_result("C7") is study.marrow["C7"]
+    assert study.site_result("lesion") is None and study.errors == {"spleen": "unknown site 'spleen'"}

@@ -456,16 +456,18 @@ def test_what_the_module_calls_exists_in_the_library(module_tree, headless):
 
 def test_panel_parameters_need_only_the_standard_library():
     """The module file imports them before scipy and scikit-image are installed; they are made from the table of
-    inputs (``inputs.py``) and raise the project's errors (``errors.py``), which need only the standard library too."""
+    inputs (``inputs.py``) and of sites (``measure/sites.py``) and raise the project's errors (``errors.py``), which
+    need only the standard library too."""
     lib = MODULE_DIR / "PentixaforQuantLib"
-    for path in (lib / "scene" / "panel_parameters.py", lib / "inputs.py", lib / "errors.py"):
+    for path in (lib / "scene" / "panel_parameters.py", lib / "inputs.py", lib / "errors.py",
+                 lib / "measure" / "sites.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         absolute = {(n.module if isinstance(n, ast.ImportFrom) else a.name).split(".")[0]
                     for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                     and not (isinstance(n, ast.ImportFrom) and n.level) for a in n.names}
         relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
-        assert absolute <= {"__future__", "dataclasses", "math"}, path.name
-        assert relative <= {"errors", "inputs"}, path.name
+        assert absolute <= {"__future__", "dataclasses", "math", "re"}, path.name
+        assert relative <= {"errors", "inputs", "measure.sites"}, path.name
 
 
 def test_what_the_module_and_the_plugin_import_before_scipy_is_installed_needs_no_scipy():

@@ -21,9 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DicomExportError, NodeError, ParameterError, PentixaforQuantError, PointsError, SUVError
-from ..measure.protocol import (LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion,
-                                measure_sphere)
-from ..measure.sites import ALL_SITES, AORTA, LESION, SITE_TITLES
+from ..measure.protocol import ProtocolParameters, StudyResult, measure_site
+from ..measure.sites import ALL_SITES, LESION, SITE_TITLES, SITES
 from ..outputs.dicom_export import build_dicom_outputs, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
 from ..suv import SUVOverrides, compute_suv_conversion, suv_conversion_for_suv_volume
@@ -48,15 +47,7 @@ __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM
            "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
-SEGMENT_COLORS = {
-    LESION: (0.95, 0.15, 0.10),
-    AORTA: (0.20, 0.45, 0.95),
-    "C7": (0.95, 0.75, 0.10),
-    "T12": (0.55, 0.85, 0.20),
-    "L5": (0.10, 0.75, 0.65),
-    "right_ilium": (0.70, 0.35, 0.85),
-    "left_ilium": (0.95, 0.45, 0.70),
-}
+SEGMENT_COLORS = {key: site.colour for key, site in SITES.items()}  # the table of sites' display colours
 
 # Node references from the points node to its outputs: the association is saved with the scene.
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
@@ -352,19 +343,15 @@ class StudyLogic:
                 if site == LESION and roi_error is not None:
                     outcome = roi_error
                 else:
-                    outcome = self._measure_site(site, image, grid, to_local(ras_world), parameters, allowed,
-                                                 to_world)
+                    outcome = measure_site(image, grid, site, to_local(ras_world), parameters, allowed=allowed,
+                                           to_world=to_world)
                 # A refusal replaces the earlier result: the row shows the error and no numbers, and the site's
                 # segment is removed (it is not in the study's regions any more).
                 cache.keys[site], cache.results[site] = key, outcome
             if isinstance(outcome, str):
                 study.errors[site] = outcome
-            elif site == LESION:
-                study.lesion = outcome
-            elif site == AORTA:
-                study.blood_pool = outcome
             else:
-                study.marrow[site] = outcome
+                study.put(site, outcome)
         for site in [s for s in cache.keys if s not in points]:
             del cache.keys[site], cache.results[site]
             changed.add(site)
@@ -387,16 +374,6 @@ class StudyLogic:
             _require_node(roi_node, "vtkMRMLMarkupsROINode", "bounding ROI", self.scene)
         if points_ras is not None:
             _require_ras_points(points_ras, "points_ras", sites_only=True)
-
-    @staticmethod
-    def _measure_site(site, image, grid, ras_local, parameters, allowed, to_world) -> LesionResult | SphereResult | str:
-        try:
-            if site == LESION:
-                return measure_lesion(image, grid, ras_local, parameters, allowed=allowed, to_world=to_world)
-            diameter = parameters.blood_pool_diameter_mm if site == AORTA else parameters.marrow_diameter_mm
-            return measure_sphere(image, grid, site, ras_local, diameter, parameters, to_world=to_world)
-        except PentixaforQuantError as exc:  # any refusal of this site, never a traceback or a stale row
-            return str(exc)
 
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed,
                        cache: _Cache) -> None:

@@ -63,7 +63,8 @@ import numpy as np
 
 from ..errors import ParameterError, PentixaforQuantError, SUVError
 from ..measure.protocol import METRIC_LABELS, ProtocolParameters, StudyResult
-from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, canonical_site
+from ..measure.sites import (ALL_SITES, BLOOD_POOL_KIND, LESION, LESION_KIND, MARROW_SITES, SITE_TITLES, SITES,
+                             canonical_site)
 from ..suv import SUVOverrides
 from ..suv.overrides import parse_override_datetime
 from .logic import StudyLogic, observe_point_changes
@@ -83,17 +84,9 @@ __all__ = [
 
 #: The seven sites in panel (and protocol) order; also the labels of the points.
 PANEL_SITES = ALL_SITES
-#: Row titles of the panel's Sites section.
-PANEL_TITLES = {
-    LESION: "Target lesion",
-    AORTA: "Aortic arch",
-    "C7": "C7",
-    "T12": "T12",
-    "L5": "L5",
-    "right_ilium": "Right ilium",
-    "left_ilium": "Left ilium",
-}
-_MAIN_VALUE = {LESION: "SUVmax", AORTA: "SUVmean", **{s: "SUVmax" for s in MARROW_SITES}}
+#: Row titles of the panel's Sites section: the sites' titles, as the outputs write them.
+PANEL_TITLES = SITE_TITLES
+_MAIN_VALUE = {key: METRIC_LABELS[site.main_value] for key, site in SITES.items()}
 
 # Node attribute on an SUV volume saying where it came from, so a new normalisation or override can convert again.
 _SOURCE_ATTRIBUTE = "PentixaforQuant.Source"
@@ -731,24 +724,18 @@ class PanelController:
         if site in study.errors:
             return SiteStatus(site, title, True, False, "error", None, name, f"error: {study.errors[site]}", ras=ras)
         units = self._units()
-        if site == LESION and study.lesion is not None:
-            les = study.lesion
-            value = les.stats.suv_max
-            line = (f"SUVmax {value:.2f}, SUVpeak {les.peak.suv_peak:.2f}, SUVmean {les.stats.suv_mean:.2f} "
-                    f"{units}; {les.stats.volume_ml:.2f} mL ({les.stats.voxels} voxels)")
-            warnings = les.warnings
-        elif site == AORTA and study.blood_pool is not None:
-            bp = study.blood_pool
-            value = bp.stats.suv_mean
-            line = f"SUVmean {value:.2f} {units} (SD {bp.stats.suv_sd:.2f}, {bp.stats.voxels} voxels)"
-            warnings = bp.warnings
-        elif site in study.marrow:
-            sp = study.marrow[site]
-            value = sp.stats.suv_max
-            line = f"SUVmax {value:.2f} {units} (SUVmean {sp.stats.suv_mean:.2f}, {sp.stats.voxels} voxels)"
-            warnings = sp.warnings
-        else:
+        result, kind = study.site_result(site), SITES[site].kind
+        if result is None:
             return SiteStatus(site, title, True, False, "pending", None, name, "placed, not measured yet", ras=ras)
+        value = getattr(result.stats, SITES[site].main_value)
+        if kind == LESION_KIND:
+            line = (f"SUVmax {value:.2f}, SUVpeak {result.peak.suv_peak:.2f}, SUVmean {result.stats.suv_mean:.2f} "
+                    f"{units}; {result.stats.volume_ml:.2f} mL ({result.stats.voxels} voxels)")
+        elif kind == BLOOD_POOL_KIND:
+            line = f"SUVmean {value:.2f} {units} (SD {result.stats.suv_sd:.2f}, {result.stats.voxels} voxels)"
+        else:
+            line = f"SUVmax {value:.2f} {units} (SUVmean {result.stats.suv_mean:.2f}, {result.stats.voxels} voxels)"
+        warnings = result.warnings
         if warnings:
             line += " - warning: " + "; ".join(warnings)
         return SiteStatus(site, title, True, False, "warning" if warnings else "ok", float(value), name, line,

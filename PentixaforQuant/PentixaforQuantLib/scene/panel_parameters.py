@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..errors import ParameterError
 from ..inputs import OVERRIDE, Input, by_panel_field, inputs_of
+from ..measure.sites import SITES
 
 __all__ = ["MODULE_NAME", "Parameter", "PARAMETERS", "NODE_REFERENCES", "OVERRIDE_FIELDS", "SITE_WIDGET_NAMES"]
 
@@ -96,13 +97,6 @@ NODE_REFERENCES = ("petVolume", "pointsNode", "roiNode", "cohortTable")
 OVERRIDE_FIELDS = {i.panel_field: (i.key, i.label, i.help) for i in inputs_of(OVERRIDE) if i.panel_field}
 
 
-#: Site key -> the name part of its row's widgets in the panel (``place<Name>Button``, ``<name>StatusLabel``, ...).
-SITE_WIDGET_NAMES = {
-    "lesion": "Lesion",
-    "aorta": "Aorta",
-    "C7": "C7",
-    "T12": "T12",
-    "L5": "L5",
-    "right_ilium": "RightIlium",
-    "left_ilium": "LeftIlium",
-}
+#: Site key -> the name part of its row's widgets in the panel (``place<Name>Button``, ``<name>StatusLabel``, ...),
+#: from the table of sites (``measure/sites.py``, standard library only too).
+SITE_WIDGET_NAMES = {key: site.widget_name for key, site in SITES.items()}
