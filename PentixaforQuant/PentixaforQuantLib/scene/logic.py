@@ -25,9 +25,8 @@ from ..measure.protocol import ProtocolParameters, StudyResult, measure_site
 from ..measure.sites import ALL_SITES, LESION, SITE_TITLES, SITES
 from ..outputs.dicom_export import build_dicom_outputs, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
-from ..suv import SUVOverrides, compute_suv_conversion, suv_conversion_for_suv_volume
-from ..suv.plausibility import check_suv_maximum
-from ..suv.series_reader import read_pet_headers, read_pet_volume
+from ..suv import SUVOverrides, suv_conversion_for_suv_volume
+from ..suv.series_reader import read_pet_headers, read_pet_volume, suv_of_loaded_volume
 from .mrml import (
     AUDIT_ATTRIBUTE,
     add_suv_volume_node,
@@ -236,30 +235,14 @@ class StudyLogic:
         if missing:
             raise SUVError(f"{len(missing)} DICOM instances of {volume_node.GetName()!r} are not in the database "
                            f"(first: {missing[0]})")
-        headers = read_pet_headers(files)
-        conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
-        grid = volume_grid(volume_node)
-        values = volume_array(volume_node)
-        if len(headers.datasets) != grid.shape_kji[0]:
-            raise SUVError(f"volume {volume_node.GetName()!r} has {grid.shape_kji[0]} slices but "
-                           f"{len(headers.datasets)} DICOM instances")
-        # Match each instance to its slice by position (the volume's slice order need not be the file order).
-        k_of_instance = np.rint(grid.ras_to_continuous_ijk(headers.grid.ijk_to_ras_points(
-            np.column_stack([np.zeros(len(headers.datasets)), np.zeros(len(headers.datasets)),
-                             np.arange(len(headers.datasets))])))[:, 2]).astype(int)
-        if sorted(k_of_instance.tolist()) != list(range(grid.shape_kji[0])):
-            raise SUVError(f"the DICOM instances do not match the slices of {volume_node.GetName()!r}")
-        factors = np.empty(grid.shape_kji[0], np.float32)
-        factors[k_of_instance] = conversion.factors
-        suv = values.astype(np.float32) * factors[:, None, None]
-        files_by_slice = [None] * grid.shape_kji[0]
-        for instance, k in enumerate(k_of_instance):
-            files_by_slice[k] = headers.files[instance]
-        check_suv_maximum(suv.reshape(suv.shape[0], -1).max(axis=1), files_by_slice, conversion, overrides)
-        node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
+        pet = suv_of_loaded_volume(files, volume_array(volume_node), volume_grid(volume_node),
+                                   name=f"volume {volume_node.GetName()!r}", normalization=normalization,
+                                   overrides=overrides)
+        conversion = pet.conversion
+        node = add_suv_volume_node(self.scene, pet.suv, pet.grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
-        _remember_dicom_source(node, headers.datasets, headers.files)
+        _remember_dicom_source(node, pet.headers.datasets, pet.headers.files)
         return node
 
     def new_points_node(self, name: str = "Pentixafor points", points_ras: dict | None = None):
