@@ -266,3 +266,17 @@ def test_one_per_site_dispatch_measures_each_kind_and_refuses_an_unknown_site():
     study = run_protocol(image, grid, {"aorta": centre, "C7": centre, "spleen": centre})
     assert study.site_result("aorta") is study.blood_pool and study.site_result("C7") is study.marrow["C7"]
     assert study.site_result("lesion") is None and study.errors == {"spleen": "unknown site 'spleen'"}
+
+
+def test_the_suv_audit_is_read_back_in_one_typed_walk():
+    from PentixaforQuantLib.suv.audit import AuditInput, AuditRecord
+
+    record = {"factor": 2.5e-4, "units": "{SUVbw}g/ml", "suv_type": "BW", "decay_correction": None,
+              "inputs": {"weight_kg": {"value": 70.0, "source": "user override"}, "series": "x"},
+              "decisions": ["scan time = SeriesTime"]}
+    audit = AuditRecord.from_dict(record)
+    assert audit.inputs == (AuditInput("weight_kg", 70.0, "user override"), AuditInput("series", "x", None))
+    assert audit.decisions == ("scan time = SeriesTime",) and audit.factor == 2.5e-4 and audit.factors == ()
+    assert audit.header == {"factor": 2.5e-4, "units": "{SUVbw}g/ml", "suv_type": "BW"}
+    per_slice = AuditRecord.from_dict({"factors": {"1.2.3": 1.0, "1.2.4": 2.0}})
+    assert per_slice.factor is None and per_slice.factors == (1.0, 2.0)

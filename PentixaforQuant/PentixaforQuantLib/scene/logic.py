@@ -26,6 +26,7 @@ from ..measure.sites import ALL_SITES, LESION, SITE_TITLES, SITES
 from ..outputs.dicom_export import build_dicom_outputs, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
 from ..suv import SUVOverrides, suv_conversion_for_suv_volume
+from ..suv.audit import AuditRecord
 from ..suv.series_reader import read_pet_headers, read_pet_volume, suv_of_loaded_volume
 from .mrml import (
     AUDIT_ATTRIBUTE,
@@ -552,19 +553,19 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
 
     flatten("", parameters.to_dict())
     if audit_json:
-        audit = json.loads(audit_json)
-        for name, entry in (audit.get("inputs") or {}).items():
-            if isinstance(entry, dict):
+        audit = AuditRecord.from_dict(json.loads(audit_json))
+        for entry in audit.inputs:
+            if entry.source is not None:
                 # Strings as they are: the table file (TSV) would drop JSON's quotes when the scene is reloaded.
-                value = entry.get("value")
-                items.append((f"SUV input: {name}", value if isinstance(value, str) else json.dumps(value),
-                              str(entry.get("source", ""))))
+                items.append((f"SUV input: {entry.name}", _json_text(entry.value), entry.source))
             else:
-                items.append((f"SUV input: {name}", json.dumps(entry), "SUV audit"))
-        for n, decision in enumerate(audit.get("decisions") or [], start=1):
-            items.append((f"SUV decision {n}", str(decision), "SUV audit"))
-        for key in ("factor", "units", "suv_type", "decay_correction", "scan_datetime", "injection_datetime"):
-            if key in audit and audit[key] is not None:
-                items.append((f"SUV {key}", json.dumps(audit[key]) if not isinstance(audit[key], str) else audit[key],
-                              "SUV audit"))
+                items.append((f"SUV input: {entry.name}", json.dumps(entry.value), "SUV audit"))
+        for n, decision in enumerate(audit.decisions, start=1):
+            items.append((f"SUV decision {n}", decision, "SUV audit"))
+        for key, value in audit.header.items():
+            items.append((f"SUV {key}", _json_text(value), "SUV audit"))
     return items
+
+
+def _json_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import ParameterError, PentixaforQuantError, SUVError
 from ..suv import SUVOverrides
+from ..suv.audit import AuditRecord
 from ..suv.overrides import parse_override_datetime
 from .mrml import AUDIT_ATTRIBUTE, volume_suv_units
 from .panel_parameters import OVERRIDE_FIELDS
@@ -212,22 +213,18 @@ class PanelSUV:
         if self.suv_refusal:
             field_words = OVERRIDE_FIELDS[self.refusal_field][1] if self.refusal_field else "the SUV inputs"
             return [("SUV refused", self.suv_refusal, f"fill in {field_words} and apply")]
-        audit = self.audit()
-        if not audit:
+        record = self.audit()
+        if not record:
             return []
-        rows = []
-        for name, entry in (audit.get("inputs") or {}).items():
-            value = entry.get("value") if isinstance(entry, dict) else entry
-            source = entry.get("source", "") if isinstance(entry, dict) else ""
-            rows.append((name, _text(value), str(source)))
-        for n, decision in enumerate(audit.get("decisions") or [], start=1):
-            rows.append((f"decision {n}", str(decision), "SUV rules"))
-        if "factor" in audit:
-            rows.append(("factor", _text(audit["factor"]), "SUV = modality value x factor"))
-        elif "factors" in audit:
-            values = list(audit["factors"].values())
-            rows.append(("factor", f"{min(values):.6g} - {max(values):.6g} (per slice)", "SUV = modality value x factor"))
-        rows.append(("units", str(audit.get("units", "")), "SUV normalisation"))
+        audit = AuditRecord.from_dict(record)
+        rows = [(entry.name, _text(entry.value), entry.source or "") for entry in audit.inputs]
+        rows += [(f"decision {n}", decision, "SUV rules") for n, decision in enumerate(audit.decisions, start=1)]
+        if audit.factor is not None:
+            rows.append(("factor", _text(audit.factor), "SUV = modality value x factor"))
+        elif audit.factors:
+            rows.append(("factor", f"{min(audit.factors):.6g} - {max(audit.factors):.6g} (per slice)",
+                         "SUV = modality value x factor"))
+        rows.append(("units", str(audit.header.get("units", "")), "SUV normalisation"))
         return rows
 
     def set_override(self, name: str, text: str) -> None:
