@@ -25,7 +25,7 @@ def cmd_batch(args) -> int:
         print("\ninterrupted: finished studies are kept; run the same command again to resume", file=sys.stderr)
         return 130
     for failure in result.failures:
-        print(f"failed: {failure['study_id']} (manifest line {failure['line']}): {failure['error']}", file=sys.stderr)
+        print(f"failed: {failure.study_id} (manifest line {failure.line}): {failure.error}", file=sys.stderr)
     print(f"{len(result.rows)} studies: {result.measured} measured, {result.skipped} unchanged (kept), "
           f"{result.no_uptake} without uptake (counted, not measured), {result.failed} failed")
     for path in result.paths.values():
