@@ -418,7 +418,8 @@ def test_every_binding_names_a_field_with_a_connector_on_slicer_5_10(ui_root, mo
 
 
 def test_the_wrapper_fields_are_the_controllers_parameters(module_tree):
-    """The widget's parameter node and the panel controller read and write the same fields."""
+    """The widget's parameter node and the panel controller read and write the same fields: the hand-written
+    wrapper is held against the table of inputs (``inputs.py``), from which ``PARAMETERS`` is made."""
     from PentixaforQuantLib.scene.panel_parameters import NODE_REFERENCES, PARAMETERS
 
     fields = wrapper_fields(module_tree)
