@@ -45,9 +45,13 @@ def test_the_panel_refuses_a_threshold_the_protocol_refuses_and_keeps_no_old_res
     # A value written straight to the parameter node (a widget binding) is refused too: no result under it.
     controller.parameter_node.SetParameter("thresholdPercent", "5.0")
     assert controller.study is None and controller.result_rows() == []
+    assert controller.results_table.GetNumberOfRows() == 0  # the scene's table and VOIs hold no old numbers
+    assert controller.segmentation.GetSegmentation().GetNumberOfSegments() == 0
     assert "threshold" in controller.last_error and "from 10 to 90 %" in controller.last_error
     controller.set_parameter("thresholdPercent", 50.0)
     assert controller.study.parameters.isocontour.threshold_fraction == 0.5 and controller.last_error is None
+    assert controller.results_table.GetNumberOfRows() == 9 and controller.segmentation.GetSegmentation() \
+        .GetNumberOfSegments() == 1  # seven sites + TBR + meanSUVmax rows; the lesion's VOI
     controller.close()
 
 
@@ -106,7 +110,6 @@ def test_the_web_worklist_refuses_a_row_batch_refuses(tmp_path):
 # ------------------------------------------------------------------------------ the field a refusal concerns
 def test_an_ibw_refusal_for_a_short_height_names_the_height(headless, phantom_study):
     from PentixaforQuantLib.scene.panel import PanelController
-    from PentixaforQuantLib.suv import SUVOverrides, compute_suv_conversion
 
     phantom, folder = phantom_study
     controller = PanelController(headless.scene)

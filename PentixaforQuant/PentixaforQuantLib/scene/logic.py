@@ -259,6 +259,17 @@ class StudyLogic:
         return node
 
     # ------------------------------------------------------------------------------------------ measuring
+    def clear_outputs(self, points_node) -> None:
+        """Empty the results table and remove the VOI segments of the study placed with ``points_node`` (when
+        they exist), and forget its cached sites: no numbers stay under parameters that were refused."""
+        results = points_node.GetNodeReference(_REF_RESULTS)
+        if results is not None:
+            write_table(results, [], COLUMNS)
+        seg = points_node.GetNodeReference(_REF_SEGMENTATION)
+        if seg is not None:
+            seg.GetSegmentation().RemoveAllSegments()
+        self._caches.pop(points_node.GetID() or str(id(points_node)), None)
+
     def output_nodes(self, points_node) -> StudyNodes:
         """The results table, parameters table and segmentation of the study placed with ``points_node``
         (created on first use and referenced from the points node)."""

@@ -285,6 +285,7 @@ class PanelController(PanelSUV, PanelSites, PanelExports):
             self._style_outputs()
         except PentixaforQuantError as exc:
             self.study = None  # never results under parameters other than the panel's
+            self.logic.clear_outputs(points)
             self.last_error = str(exc)
         self._notify()
         return self.study
