@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from ..errors import PentixaforQuantError
+from ..inputs import INPUTS
 from ..measure.sites import ALL_SITES
 from ..scene.panel import OVERRIDE_FIELDS, PARAMETERS
 from .worklist import DONE, REFUSED, Worklist
@@ -479,8 +480,7 @@ class ReadingStation:
                             html.Summary("SUV normalisation and overrides (marked \"user override\" in the audit)")
                             with html.Label("Normalisation", classes="override"):
                                 with html.Select(v_model=("normalization",), id="normalization"):
-                                    names = {"bw": "body weight", "lbm": "lean body mass (Janmahasatian)",
-                                             "bsa": "body surface area", "ibw": "ideal body weight"}
+                                    names = dict(INPUTS["normalization"].choices)  # readable labels
                                     for value in PARAMETERS["normalization"].choices:
                                         html.Option(names.get(value, value), value=value)
                             for name, (_field, words, _keywords) in OVERRIDE_FIELDS.items():
