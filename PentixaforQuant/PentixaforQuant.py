@@ -23,7 +23,7 @@ from slicer.ScriptedLoadableModule import (
 from slicer.util import VTKObservationMixin
 
 # Standard library only: safe before scipy and scikit-image are installed.
-from PentixaforQuantLib.scene.panel_parameters import PARAMETERS, SITE_WIDGET_NAMES
+from PentixaforQuantLib.scene.panel_parameters import PARAMETERS, SITE_ROW_TITLES, SITE_WIDGET_NAMES
 
 #: Import names of the packages needed beyond what Slicer bundles (Resources/requirements.txt pins them).
 REQUIRED_IMPORTS = ("scipy", "skimage")
@@ -193,6 +193,7 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.applyOverridesButton.connect("clicked(bool)", lambda: self._run(lambda c: c.apply_overrides()))
         self.ui.clearOverridesButton.connect("clicked(bool)", lambda: self._run(lambda c: c.clear_overrides()))
         for site, part in SITE_WIDGET_NAMES.items():
+            getattr(self.ui, f"{part[0].lower()}{part[1:]}TitleLabel").text = SITE_ROW_TITLES[site]  # as the outputs
             getattr(self.ui, f"place{part}Button").connect("clicked(bool)", lambda on, s=site: self.onPlace(s, on))
             getattr(self.ui, f"clear{part}Button").connect(
                 "clicked(bool)", lambda _checked, s=site: self._run(lambda c: c.clear_site(s)))

@@ -405,7 +405,7 @@ def test_every_self_ui_name_exists_in_the_ui(ui_root, module_tree):
     used = ui_attribute_names(module_tree)
     for part in SITE_WIDGET_NAMES.values():  # the site rows are reached with getattr(self.ui, ...)
         used |= {f"place{part}Button", f"clear{part}Button", f"jump{part}Button",
-                 f"{part[0].lower()}{part[1:]}StatusLabel"}
+                 f"{part[0].lower()}{part[1:]}StatusLabel", f"{part[0].lower()}{part[1:]}TitleLabel"}
     assert len(used) > 40
     assert check_ui_names(ui_root, used) == []
 

@@ -15,7 +15,8 @@ from ..errors import ParameterError
 from ..inputs import OVERRIDE, Input, by_panel_field, inputs_of
 from ..measure.sites import SITES
 
-__all__ = ["MODULE_NAME", "Parameter", "PARAMETERS", "NODE_REFERENCES", "OVERRIDE_FIELDS", "SITE_WIDGET_NAMES"]
+__all__ = ["MODULE_NAME", "Parameter", "PARAMETERS", "NODE_REFERENCES", "OVERRIDE_FIELDS", "SITE_WIDGET_NAMES",
+           "SITE_ROW_TITLES"]
 
 MODULE_NAME = "PentixaforQuant"
 
@@ -100,3 +101,5 @@ OVERRIDE_FIELDS = {i.panel_field: (i.key, i.label, i.help) for i in inputs_of(OV
 #: Site key -> the name part of its row's widgets in the panel (``place<Name>Button``, ``<name>StatusLabel``, ...),
 #: from the table of sites (``measure/sites.py``, standard library only too).
 SITE_WIDGET_NAMES = {key: site.widget_name for key, site in SITES.items()}
+#: Site key -> the title of its row (the title the outputs give it), from the table of sites.
+SITE_ROW_TITLES = {key: site.title for key, site in SITES.items()}
