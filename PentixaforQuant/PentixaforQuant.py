@@ -91,15 +91,15 @@ class PentixaforQuantParameterNode:
     roiNode: vtkMRMLMarkupsROINode
     cohortTable: vtkMRMLTableNode
     normalization: SUVNormalization = SUVNormalization.bw
-    thresholdPercent: Annotated[float, WithinRange(1.0, 100.0)] = 40.0
+    thresholdPercent: Annotated[float, WithinRange(10.0, 90.0)] = 40.0
     thresholdMethod: ThresholdMethod = ThresholdMethod.fixed
     connectivity: Connectivity = Connectivity["6"]
-    searchRadiusMm: Annotated[float, WithinRange(1.0, 50.0)] = 10.0
-    bloodPoolDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
-    marrowDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
+    searchRadiusMm: Annotated[float, WithinRange(0.0, 50.0)] = 10.0
+    bloodPoolDiameterMm: Annotated[float, WithinRange(0.0, 40.0)] = 15.0
+    marrowDiameterMm: Annotated[float, WithinRange(0.0, 40.0)] = 15.0
     peakVariant: PeakVariant = PeakVariant["global"]
-    peakRadiusMm: Annotated[float, WithinRange(3.0, 15.0)] = 6.2035
-    maxVolumeMl: Annotated[float, WithinRange(1.0, 10000.0)] = 1000.0
+    peakRadiusMm: Annotated[float, WithinRange(0.0, 15.0)] = 6.2035
+    maxVolumeMl: Annotated[float, WithinRange(0.0, 10000.0)] = 1000.0
     tbrNumerator: TBRNumerator = TBRNumerator.suv_max
     autoUpdate: bool = True
     overrideWeightKg: str = ""

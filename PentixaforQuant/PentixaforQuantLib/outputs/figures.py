@@ -16,20 +16,12 @@ import numpy as np
 
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
-from ..measure.sites import AORTA, LESION, SITE_TITLES
+from ..measure.sites import AORTA, LESION, SITE_TITLES, SITES
 from ..measure.regions import RegionMask
 
 __all__ = ["study_figure"]
 
-_COLORS = {
-    LESION: "#f22619",
-    AORTA: "#3373f2",
-    "C7": "#f2bf19",
-    "T12": "#8cd933",
-    "L5": "#19bfa6",
-    "right_ilium": "#b359d9",
-    "left_ilium": "#f273b3",
-}
+_COLORS = {key: site.colour for key, site in SITES.items()}  # the table of sites' display colours
 
 
 _PANEL_PX = 230  # a VOI panel: +-40 mm around the VOI centre
@@ -80,7 +72,7 @@ def _grey(plane: np.ndarray, vmax: float) -> np.ndarray:
     return np.repeat(level.astype(np.uint8)[..., None], 3, axis=2)
 
 
-def _outline(rgb: np.ndarray, mask: np.ndarray, colour: str, width: int = 2) -> None:
+def _outline(rgb: np.ndarray, mask: np.ndarray, colour: tuple[float, float, float], width: int = 2) -> None:
     """Paint the border pixels of ``mask`` (already at display resolution) in ``colour``."""
     edge = np.zeros_like(mask)
     for _ in range(width):
@@ -91,7 +83,7 @@ def _outline(rgb: np.ndarray, mask: np.ndarray, colour: str, width: int = 2) -> 
         inner[:, :-1] &= mask[:, 1:]
         edge |= mask & ~inner
         mask = inner
-    rgb[edge] = [int(colour[n:n + 2], 16) for n in (1, 3, 5)]
+    rgb[edge] = [int(round(255 * c)) for c in colour]  # the table of sites' colour (0-1)
 
 
 def _scale_bar(rgb: np.ndarray, px_per_mm: float, length_mm: float) -> None:
@@ -230,7 +222,7 @@ def _panel_title(site: str, study: StudyResult) -> str:
         s, peak = study.lesion.stats, study.lesion.peak
         return (f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVpeak {peak.suv_peak:.2f}\n"
                 f"SUVmean {s.suv_mean:.2f}  {s.volume_ml:.2f} mL")
-    sp = study.blood_pool if site == AORTA else study.marrow[site]
+    sp = study.site_result(site)
     if site == AORTA:
         tbr = study.tbr
         return f"{SITE_TITLES[site]}\nSUVmean {sp.stats.suv_mean:.2f}" + (f"  TBR {tbr:.2f}" if tbr else "")

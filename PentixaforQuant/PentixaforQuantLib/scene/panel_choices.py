@@ -4,42 +4,35 @@ Slicer's combo-box connector (``QComboBoxToEnumConnector``) shows ``label()`` of
 it, and the wrapper stores the member's *name* in the parameter node (``EnumSerializer``). The member names are
 therefore exactly the texts :data:`~.panel_parameters.PARAMETERS` stores (``bw``, ``6``, ``suv_max`` ...), so the
 widget and :class:`~.panel.PanelController` keep reading and writing the same parameter node; only what a person
-reads changes ("Body weight (SUVbw)" instead of ``bw``). Standard library only: the module file imports this
-before scipy and scikit-image are installed.
+reads changes ("Body weight" instead of ``bw``). The labels are those of the table of inputs (``inputs.py``).
+Standard library only (as ``inputs.py``): the module file imports this before scipy and scikit-image are
+installed.
 """
 
 from __future__ import annotations
 
 import enum
 
+from ..inputs import OVERRIDE, by_panel_field
+
 __all__ = ["CHOICE_ENUMS", "CHOICE_LABELS", "choice_label"]
 
-#: Parameter name -> {stored text: label}, in the order the combo box lists them.
+def _labels_from_the_table_of_inputs() -> dict[str, dict[str, str]]:
+    """{stored text: label} of each panel choice of the table of inputs (``inputs.py``), as a combo box shows it:
+    the table's label with a capital (a choice the panel does not offer, e.g. James-128 LBM, is left out)."""
+    out = {}
+    for field, entry in by_panel_field().items():
+        if entry.choices and entry.group != OVERRIDE:
+            offered = entry.panel_choices or entry.choice_values
+            out[field] = {str(value): label[:1].upper() + label[1:] for value, label in entry.choices
+                          if value in offered}
+    return out
+
+
+#: Parameter name -> {stored text: label}, in the order the combo box lists them: the protocol and SUV choices from
+#: the table of inputs, the cohort row's uptake here (it is not an input of the measurement).
 CHOICE_LABELS: dict[str, dict[str, str]] = {
-    "normalization": {
-        "bw": "Body weight (SUVbw)",
-        "lbm": "Lean body mass (SUVlbm)",
-        "bsa": "Body surface area (SUVbsa)",
-        "ibw": "Ideal body weight (SUVibw)",
-    },
-    "thresholdMethod": {
-        "fixed": "Fixed % of SUVmax",
-        "a50": "A50 (above background)",
-    },
-    "connectivity": {
-        "6": "6 (faces)",
-        "18": "18 (+ edges)",
-        "26": "26 (+ corners)",
-    },
-    "peakVariant": {
-        "global": "Global (PERCIST)",
-        "local": "Local (on SUVmax)",
-    },
-    "tbrNumerator": {
-        "suv_max": "SUVmax",
-        "suv_peak": "SUVpeak",
-        "suv_mean": "SUVmean",
-    },
+    **_labels_from_the_table_of_inputs(),
     "uptake": {
         "not_recorded": "Not recorded",
         "yes": "Yes",

@@ -41,13 +41,14 @@ def warning_text(warning, *, short: bool = False) -> str:
 
 
 def site_short_text(status) -> str:
-    """One short status for a site row: the main value with a warning mark, or the state in two or three words."""
+    """One short status for a site row (it never wraps): the main value with a warning mark, or the state in two or
+    three words; the tooltip (:func:`site_detail_text`) says why."""
     if status.status == "placing":
-        return "click it in a slice view"
+        return "click in a view"
     if status.status == "missing":
         return "not placed"
     if status.status == "pending":
-        return "placed, not measured"
+        return "not measured"
     if status.status == "error":
         return f"not measured {WARNING_MARK}"
     text = f"{status.value_name} {status.value:.2f}" if status.value is not None else "measured"

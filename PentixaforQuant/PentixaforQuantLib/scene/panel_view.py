@@ -8,7 +8,7 @@ here: the caller passes its ``QTableWidgetItem`` class.
 
 from __future__ import annotations
 
-from .panel_parameters import OVERRIDE_FIELDS, SITE_WIDGET_NAMES
+from .panel_parameters import OVERRIDE_FIELDS, SITE_ROW_TITLES, SITE_WIDGET_NAMES
 from .panel_text import site_detail_text, site_short_text, warnings_lines
 
 __all__ = ["status_label_name", "set_up_panel_widgets", "show_panel_state"]
@@ -24,9 +24,12 @@ def status_label_name(site: str) -> str:
 
 
 def set_up_panel_widgets(ui, *, stretch) -> None:
-    """What the ``.ui`` cannot say: the SUV audit's three columns share the panel's width (each cell elided, its
-    whole text in the tooltip); the table shows every row (the ``.ui`` sizes it to its contents).
-    ``stretch`` is the binding's ``QHeaderView.Stretch``."""
+    """What the ``.ui`` cannot say: each site row titled as the outputs title the site (the table of sites); the
+    SUV audit's three columns share the panel's width (each cell elided, its whole text in the tooltip), and the
+    table shows every row (the ``.ui`` sizes it to its contents). ``stretch`` is the binding's
+    ``QHeaderView.Stretch``."""
+    for site in SITE_WIDGET_NAMES:
+        getattr(ui, status_label_name(site).replace("StatusLabel", "TitleLabel")).setText(SITE_ROW_TITLES[site])
     ui.auditTable.horizontalHeader().setSectionResizeMode(stretch)
 
 
