@@ -94,8 +94,10 @@ def test_stats_reproduces_numpy_and_scipy_on_the_cohort(cohort, cohort_run, tmp_
     for metric in ("suv_max", "suv_mean", "suv_peak", "tbr"):
         c = st["correlations"][metric]
         keep = [r for r in used if r["study_id"] not in c["outliers"]]
-        ref = sps.spearmanr([r["specific_activity_mbq_per_ug"] for r in keep], [r[metric] for r in keep])
-        assert c["n"] == len(keep) and c["rho"] == pytest.approx(ref.statistic) and c["p"] == pytest.approx(ref.pvalue)
+        x, y = [r["specific_activity_mbq_per_ug"] for r in keep], [r[metric] for r in keep]
+        ref = sps.spearmanr(x, y)
+        assert c["n"] == len(keep) and c["rho"] == pytest.approx(ref.statistic)
+        assert c["p_method"] == "exact" and c["p"] == pytest.approx(_all_pairings_p(x, y))  # n = 6 <= 17
         assert c["n_before_outlier_removal"] == 6 and c["rout"]["q"] == 0.01
     marrow = st["marrow"]
     positive = [rows[s]["mean_suv_max"] for s in ("P-001", "P-002", "P-003")]
@@ -105,13 +107,30 @@ def test_stats_reproduces_numpy_and_scipy_on_the_cohort(cohort, cohort_run, tmp_
     negative = [rows[s]["mean_suv_max"] for s in ("P-004", "P-005")]
     test = next(t for t in marrow["t_tests"] if {t["a"], t["b"]} == {"PET-positive", "PET-negative"})
     assert test["p"] == pytest.approx(sps.ttest_ind(positive, negative).pvalue)
-    assert len(marrow["t_tests"]) == 3
+    assert [(t["a"], t["b"]) for t in marrow["t_tests"]] == [("PET-positive", "PET-negative"),
+                                                             ("PET-positive", "control")]  # each against the first
     assert marrow["fewer_than_five_sites"] == {"P-005": 4}
     import matplotlib.image
 
-    for name in ("suv_max_by_diagnosis", "tbr_by_diagnosis", "correlations", "marrow_heatmap", "marrow_groups"):
+    from PIL import Image
+
+    for name in ("suv_max_by_diagnosis", "tbr_by_diagnosis", "suv_peak_by_diagnosis", "correlations", "marrow_heatmap",
+                 "marrow_groups"):
         image = matplotlib.image.imread(tmp_path / f"{name}.png")
-        assert image.shape[0] > 300 and image.shape[1] > 400 and image[..., :3].std() > 0.05
+        assert image.shape[0] > 600 and image.shape[1] > 900 and image[..., :3].std() > 0.05
+        with Image.open(tmp_path / f"{name}.png") as png:
+            assert png.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert (tmp_path / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _all_pairings_p(x, y) -> float:
+    """Two-sided permutation P of Spearman's rho by listing every pairing (independent of the library's method)."""
+    import itertools
+
+    rx, ry = sps.rankdata(x), sps.rankdata(y)
+    observed = abs(sps.spearmanr(x, y).statistic)
+    rhos = [abs(np.corrcoef(rx, ry[list(p)])[0, 1]) for p in itertools.permutations(range(len(x)))]
+    return float(np.mean(np.array(rhos) >= observed - 1e-12))
 
 
 def test_a_study_without_marrow_sites_is_left_out_and_listed(cohort_run, tmp_path):
