@@ -58,6 +58,24 @@ def test_batch_measures_every_study_to_its_design_values(cohort, cohort_run):
     assert "left_ilium" in rows["P-005"]["warnings"]
 
 
+def test_cohort_csv_numbers_carry_the_precision_they_have(cohort_run):
+    """Measured and derived numbers with 7 significant digits (the float32 image data), no float noise such as
+    5.1839999999999975; the injected activity and peptide mass as the manifest gives them."""
+    _, out = cohort_run
+    with open(out / "cohort.csv", newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    numbers = 0
+    for record in records:
+        for key in ("specific_activity_mbq_per_ug", "suv_max", "suv_mean", "suv_peak", "volume_ml", "tbr",
+                    "blood_pool_suv_mean", *MARROW_SITES, "mean_suv_max"):
+            if record[key]:
+                numbers += 1
+                mantissa = record[key].lower().split("e")[0].replace(".", "").replace("-", "").lstrip("0")
+                assert len(mantissa) <= 7, f"{record['study_id']} {key} = {record[key]}"
+    assert numbers > 50
+    assert {r["activity_mbq"] for r in records} >= {"150.0", "140.0"}
+
+
 def test_a_corrupt_study_is_recorded_with_its_reason_and_the_rest_go_on(cohort_run):
     _, out = cohort_run
     row = _rows(out)["P-008"]

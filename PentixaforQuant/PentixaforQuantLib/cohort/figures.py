@@ -138,9 +138,9 @@ def _bars_by_diagnosis(plt, stats, metric, blood_pool_level, blood_pool_label):
                   rotation=90 if rotate else 0)
     ax.set_xlabel("diagnosis (n)" if rotate else "diagnosis, n under each bar")
     for level in CUTOFFS[metric]:
-        ax.axhline(level, color="0.2", linestyle=(0, (1, 1.5)), linewidth=0.9, zorder=1, label=f"cut-off {level:g}")
+        ax.axhline(level, color="0.2", linestyle=":", linewidth=0.9, zorder=1, label=f"cut-off {level:g}")
     if blood_pool_level is not None:
-        ax.axhline(blood_pool_level, color=_BLOOD, linestyle=(0, (1, 1.5)), linewidth=1.1, zorder=1,
+        ax.axhline(blood_pool_level, color=_BLOOD, linestyle=":", linewidth=1.1, zorder=1,
                    label=blood_pool_label)
     ax.set_xlim(-0.6, n_bars - 0.4)
     ax.set_ylim(0, None)
@@ -168,10 +168,16 @@ def _bars_by_diagnosis(plt, stats, metric, blood_pool_level, blood_pool_label):
 def _caption(fig, ax, notes) -> None:
     """Notes (abbreviations, exclusions) wrapped under the axes, the axes shrunk to leave them room."""
     import textwrap
+    import warnings
 
-    fig.tight_layout()
-    if not notes:
-        return
+    with warnings.catch_warnings():  # the heat map's colour-bar axes: tight_layout places the grid as a whole
+        warnings.filterwarnings("ignore", "This figure includes Axes that are not compatible with tight_layout")
+        fig.tight_layout()
+        if notes:
+            _add_caption(fig, notes, textwrap)
+
+
+def _add_caption(fig, notes, textwrap) -> None:
     width_chars = int(fig.get_figwidth() * 72 / (6.5 * 0.62))  # 6.5 pt sans-serif: about 0.55 em per character
     text = "\n".join(textwrap.fill(n, width_chars) for n in notes)
     lines = text.count("\n") + 1
@@ -237,7 +243,7 @@ def _heatmap(plt, stats, rows):
     label_rows = len(order) <= 60
     height = min(9.0, max(2.6, 0.14 * len(order) + 1.5))
     fig = plt.figure(figsize=(SINGLE_COLUMN_IN + 0.9, height))
-    grid = fig.add_gridspec(1, 3, width_ratios=(5.0, 2.2, 0.22), wspace=0.08)
+    grid = fig.add_gridspec(1, 3, width_ratios=(5.0, 1.6, 0.22), wspace=0.06)
     ax, label_ax, bar_ax = fig.add_subplot(grid[0]), fig.add_subplot(grid[1]), fig.add_subplot(grid[2])
     cmap = plt.get_cmap("inferno").with_extremes(bad="0.85")
     image = ax.imshow(np.ma.masked_invalid(data), aspect="auto", cmap=cmap, interpolation="nearest")
