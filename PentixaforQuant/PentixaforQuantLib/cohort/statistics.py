@@ -152,7 +152,7 @@ def spearman(x: Sequence[float], y: Sequence[float], *, exact: bool = True) -> d
     method = "exact" if p is not None else "t approximation"
     if p is None:
         no_ties = np.unique(rx).size == n and np.unique(ry).size == n
-        if abs(rho) == 1.0 and no_ties:
+        if abs(rho) == 1.0 and no_ties and exact:
             p, method = 2.0 / math.factorial(n), "exact"  # only the identity (or reversed) pairing is as extreme
         elif abs(rho) == 1.0:
             p = 0.0

@@ -7,7 +7,6 @@ audit, so a number never travels without its definition.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 from .. import __version__
 from ..measure.protocol import METRIC_LABELS, StudyResult
 from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, SITE_TITLES
+from .json_text import json_text
 
 __all__ = ["Column", "COLUMNS", "study_rows", "study_to_dict", "study_wide_row", "write_study_json",
            "write_rows_csv", "describe_methods"]
@@ -224,7 +224,7 @@ def study_wide_row(study: StudyResult, **ids) -> dict:
 
 def write_study_json(doc: dict, path) -> Path:
     path = Path(path)
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json_text(doc), encoding="utf-8")  # valid JSON: a non-finite number becomes a text
     return path
 
 
