@@ -76,6 +76,31 @@ def test_cohort_csv_numbers_carry_the_precision_they_have(cohort_run):
     assert {r["activity_mbq"] for r in records} >= {"150.0", "140.0"}
 
 
+def test_a_scan_without_uptake_but_with_its_series_is_measured_for_the_marrow_analysis(cohort, tmp_path):
+    """The AML study's visually PET-negative patients have no lesion uptake but their marrow is read: with
+    ``uptake = no`` and the series and points given, the study is measured, counted as without uptake, left out
+    of the lesion statistics and kept in its marrow group."""
+    from PentixaforQuantLib.cohort.analysis import cohort_statistics
+
+    manifest = _copy_cohort(cohort, tmp_path)
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], [r for r in rows[1:] if r[0] in ("P-001", "P-004", "P-007")]
+    for r in body:
+        if r[0] == "P-004":
+            r[header.index("uptake")] = "no"
+    with open(manifest, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *body])
+    result = run_batch(read_manifest(manifest), tmp_path / "out", figure=False, bundle=False)
+    assert result.no_uptake == 2 and result.measured == 2 and result.failed == 0
+    table = read_cohort_csv(tmp_path / "out" / "cohort.csv")
+    negative = next(r for r in table if r["study_id"] == "P-004")
+    assert negative["uptake"] == "no" and negative["mean_suv_max"] == pytest.approx(3.6, rel=QUANT)
+    st = cohort_statistics(table)
+    assert st["no_uptake"] == 2 and st["overall"]["n"] == 1
+    assert st["marrow"]["groups"]["PET-negative"]["study_ids"] == ["P-004"]
+
+
 def test_a_corrupt_study_is_recorded_with_its_reason_and_the_rest_go_on(cohort_run):
     _, out = cohort_run
     row = _rows(out)["P-008"]

@@ -17,7 +17,7 @@ def _q_range():
 def cmd_stats(args) -> int:
     import hashlib
 
-    from ..cohort.analysis import cohort_statistics, correlation_text, parse_comparison
+    from ..cohort.analysis import cohort_statistics, correlation_text, format_p, parse_comparison
     from ..cohort.report_tables import prism_tables, table1_csv_text
     from ..cohort.table import read_cohort_table
     from ..errors import PentixaforQuantError
@@ -55,8 +55,7 @@ def cmd_stats(args) -> int:
         print(f"  specific activity vs {metric}: {correlation_text(c)} after ROUT ({len(c['outliers'])} outliers); "
               f"all points: {correlation_text(c['without_outlier_removal'])}")
     for test in stats["marrow"]["t_tests"]:
-        p = test["p"]
-        print(f"  marrow {test['a']} vs {test['b']}: " + (f"P = {p:.3g}" if isinstance(p, float) else str(p)))
+        print(f"  marrow meanSUVmax {test['a']} vs {test['b']}: {format_p(test['p'])}")
     for p in written:
         print(f"wrote {p}")
     if args.no_figures:

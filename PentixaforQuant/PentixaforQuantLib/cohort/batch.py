@@ -401,6 +401,12 @@ def _exclusions_of(cohort_file: Path) -> dict[str, str]:
         return {}
 
 
+def _measured(entry) -> bool:
+    """A study is measured when it has uptake, or when it has none in the target lesion but its series and points
+    are given (a visually negative patient of the AML study still has its marrow read)."""
+    return entry.uptake or bool(entry.dicom and entry.points)
+
+
 def _failures_csv_text(failures: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -452,9 +458,9 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
     outcome = BatchResult(rows=[])
     results: dict[str, dict] = {}
     tasks: list[StudyTask] = []
-    bar = ProgressBar(sum(e.uptake for e in manifest.entries), progress) if progress is not None else None
+    bar = ProgressBar(sum(_measured(e) for e in manifest.entries), progress) if progress is not None else None
     for entry in manifest.entries:
-        if not entry.uptake:
+        if not _measured(entry):
             continue
         study_parameters = protocol_for(entry.protocol, base).to_dict()
         study_normalization = entry.normalization or normalization
@@ -500,8 +506,9 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
 
     for entry in manifest.entries:
         if not entry.uptake:
-            outcome.rows.append(manifest_row(entry))
             outcome.no_uptake += 1
+        if not _measured(entry):
+            outcome.rows.append(manifest_row(entry))
             continue
         result = results.get(entry.study_id) or {"status": "failed", "measurements": None, "warnings": "",
                                                  "error": "no result came back for this study"}
