@@ -135,3 +135,21 @@ def test_confidence_interval_of_rho_formula_and_coverage():
         low, high = spearman(xy[:, 0], xy[:, 1], exact=False)["ci95"]
         cover += low <= true_rho <= high
     assert 0.92 <= cover / trials <= 0.985
+
+
+def test_exact_p_with_ties_at_n_13_agrees_with_a_monte_carlo_of_abs_rho_and_a_heavy_table_falls_back():
+    x = np.round(RNG.normal(size=13) * 2)  # ties in x and y
+    y = np.round(x + RNG.normal(size=13))
+    r = spearman(x, y)
+    assert r["p_method"] == "exact"
+    ry = stats.rankdata(y)
+    ref = stats.permutation_test((stats.rankdata(x),), lambda a, axis=-1: np.abs(_rank_correlation(a, ry, axis)),
+                                 permutation_type="pairings", vectorized=True, n_resamples=50000,
+                                 alternative="greater", random_state=np.random.default_rng(2))
+    assert r["p"] == pytest.approx(ref.pvalue, abs=0.006)
+    # n = 17 with a tie that makes half ranks: the counting table exceeds its budget, the t approximation is used
+    x17 = RNG.normal(size=17)
+    x17[1] = x17[0]
+    y17 = x17 + RNG.normal(size=17)
+    r17 = spearman(x17, y17)
+    assert r17["p_method"] == "t approximation" and r17["p"] == pytest.approx(stats.spearmanr(x17, y17).pvalue)

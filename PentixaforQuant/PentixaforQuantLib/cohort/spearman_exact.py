@@ -10,8 +10,9 @@ How: rho is a linear function of S = sum_i a_i b_pi(i) (a, b the ranks; doubled 
 that S is an integer), so the null distribution of rho is that of S. It is counted without listing the n!
 pairings: the positions are filled in order and each state is the set of y ranks already used (2^n subsets) with
 the distribution of the partial sum (a dynamic programme over subsets; n = 17 without ties takes a few seconds
-and about 80 MB, and the result is kept per n). When the table would not fit in :data:`MAX_TABLE_BYTES` (many
-ties at n = 16-17), the t approximation is used and the result says so.
+and about 80 MB, and the result is kept per n; n = 16 with a tie about 6 s). When the table would not fit in
+:data:`MAX_TABLE_BYTES` (n = 17 with a tie giving half ranks, many ties at n = 16), the t approximation is used
+and the result says so.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["EXACT_MAX_N", "MAX_TABLE_BYTES", "exact_spearman_p", "null_distribut
 #: Largest n for which the exact P is reported (Prism's rule).
 EXACT_MAX_N = 17
 #: Largest layer of the subset table (bytes); beyond it the t approximation is used and said so.
-MAX_TABLE_BYTES = 256 * 2**20
+MAX_TABLE_BYTES = 128 * 2**20
 
 
 def _bounds(a: np.ndarray, b: np.ndarray) -> tuple[list[int], list[int]]:
