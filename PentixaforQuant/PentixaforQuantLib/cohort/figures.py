@@ -165,26 +165,29 @@ def _bars_by_diagnosis(plt, stats, metric, blood_pool_level, blood_pool_label):
     return fig
 
 
-def _caption(fig, ax, notes) -> None:
-    """Notes (abbreviations, exclusions) wrapped under the axes, the axes shrunk to leave them room."""
+def _caption(fig, ax, notes, *, margins_in=None) -> None:
+    """Notes (abbreviations, exclusions) wrapped under the axes, the axes shrunk to leave them room.
+
+    ``margins_in`` (left, right, top, bottom in inches) places the axes grid by hand instead of ``tight_layout``
+    (the heat map, whose colour-bar axes ``tight_layout`` cannot place).
+    """
     import textwrap
-    import warnings
 
-    with warnings.catch_warnings():  # the heat map's colour-bar axes: tight_layout places the grid as a whole
-        warnings.filterwarnings("ignore", "This figure includes Axes that are not compatible with tight_layout")
-        fig.tight_layout()
-        if notes:
-            _add_caption(fig, notes, textwrap)
-
-
-def _add_caption(fig, notes, textwrap) -> None:
-    width_chars = int(fig.get_figwidth() * 72 / (6.5 * 0.62))  # 6.5 pt sans-serif: about 0.55 em per character
-    text = "\n".join(textwrap.fill(n, width_chars) for n in notes)
-    lines = text.count("\n") + 1
-    height_in = (lines * 6.5 * 1.25 + 6) / 72
-    fig.set_figheight(fig.get_figheight() + height_in)
-    fig.tight_layout(rect=(0, height_in / fig.get_figheight(), 1, 1))
-    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=6.5, color="0.2")
+    text, height_in = "", 0.0
+    if notes:
+        width_chars = int(fig.get_figwidth() * 72 / (6.5 * 0.62))  # 6.5 pt sans-serif: about 0.55 em a character
+        text = "\n".join(textwrap.fill(n, width_chars) for n in notes)
+        height_in = ((text.count("\n") + 1) * 6.5 * 1.25 + 6) / 72
+        fig.set_figheight(fig.get_figheight() + height_in)
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    if margins_in is None:
+        fig.tight_layout(rect=(0, height_in / height, 1, 1))
+    else:
+        left, right, top, bottom = margins_in
+        fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
+                            bottom=(bottom + height_in) / height)
+    if text:
+        fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=6.5, color="0.2")
 
 
 def _ci_text(ci) -> str:
@@ -278,7 +281,8 @@ def _heatmap(plt, stats, rows):
         notes.append(excluded + ".")
     if stats["marrow"]["no_group"]:
         notes.append(f"No group: {', '.join(stats['marrow']['no_group'])}.")
-    _caption(fig, ax, notes)
+    longest_id = max((len(sid) for _, sid in order), default=0) if label_rows else 0
+    _caption(fig, ax, notes, margins_in=(0.15 + 0.055 * longest_id, 0.45, 0.3, 0.42))
     return fig
 
 
