@@ -26,7 +26,7 @@ from ..measure.protocol import METRIC_LABELS
 from ..measure.sites import MARROW_SITES
 from .rout import rout_line
 from .statistics import mean_sd, mean_sem, median_range, spearman, student_t_test, too_few
-from .table import COLUMN_KEYS, EXCLUDE_COLUMN
+from .table import EXCLUDE_COLUMN
 
 __all__ = ["LESION_METRICS", "METRIC_LABELS", "cohort_statistics", "measured_rows", "lesion_rows", "marrow_rows",
            "failed", "exclusion", "correlation_text", "format_p", "NOT_GIVEN", "EXCLUSION_SCOPES", "ROUT_Q_RANGE",

@@ -118,7 +118,8 @@ def _excluded_note(stats, analysis: str) -> str:
 
 def _bars_by_diagnosis(plt, stats, metric, blood_pool_level, blood_pool_label):
     groups = stats["by_diagnosis"]
-    entries = [(name, _number(g[metric]["mean"]), _number(g[metric]["sd"]), g[metric]["n"]) for name, g in groups.items()]
+    entries = [(name, _number(g[metric]["mean"]), _number(g[metric]["sd"]), g[metric]["n"])
+               for name, g in groups.items()]
     shown = sorted([e for e in entries if e[1] is not None], key=lambda e: -e[1])
     if not shown:
         return None

@@ -1,9 +1,9 @@
 """The cohort in a Slicer scene: the cohort table as a table node, the statistics' charts as plot chart nodes.
 
-Works on Slicer's own scene or a headless ``slicer-core`` scene (through ``scene.mrml`` and ``scene.plots``; no
-Qt). The charts mirror the figures: SUVmax, TBR and SUVpeak per diagnosis (bars of the mean sorted from the highest,
-with the dotted cut-off lines and blood-pool level), specific activity against each metric (points used, ROUT outliers apart) and meanSUVmax per
-group.
+Works on Slicer's own scene or a headless ``slicer-core`` scene (through ``scene.mrml`` and ``scene.plots``; no Qt).
+The charts mirror the figures: SUVmax, TBR and SUVpeak per diagnosis (bars of the mean sorted from the highest, with
+the dotted cut-off lines and blood-pool level), specific activity against each metric (points used, ROUT outliers
+apart) and meanSUVmax per group.
 """
 
 from __future__ import annotations

@@ -182,7 +182,9 @@ def _recompute_derived(row: dict, line: int, name: str, warnings: list[str]) -> 
 
     def replace_value(column, value):
         stored = row[column]
-        if stored is not None and value is not None and abs(stored - value) > _DERIVED_TOLERANCE * max(abs(value), 1e-12):
+        differs = stored is not None and value is not None and \
+            abs(stored - value) > _DERIVED_TOLERANCE * max(abs(value), 1e-12)
+        if differs:
             warnings.append(f"{name} line {line}, column {column!r}: stored {stored:g} differs from the value "
                             f"recomputed from the table ({value:.7g}); the recomputed value is used")
         row[column] = value

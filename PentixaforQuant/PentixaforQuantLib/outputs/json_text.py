@@ -13,7 +13,7 @@ NOT_FINITE = "not a finite number"
 
 
 def finite_only(value):
-    """``value`` with every non-finite float (at any depth of dicts, lists and tuples) replaced by :data:`NOT_FINITE`."""
+    """``value`` with every non-finite float (in dicts, lists and tuples, at any depth) as :data:`NOT_FINITE`."""
     if isinstance(value, float) and not math.isfinite(value):
         return NOT_FINITE
     if isinstance(value, dict):
