@@ -236,3 +236,14 @@ def test_any_cohort_values_give_valid_json_in_range_or_one_line_refusal(tmp_path
         raise AssertionError(f"{constant} in stats.json")
 
     json.loads(text, parse_constant=refuse)
+
+
+def test_json_text_writes_no_nan_or_infinity():
+    text = json_text({"a": float("inf"), "b": [1.5, float("nan"), (float("-inf"),)], "c": {"d": 2}})
+
+    def refuse(constant):
+        raise AssertionError(constant)
+
+    assert json.loads(text, parse_constant=refuse) == {"a": "not a finite number",
+                                                        "b": [1.5, "not a finite number", ["not a finite number"]],
+                                                        "c": {"d": 2}}
