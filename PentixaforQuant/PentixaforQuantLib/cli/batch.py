@@ -74,7 +74,7 @@ def cmd_batch(args) -> int:
     for failure in result.failures:
         print(f"failed: {failure['study_id']} (manifest line {failure['line']}): {failure['error']}", file=sys.stderr)
     print(f"{len(result.rows)} studies: {result.measured} measured, {result.skipped} unchanged (kept), "
-          f"{result.no_uptake} without uptake (counted, not measured), {result.failed} failed")
+          f"{result.no_uptake} without uptake (left out of the lesion statistics), {result.failed} failed")
     for path in result.paths.values():
         print(f"wrote {path}")
     return result.exit_code

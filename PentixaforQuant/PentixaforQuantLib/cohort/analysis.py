@@ -2,7 +2,8 @@
 
 Which scans enter which statistic (Buck et al., J Nucl Med 2022; Herhaus et al., Haematologica 2016):
 
-- ``scans`` counts every row; ``no_uptake`` the rows with ``uptake = no`` (counted, not measured).
+- ``scans`` counts every row; ``no_uptake`` the rows with ``uptake = no`` (counted, left out of the lesion
+  statistics).
 - The lesion statistics (``by_diagnosis``, ``overall``, ``correlations``) use the scans with uptake (``yes`` or not
   recorded) that were measured; a study that could not be measured at all is listed under ``failed`` and used
   nowhere else (a study with some sites unmeasured keeps its other numbers).

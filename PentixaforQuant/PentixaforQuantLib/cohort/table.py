@@ -35,8 +35,8 @@ COHORT_COLUMNS = (
     CohortColumn("study_id", "", "Study (scan) identifier from the manifest"),
     CohortColumn("diagnosis", "", "Diagnosis (per-diagnosis statistics)"),
     CohortColumn("group", "", "Patient group (marrow statistics)"),
-    CohortColumn("uptake", "", "yes / no: discernible uptake (scans without are counted, not measured); "
-                               "empty = not recorded"),
+    CohortColumn("uptake", "", "yes / no: discernible uptake (scans without are counted and left out of the "
+                               "lesion statistics); empty = not recorded"),
     CohortColumn("activity_mbq", "MBq", "Injected activity"),
     CohortColumn("peptide_mass_ug", "ug", "Injected peptide mass"),
     CohortColumn("specific_activity_mbq_per_ug", "MBq/ug", "activity_mbq / peptide_mass_ug"),
