@@ -7,7 +7,7 @@ import signal
 import sys
 from contextlib import contextmanager
 
-from .options import add_protocol_options, protocol_parameters
+from .options import add_normalization_option, add_protocol_options, protocol_parameters
 
 #: A Dask scheduler address: ``PROTOCOL://HOST:PORT`` (tcp, tls, ucx, ws, wss, inproc) or ``HOST:PORT``.
 _SCHEDULER_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$"
@@ -72,7 +72,7 @@ def cmd_batch(args) -> int:
               file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else 130
     for failure in result.failures:
-        print(f"failed: {failure['study_id']} (manifest line {failure['line']}): {failure['error']}", file=sys.stderr)
+        print(f"failed: {failure.study_id} (manifest line {failure.line}): {failure.error}", file=sys.stderr)
     print(f"{len(result.rows)} studies: {result.measured} measured, {result.skipped} unchanged (kept), "
           f"{result.no_uptake} without uptake (left out of the lesion statistics), {result.failed} failed")
     for path in result.paths.values():
@@ -92,7 +92,6 @@ def register(sub) -> None:
     p.add_argument("--no-figure", action="store_true", help="skip each study's PNG picture")
     p.add_argument("--no-bundle", action="store_true",
                    help="skip each study's scene bundle study.mrb (a copy of the whole PET volume)")
-    p.add_argument("--suv", default="bw", choices=["bw", "lbm", "lbm-james128", "bsa", "ibw"],
-                   help="SUV normalisation (a manifest column 'suv' overrides it per study)")
+    add_normalization_option(p, "SUV normalisation (a manifest column 'suv' overrides it per study)")
     add_protocol_options(p)
     p.set_defaults(func=cmd_batch)
