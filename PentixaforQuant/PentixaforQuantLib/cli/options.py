@@ -51,9 +51,9 @@ def add_protocol_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--connectivity", type=int, default=6, choices=[6, 18, 26])
     g.add_argument("--search-radius-mm", type=float, default=10.0, help="peak search radius around the lesion point")
     g.add_argument("--max-volume-ml", type=float, default=1000.0, help="lesion VOI size limit (leak guard)")
-    g.add_argument("--no-split-at-saddle", action="store_true",
-                   help="keep structures the isocontour joins to the lesion in its VOI (flagged) instead of splitting "
-                        "them off at the saddle")
+    g.add_argument("--split-at-saddle", action=argparse.BooleanOptionalAction, default=False,
+                   help="not the published method: keep only the clicked structure's part of the isocontour, split "
+                        "from the rest at saddles (flagged); default off")
     g.add_argument("--peak", default="global", choices=["global", "local"], help="SUVpeak centring")
     g.add_argument("--peak-radius-mm", type=float, default=6.2035, help="SUVpeak sphere radius (6.2035 = 1 mL)")
     g.add_argument("--blood-pool-diameter-mm", type=float, default=15.0)
@@ -69,7 +69,7 @@ def protocol_parameters(args):
     iso = IsocontourParameters(
         threshold_fraction=fraction, method="a50" if args.a50 else "fixed", connectivity=args.connectivity,
         search_radius_mm=args.search_radius_mm, max_volume_ml=args.max_volume_ml, background_suv=args.background_suv,
-        split_at_saddle=not args.no_split_at_saddle,
+        split_at_saddle=args.split_at_saddle,
     )
     return ProtocolParameters(
         isocontour=iso, peak_variant=args.peak, peak_radius_mm=args.peak_radius_mm,
