@@ -3,7 +3,8 @@
 Reference data (the IBSI-SUV digital reference objects, CC BY 4.0) is read from a folder that is not part of the
 repository, nor are the 51 real sarcoma PET series (IBSI validation set, CC BY 3.0; a few of them, cropped, are in
 ``Testing/data/ibsi-sts-pet``). Set ``PENTIXAFOR_SHARED_DATA`` to the folder that holds ``ibsi-suv-dro/`` and
-``ibsi-sts-pet/``; by default it is the ``shared/data`` folder beside the repository. Without it the tests that need the data are skipped with the reason.
+``ibsi-sts-pet/``; by default it is the ``shared/data`` folder beside the repository. Without it the tests that
+need the data are skipped with the reason.
 """
 
 from __future__ import annotations
