@@ -42,6 +42,9 @@ __all__ = [
 METRIC_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
 
 
+_RETIRED_ISOCONTOUR_PARAMETERS = frozenset({"core_fraction", "max_core_distance_mm"})
+
+
 @dataclass(frozen=True)
 class ProtocolParameters:
     """Every choice that changes a number; recorded with every result.
@@ -88,9 +91,12 @@ class ProtocolParameters:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ProtocolParameters:
+        """Rebuild from :meth:`to_dict`. The parameters of the retired shoulder check (``core_fraction``,
+        ``max_core_distance_mm``), found in results written before it was removed, are ignored: they changed no
+        VOI, only a warning."""
         d = dict(d)
-        iso = IsocontourParameters(**d.pop("isocontour", {}))
-        return cls(isocontour=iso, **d)
+        iso = {k: v for k, v in d.pop("isocontour", {}).items() if k not in _RETIRED_ISOCONTOUR_PARAMETERS}
+        return cls(isocontour=IsocontourParameters(**iso), **d)
 
     def with_isocontour(self, **changes) -> ProtocolParameters:
         """A copy with some isocontour parameters changed."""
