@@ -11,10 +11,9 @@ import numpy as np
 from scipy import ndimage
 
 from ..geometry import VoxelGrid
-from .lesion_growth import Growth, OtherStructure
+from .lesion_growth import Growth, OtherStructure, level_at
 from .lesion_peak import Start
 from .regions import RegionMask, sphere_region
-from .saddle_split import SMOOTH_MM, smoothed
 from .voi_warnings import VOIWarning
 
 __all__ = ["hotter_structure_excluded", "peak_not_at_click", "hotter_in_search_sphere", "size_limit",
@@ -60,12 +59,7 @@ def _level(image, grid: VoxelGrid, growth: Growth, kji) -> float:
     local = tuple(int(v) - s.start for v, s in zip(kji, growth.box))
     if not (all(0 <= v < n for v, n in zip(local, growth.voi.shape)) and growth.voi[local]):
         return float(image[tuple(kji)])
-    lo = np.maximum(np.asarray(local) - np.ceil(3 * 2.5 * SMOOTH_MM / grid.spacing_mm[::-1]).astype(int), 0)
-    hi = np.minimum(np.asarray(local) + np.ceil(3 * 2.5 * SMOOTH_MM / grid.spacing_mm[::-1]).astype(int) + 1,
-                    growth.voi.shape)
-    window = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
-    sub = np.asarray(image[growth.box], dtype=np.float64)[window]
-    return float(smoothed(sub, growth.voi[window], SMOOTH_MM, grid.spacing_mm[::-1])[tuple(np.asarray(local) - lo)])
+    return level_at(np.asarray(image[growth.box], dtype=np.float64), growth.voi, local, grid.spacing_mm[::-1])
 
 
 def peak_not_at_click(image, grid: VoxelGrid, growth: Growth, start: Start, click, search_radius_mm: float,

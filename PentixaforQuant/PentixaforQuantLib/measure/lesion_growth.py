@@ -24,8 +24,8 @@ from ..geometry import VoxelGrid
 from .regions import _RADIUS_RTOL, RegionMask, _ball_kernel, _fmt_ras
 from .saddle_split import SMOOTH_MM, partition, smoothed
 
-__all__ = ["CONNECTIVITY_RANK", "Grower", "Growth", "OtherStructure", "exclude_hotter", "grow_until_stable",
-           "measure_background"]
+__all__ = ["CONNECTIVITY_RANK", "BackgroundGrowth", "Grower", "Growth", "OtherStructure", "exclude_hotter",
+           "first_max", "grow_until_stable", "level_at", "measure_background", "nonfinite_message"]
 
 #: ``scipy.ndimage.generate_binary_structure`` rank of each connectivity (faces; + edges; + corners).
 CONNECTIVITY_RANK = {6: 1, 18: 2, 26: 3}
@@ -144,7 +144,7 @@ class BackgroundGrowth(Exception):
     """The isocontour has no end and its threshold lies below the local background (raised with the threshold)."""
 
 
-def _level_at(sub, comp, point, spacing_kji) -> float:
+def level_at(sub, comp, point, spacing_kji) -> float:
     """The SUV at ``point`` smoothed among the component's voxels (:func:`.saddle_split.smoothed`), computed on a
     small window: the same value as on the whole box (the Gaussian is truncated at 2.5 sigma)."""
     reach = np.ceil(2 * 2.5 * SMOOTH_MM / np.asarray(spacing_kji)).astype(int) + 1
@@ -171,7 +171,7 @@ def exclude_hotter(sub, comp, peak_local, leak_ratio: float, structure, spacing_
     top = float(sub[comp].max())
     if not top > peak_value:  # nothing hotter than the lesion's peak (the usual case after the first growth)
         return comp, []
-    lesion_level = _level_at(sub, comp, peak_local, spacing_kji)
+    lesion_level = level_at(sub, comp, peak_local, spacing_kji)
     if not top > leak_ratio * lesion_level:
         return comp, []
     level = smoothed(sub, comp, SMOOTH_MM, spacing_kji)
