@@ -136,7 +136,8 @@ def test_each_check_fires_on_its_event_only():
     assert w.code == "hotter_structure_excluded" and w.values["ratio"] == 4.0
     assert w.values["other_volume_ml"] == pytest.approx(343 * 0.008)
     assert lesion_checks.hotter_in_search_sphere(image, GRID, excluded, start, click, 10.0) is None  # named already
-    assert lesion_checks.size_limit(GRID, _growth(lesion, image, too_big=True), 0.5).values["volume_ml"] == pytest.approx(1.0)
+    limit = lesion_checks.size_limit(GRID, _growth(lesion, image, too_big=True), 0.5)
+    assert limit.code == "size_limit" and limit.values["volume_ml"] == pytest.approx(1.0)
     edge = np.zeros(image.shape, bool)
     edge[0, 10, 10] = True
     assert lesion_checks.touches_border(_growth(edge, image), GRID.shape_kji).code == "touches_border"

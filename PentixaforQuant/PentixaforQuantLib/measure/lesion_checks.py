@@ -2,7 +2,8 @@
 
 The last step of :func:`.isocontour.grow_isocontour` (and, for the SUVpeak sphere, of
 :func:`.protocol.measure_lesion`). Each check is one function, tested on its own; the texts live in
-:mod:`.voi_warnings`. docs/measurements.md, "Warnings", says why each exists and why none fires on a plain lesion.
+:mod:`.voi_warnings`. docs/measurements.md, "Warnings", says why each exists and how often each fires on real
+tumours.
 """
 
 from __future__ import annotations

@@ -162,9 +162,9 @@ def exclude_hotter(sub, comp, peak_local, leak_ratio: float, structure, spacing_
     A structure is markedly hotter where the component's SUV, smoothed among its voxels (Gaussian sigma 2 mm:
     a noise spike is no structure), exceeds ``leak_ratio`` times the smoothed SUV at the lesion's peak, and the
     voxel itself does too. Such voxels seed the hotter structures; the lesion's seed is its peak voxel with the
-    plateau of exactly equal SUV around it (a painted phantom's lesion). A watershed on -SUV from these seeds gives every voxel of the component to the
-    structure that floods it first from above: the hotter structure keeps its slope down to the valley between them,
-    the lesion keeps its own. Returns (the lesion's voxels, the hotter structures, hottest first; box indices).
+    plateau of exactly equal SUV around it (a painted phantom's lesion). A watershed on -SUV from these seeds gives
+    every voxel of the component to the structure that floods it first from above: the hotter structure keeps its
+    slope down to the valley between them, the lesion keeps its own. Returns (the lesion's voxels, the hotter structures, hottest first; box indices).
     Without a markedly hotter voxel the component is returned whole (the usual case, at no cost).
     """
     peak_value = float(sub[peak_local])

@@ -1,6 +1,6 @@
 """The target lesion's first peak: the structure under the click, and the refusal of clicks on background.
 
-Steps of :func:`.isocontour.grow_isocontour` before any growth (docs/measurements.md, "Peak voxel" and "Focus
+Step 1 of :func:`.isocontour.grow_isocontour` (docs/measurements.md, "Target-lesion VOI", step 1, and "Focus
 rule"): the search sphere around the click (:func:`search_region`), the local maximum reached from the click by
 steepest ascent (:func:`climb`), and the focus rule (:func:`require_focus`). :func:`find_peak` is the sphere's
 hottest voxel (SPEC §2's plain peak search, kept for comparison and for callers that want it).
