@@ -25,7 +25,8 @@ def _hotter_structure_excluded(v) -> tuple[str, str]:
               f"structure {v['ratio']:.1f} x hotter (SUVmax {v['other_suv_max']:.1f} at RAS {_ras(v['other_ras'])}, "
               f"{v['distance_mm']:.0f} mm from the click, {v['other_volume_ml']:.1f} mL of the isocontour), more than "
               f"leak_ratio {v['leak_ratio']:g} x the lesion: the VOI stops at the valley between them; check the VOI "
-              "on that side, or confine it with a bounding ROI")
+              "on that side, or confine it with a bounding ROI. If it is the hotter part of the same lesion, click "
+              "there: the click was on a part less than half as hot")
     return short, detail
 
 
