@@ -72,8 +72,9 @@ def describe_methods(study: StudyResult) -> dict[str, str]:
     return {
         LESION: f"{threshold}, {iso.connectivity}-connected, peak search r {iso.search_radius_mm:g} mm, "
         f"regrown until stable; {peak}; peak by ascent from the click, "
-        + (f"joined structures split at the saddle (depth {100 * iso.saddle_depth:g} %)" if iso.split_at_saddle
-           else "joined structures kept (no split at the saddle)")
+        + f"structures > {iso.leak_ratio:g} x hotter left out"
+        + (f", joined structures split at the saddle (depth {100 * iso.saddle_depth:g} %)" if iso.split_at_saddle
+           else "")
         + f", focus >= {iso.focus_contrast:g} x local background",
         AORTA: f"sphere {p.blood_pool_diameter_mm:g} mm diameter (voxel centres inside), SUVmean",
         "marrow": f"sphere {p.marrow_diameter_mm:g} mm diameter (voxel centres inside), SUVmax",
@@ -154,6 +155,7 @@ def study_to_dict(study: StudyResult, *, suv_audit: dict | None = None, units: s
         "split": les.voi.split,
         "neighbours": [{"suv_max": n["suv_max"], "peak_ras": [float(v) for v in n["peak_ras"]],
                         "volume_ml": n["volume_ml"]} for n in les.neighbours],
+        "warnings": [w.to_dict() for w in les.warning_records],
     }
     bp = study.blood_pool
     out["blood_pool"] = None if bp is None else {
