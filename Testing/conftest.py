@@ -2,8 +2,10 @@
 
 The IBSI-SUV digital reference objects (57 kB, CC BY 4.0) are part of the repository's test data
 (``Testing/data/ibsi-suv-dro/``, with their licence and attribution), so every clone runs the SUV conformance
-tests. Large real data (e.g. whole-body scans) is not: ``PENTIXAFOR_SHARED_DATA`` names the folder holding it (by
-default ``shared/data`` beside the repository), and only the tests that need it skip without it.
+tests. The 51 real sarcoma PET series (IBSI validation set, CC BY 3.0; a few of them, cropped, are in
+``Testing/data/ibsi-sts-pet``) are not: ``PENTIXAFOR_SHARED_DATA`` names the folder holding ``ibsi-sts-pet/`` (by
+default the ``shared/data`` folder beside the repository), and only the tests that need that large data skip
+without it, saying why.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("PENTIXAFOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 TEST_DATA = REPO_ROOT / "Testing" / "data"
 IBSI_DRO_ARCHIVE = TEST_DATA / "ibsi-suv-dro" / "ibsi_suv_dro_v1_oncoray-bf11a08.tar.xz"
+IBSI_STS_ARCHIVE = SHARED_DATA / "ibsi-sts-pet" / "ibsi_sts_pet_v1_6da9602.tar.xz"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +34,23 @@ def ibsi_dro_root(tmp_path_factory) -> Path:
         tar.extractall(out, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     root = out / "DRO"
     assert root.is_dir(), f"unexpected archive layout in {IBSI_DRO_ARCHIVE.name}"
+    return root
+
+
+@pytest.fixture(scope="session")
+def ibsi_sts_root(tmp_path_factory) -> Path:
+    """Folder holding ``dicom/STS_xxx/PET/image/`` and ``nifti/STS_xxx/PET_mask.nii.gz`` of the 51 real FDG PET
+    series of soft-tissue sarcomas (IBSI validation set, CC BY 3.0), unpacked once per session."""
+    if not IBSI_STS_ARCHIVE.is_file():
+        pytest.skip(
+            f"the 51 real sarcoma PET series were not found ({IBSI_STS_ARCHIVE.name}); set PENTIXAFOR_SHARED_DATA to "
+            "the folder holding ibsi-sts-pet/ (source: github.com/theibsi/data_sets, ibsi_validation, CC BY 3.0)"
+        )
+    out = tmp_path_factory.mktemp("ibsi_sts")
+    with tarfile.open(IBSI_STS_ARCHIVE, "r:xz") as tar:
+        tar.extractall(out, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    root = out / "ibsi-sts-pet"
+    assert (root / "dicom").is_dir(), f"unexpected archive layout in {IBSI_STS_ARCHIVE.name}"
     return root
 
 

@@ -33,7 +33,7 @@ __all__ = [
 LESION = "lesion"
 AORTA = "aorta"
 
-#: Kinds of site: what is measured there and how (SPEC §2-4).
+#: Kinds of site: what is measured there and how (docs/measurements.md).
 LESION_KIND, BLOOD_POOL_KIND, MARROW_KIND = "lesion", "blood_pool", "marrow"
 #: VOI shapes.
 ISOCONTOUR, SPHERE = "isocontour", "sphere"
