@@ -1,9 +1,13 @@
-"""A study as DICOM: the SEG of its VOIs and the TID 1500 SR of its numbers, checked, then written together.
+"""A study as DICOM: the SEG of its VOIs, the TID 1500 SR of its numbers and the RWVM of its SUV, written together.
 
-Both objects are new instances (new Series and SOP Instance UIDs) in the PET's study: patient and study
-identifiers are copied from the PET series, whose instances are the evidence. Before anything is written the
-inputs are checked, so the result is either two valid objects or one clear refusal:
+The objects are new instances (new Series and SOP Instance UIDs) in the PET's study: patient and study
+identifiers are copied from the PET series, whose instances are the evidence. Type 2 patient and study attributes
+the PET lacks (anonymised data often have no Accession Number, birth date, Study ID or referring physician) are
+written empty, as the standard allows. Whether a PET series can be exported at all is known from its headers alone
+(:func:`check_dicom_export`, run before anything is measured); the result is either valid objects or one clear
+refusal:
 
+- the PET series must carry a Study Instance UID (0020,000D): the new objects belong to the PET's study;
 - the PET series must carry a Frame of Reference UID (0020,0052), mandatory in PET images: without it a SEG
   cannot be tied to the PET's patient coordinates;
 - every text value of the new objects (including what they copy from the PET: patient name and ID, study ID,
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from pydicom.dataset import Dataset
@@ -28,14 +33,16 @@ from ..errors import DicomExportError
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
 from .atomic import atomic_output_folder
-from .dicom_seg import require_highdicom, study_segmentation
-from .dicom_sr import MEAN_SUV_MAX_LABEL, study_measurement_report
+from .dicom_rwvm import suv_factors_by_instance, suv_value_map
+from .dicom_seg import MANUFACTURER, UTF8, require_highdicom, study_segmentation
+from .dicom_sr import study_measurement_report, voi_method_texts
 
-__all__ = ["DicomOutputs", "SEG_FILE", "SR_FILE", "build_dicom_outputs", "write_dicom_files",
-           "write_dicom_outputs"]
+__all__ = ["DicomOutputs", "SEG_FILE", "SR_FILE", "RWVM_FILE", "build_dicom_outputs", "check_dicom_export",
+           "previous_report", "write_dicom_files", "write_dicom_outputs"]
 
 SEG_FILE = "seg.dcm"
 SR_FILE = "sr.dcm"
+RWVM_FILE = "rwvm.dcm"
 
 _TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
 
@@ -50,11 +57,14 @@ class DicomOutputs:
         The SEG and the SR (highdicom objects, which are pydicom datasets).
     segment_numbers : dict
         Site -> segment number in the SEG (and the SR group that references it).
+    value_map : pydicom.Dataset or None
+        The RWVM of the SUV conversion; None when the SUV factor of the PET instances is not known.
     """
 
     segmentation: Dataset
     report: Dataset
     segment_numbers: dict[str, int]
+    value_map: Dataset | None = None
 
 
 def _check_frame_of_reference(pet_datasets, files) -> None:
@@ -70,6 +80,39 @@ def _check_frame_of_reference(pet_datasets, files) -> None:
     if len(uids) > 1:
         raise DicomExportError(f"the PET instances name {len(uids)} different Frame of Reference UIDs (0020,0052): "
                                "no DICOM SEG/SR written")
+
+
+def _check_study(pet_datasets, files) -> None:
+    uids = {str(ds.get("StudyInstanceUID", "") or "").strip() for ds in pet_datasets}
+    if "" in uids:
+        n = next(n for n, ds in enumerate(pet_datasets) if not str(ds.get("StudyInstanceUID", "") or "").strip())
+        where = Path(files[n]).name if files else f"instance {n + 1}"
+        raise DicomExportError(
+            f"the PET series has no Study Instance UID (0020,000D) ({where}); the DICOM SEG and SR belong to the "
+            "PET's study and cannot be made without it: no DICOM SEG/SR written")
+    if len(uids) > 1:
+        raise DicomExportError(f"the PET instances name {len(uids)} different Study Instance UIDs (0020,000D): "
+                               "no DICOM SEG/SR written")
+
+
+#: Type 2 attributes of the Patient and General Study modules the new objects copy: written empty when the PET
+#: lacks them (PS3.5 7.4: a type 2 attribute is present, its value may be empty).
+_TYPE2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+                 "ReferringPhysicianName", "StudyID", "AccessionNumber")
+
+
+def _complete_headers(pet_datasets) -> list[Dataset]:
+    """Copies of the PET headers in which every copied type 2 attribute is present (empty when the PET lacks it),
+    so the new objects can be made from any PET the reader accepts; the PET datasets themselves are not changed."""
+    out = []
+    for ds in pet_datasets:
+        copy = Dataset(ds)  # a new dataset holding the same elements
+        copy.file_meta = getattr(ds, "file_meta", None) or Dataset()
+        for keyword in _TYPE2_COPIED:
+            if copy.get(keyword) is None:
+                setattr(copy, keyword, "")
+        out.append(copy)
+    return out
 
 
 #: What the SEG and the SR copy from the PET (Patient, General Study and Patient Study modules).
@@ -107,10 +150,55 @@ def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=
                                        f"{str(exc).rstrip('.')}{advice}") from None
 
 
+def check_dicom_export(pet_datasets, pet_files=None, *, observer_name: str | None = None) -> list[Dataset]:
+    """Whether DICOM SEG/SR can be made from this PET series, from its headers alone (run before measuring).
+
+    Returns the PET headers completed with the empty type 2 attributes the new objects copy.
+
+    Raises
+    ------
+    DicomExportError
+        highdicom missing; no PET instances; PET without Study Instance UID or Frame of Reference UID; a PET
+        identifier (or the reader's name) that does not fit its DICOM value representation.
+    """
+    require_highdicom()
+    if not pet_datasets:
+        raise DicomExportError("no PET instances given")
+    _check_study(pet_datasets, pet_files)
+    _check_frame_of_reference(pet_datasets, pet_files)
+    first_file = Path(pet_files[0]).name if pet_files else "first instance"
+    completed = _complete_headers(pet_datasets)
+    # The identifiers the new objects copy, checked before they are copied (and everything again afterwards).
+    _check_values(completed[0], "DICOM SEG and SR", pet_datasets[0], first_file, keywords=_COPIED)
+    if observer_name is not None:
+        reader = Dataset()
+        reader.ContentCreatorName = observer_name
+        _check_values(reader, "DICOM SEG and SR (the reader's name)", Dataset(), "")
+    return completed
+
+
+def previous_report(folder) -> Dataset | None:
+    """The SR this tool wrote earlier into ``folder`` (``sr.dcm``), which a new export replaces; None if there is
+    none or it is not a readable report of this tool."""
+    import pydicom
+
+    path = Path(folder) / SR_FILE
+    if not path.is_file():
+        return None
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001 - an unreadable old file is simply not a predecessor
+        return None
+    needed = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+    if str(ds.get("Manufacturer", "")) != MANUFACTURER or not all(ds.get(k) for k in needed):
+        return None
+    return ds
+
+
 def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets, series_grid: VoxelGrid,
                         pet_series_uid: str, *, units: str, suv_audit: dict | None = None,
-                        pet_files=None) -> DicomOutputs:
-    """Build and check the SEG and the SR of a study (nothing is written).
+                        pet_files=None, observer_name: str | None = None, replaces=None) -> DicomOutputs:
+    """Build and check the SEG, the SR and the RWVM of a study (nothing is written).
 
     Parameters
     ----------
@@ -123,38 +211,54 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
     pet_series_uid : str
         SeriesInstanceUID of the PET series.
     units : str
-        UCUM SUV units of the volume (``{SUVbw}g/ml`` ...).
+        SUV units of the volume (``{SUVbw}g/ml`` ...).
     suv_audit : dict, optional
-        The SUV audit, summarised in the SR's algorithm parameters.
+        The SUV audit, summarised in the SR's algorithm parameters; its factor(s) make the RWVM.
     pet_files : list of paths, optional
         The files of ``pet_datasets``, named in refusals.
+    observer_name : str, optional
+        The reader who placed the points: the SR's person observer and the SEG's Content Creator's Name.
+    replaces : path, optional
+        The DICOM folder this export replaces: a report written there earlier by this tool for the same study
+        becomes the new report's predecessor.
 
     Raises
     ------
     DicomExportError
-        highdicom missing, no site measured, PET without Frame of Reference, a PET identifier that does not fit its
-        DICOM value representation, VOIs off the PET grid.
+        As :func:`check_dicom_export`; no site measured; VOIs off the PET grid.
     """
-    require_highdicom()
-    if not pet_datasets:
-        raise DicomExportError("no PET instances given")
-    _check_frame_of_reference(pet_datasets, pet_files)
+    completed = check_dicom_export(pet_datasets, pet_files, observer_name=observer_name)
     first_file = Path(pet_files[0]).name if pet_files else "first instance"
-    # The identifiers the new objects copy, checked before they are copied (and everything again afterwards).
-    _check_values(pet_datasets[0], "DICOM SEG and SR", pet_datasets[0], first_file, keywords=_COPIED)
     regions = study.regions
     if not regions:
         raise DicomExportError("no site was measured: there is no VOI to write as DICOM SEG")
-    tracking = {site: generate_uid() for site in (*regions, MEAN_SUV_MAX_LABEL)}
+    now = datetime.now()
+    tracking = {site: generate_uid() for site in regions}
     segment_numbers = {site: n for n, site in enumerate(regions, start=1)}
-    seg = study_segmentation(regions, volume_grid, pet_datasets, series_grid, tracking_uids=tracking,
-                             series_instance_uid=generate_uid(), sop_instance_uid=generate_uid())
-    sr = study_measurement_report(study, seg, segment_numbers, pet_datasets, pet_series_uid, units=units,
+    seg = study_segmentation(regions, volume_grid, completed, series_grid, tracking_uids=tracking,
+                             series_instance_uid=generate_uid(), sop_instance_uid=generate_uid(),
+                             voi_methods=voi_method_texts(study), content_creator_name=observer_name,
+                             series_datetime=now)
+    factors = suv_factors_by_instance(completed, suv_audit)
+    value_map = None
+    if factors is not None:
+        value_map = suv_value_map(completed, factors, units=units, normalization=(suv_audit or {}).get("normalization"),
+                                  series_instance_uid=generate_uid(), sop_instance_uid=generate_uid(),
+                                  series_datetime=now, manufacturer=MANUFACTURER, character_set=UTF8,
+                                  content_creator_name=observer_name)
+    previous = previous_report(replaces) if replaces is not None else None
+    if previous is not None and str(previous.StudyInstanceUID) != str(completed[0].StudyInstanceUID):
+        previous = None  # a report of another study is not this one's predecessor
+    sr = study_measurement_report(study, seg, segment_numbers, completed, pet_series_uid, units=units,
                                   tracking_uids=tracking, series_instance_uid=generate_uid(),
-                                  sop_instance_uid=generate_uid(), suv_audit=suv_audit)
+                                  sop_instance_uid=generate_uid(), suv_audit=suv_audit, value_map=value_map,
+                                  observer_name=observer_name, series_datetime=now,
+                                  previous_versions=[previous] if previous is not None else ())
     _check_values(seg, "DICOM SEG", pet_datasets[0], first_file)
     _check_values(sr, "DICOM SR", pet_datasets[0], first_file)
-    return DicomOutputs(seg, sr, segment_numbers)
+    if value_map is not None:
+        _check_values(value_map, "DICOM RWVM", pet_datasets[0], first_file)
+    return DicomOutputs(seg, sr, segment_numbers, value_map)
 
 
 def _save(ds: Dataset, path: Path) -> None:
@@ -167,15 +271,20 @@ def _save(ds: Dataset, path: Path) -> None:
 
 
 def write_dicom_files(outputs: DicomOutputs, folder) -> dict[str, Path]:
-    """Write ``seg.dcm`` and ``sr.dcm`` into an existing folder (e.g. the scratch folder of an atomic output)."""
+    """Write ``seg.dcm``, ``sr.dcm`` and (when made) ``rwvm.dcm`` into an existing folder (e.g. the scratch folder
+    of an atomic output)."""
     folder = Path(folder)
     _save(outputs.segmentation, folder / SEG_FILE)
     _save(outputs.report, folder / SR_FILE)
-    return {"seg": folder / SEG_FILE, "sr": folder / SR_FILE}
+    paths = {"seg": folder / SEG_FILE, "sr": folder / SR_FILE}
+    if outputs.value_map is not None:
+        _save(outputs.value_map, folder / RWVM_FILE)
+        paths["rwvm"] = folder / RWVM_FILE
+    return paths
 
 
 def write_dicom_outputs(outputs: DicomOutputs, out_dir) -> dict[str, Path]:
-    """Write ``seg.dcm`` and ``sr.dcm`` into ``out_dir``, together or not at all (an atomic output folder)."""
+    """Write the DICOM objects into ``out_dir``, together or not at all (an atomic output folder)."""
     out = Path(out_dir)
     with atomic_output_folder(out) as scratch:
         names = {key: path.name for key, path in write_dicom_files(outputs, scratch).items()}
