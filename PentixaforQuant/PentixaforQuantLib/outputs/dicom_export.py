@@ -45,6 +45,18 @@ SR_FILE = "sr.dcm"
 RWVM_FILE = "rwvm.dcm"
 
 _TEXT_VRS = {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"}
+#: Texts that may hold line breaks (PS3.5 6.1.3: CR, LF, FF and TAB in LT, ST, UT); no other VR takes control
+#: characters (the objects are UTF-8, so no ISO 2022 escape is needed either).
+_MULTILINE_VRS = {"LT", "ST", "UT"}
+_LINE_CONTROLS = {"\r", "\n", "\f", "\t"}
+
+
+def _control_character(vr: str, value: str) -> str | None:
+    """The first control character a value of this VR may not hold, as ``0x07``; None when there is none."""
+    for ch in value:
+        if (ord(ch) < 0x20 or ord(ch) == 0x7F) and not (vr in _MULTILINE_VRS and ch in _LINE_CONTROLS):
+            return f"0x{ord(ch):02X}"
+    return None
 
 
 @dataclass
@@ -139,6 +151,9 @@ def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=
             if not isinstance(value, str):  # numbers held as DSfloat/IS: already valid by construction
                 continue
             try:
+                bad = _control_character(elem.VR, value)
+                if bad is not None:
+                    raise ValueError(f"it holds the control character {bad}")
                 validate_value(elem.VR, value, config.RAISE)
             except ValueError as exc:
                 name = elem.keyword or str(elem.tag)
@@ -228,6 +243,10 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
         As :func:`check_dicom_export`; no site measured; VOIs off the PET grid.
     """
     completed = check_dicom_export(pet_datasets, pet_files, observer_name=observer_name)
+    for ds in completed:
+        if ds.get("SliceThickness") in (None, ""):
+            # Type 2 in the PET; the SEG's Pixel Measures need a value: the series' slice spacing (contiguous slices).
+            ds.SliceThickness = f"{float(series_grid.spacing_mm[2]):.10g}"
     first_file = Path(pet_files[0]).name if pet_files else "first instance"
     regions = study.regions
     if not regions:
