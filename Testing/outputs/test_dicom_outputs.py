@@ -18,9 +18,11 @@ from PentixaforQuantLib.measure.protocol import ProtocolParameters, run_protocol
 from PentixaforQuantLib.measure.sites import AORTA, LESION, MARROW_SITES, SITE_TITLES  # noqa: E402
 from PentixaforQuantLib.outputs.dicom_codes import (  # noqa: E402
     DERIVATIONS,
+    INTEGRATED_INTENSITY,
     LOCAL_SCHEME,
     SITE_CODES,
     TBR,
+    TBR_BACKGROUND,
     UNITS_ML,
     VOLUME,
 )
@@ -158,7 +160,8 @@ def test_sr_groups_carry_every_measured_value_with_codes_and_units(exported):
     pet, study, paths = exported
     sr = hd.sr.srread(paths["sr"])
     seg = pydicom.dcmread(paths["seg"])
-    units = pet.conversion.units
+    units = "g/ml{SUVbw}"  # the CID 85 code of the volume's {SUVbw}g/ml
+    assert pet.conversion.units == "{SUVbw}g/ml"
     groups = sr.content.get_volumetric_roi_measurement_groups()
     assert [g.tracking_identifier for g in groups] == [SITE_TITLES[s] for s in ALL_MEASURED]
     seg_tracking = {int(s.SegmentNumber): str(s.TrackingUID) for s in seg.SegmentSequence}
@@ -192,15 +195,38 @@ def test_sr_groups_carry_every_measured_value_with_codes_and_units(exported):
             tbr = _measurement(group, TBR)
             assert tbr.value == pytest.approx(study.tbr, rel=1e-12)
             assert tbr.unit.value == "{ratio}"
-            assert len(group.get_measurements()) == 6
+            background = _measurement(group, TBR_BACKGROUND, DERIVATIONS["suv_mean"])
+            assert background.value == study.blood_pool.stats.suv_mean and background.unit.value == units
+            tla = _measurement(group, INTEGRATED_INTENSITY)
+            assert tla.value == pytest.approx(stats.tla, rel=1e-12) and tla.unit.value == "g/ml{SUVbw}.ml"
+            assert len(group.get_measurements()) == 8
         else:
             assert len(group.get_measurements()) == 4
-    (marrow,) = sr.content.get_image_measurement_groups()
-    assert marrow.tracking_identifier == "meanSUVmax"
-    (mean_max,) = marrow.get_measurements()
-    assert mean_max.value == pytest.approx(study.mean_suv_max, rel=1e-12)
-    assert mean_max.unit.value == units
-    assert [s.value.value for s in marrow.finding_sites] == [SITE_CODES[s].anatomic_region.value for s in MARROW_SITES]
+        # One order in every group: SUVmax, SUVmean, SD, volume first.
+        names = [(m.name.value, m.derivation.value if m.derivation else None) for m in group.get_measurements()]
+        assert names[:4] == [("126400", "56851009"), ("126400", "373098007"), ("126400", "386136009"),
+                             ("118565006", None)]
+        # No group-level Measurement Method (its slot holds response criteria, CID 6147).
+        assert group.method is None
+    # meanSUVmax has no segment: no measurement group of its own, but a derived measurement (TID 1420).
+    assert sr.content.get_image_measurement_groups() == []
+    assert len(groups) == 7
+
+
+def test_mean_suv_max_is_a_derived_measurement_of_the_report(exported):
+    pet, study, paths = exported
+    sr = pydicom.dcmread(paths["sr"])
+    containers = [i for i in sr.ContentSequence if i.ValueType == "CONTAINER"]
+    assert [_code(c.ConceptNameCodeSequence[0]) for c in containers] == [
+        ("126010", "DCM", "Imaging Measurements"), ("126011", "DCM", "Derived Imaging Measurements")]
+    (num,) = containers[1].ContentSequence
+    assert num.ValueType == "NUM" and num.RelationshipType == "CONTAINS"
+    assert _code(num.ConceptNameCodeSequence[0]) == ("373098007", "SCT", "Mean Value of population")
+    value = num.MeasuredValueSequence[0]
+    assert float(value.FloatingPointValue) == study.mean_suv_max
+    assert value.MeasurementUnitsCodeSequence[0].CodeValue == "g/ml{SUVbw}"
+    texts = [str(i.TextValue) for i in num.ContentSequence if i.ValueType == "TEXT"]
+    assert any(t.startswith("meanSUVmax: mean of the marrow-site SUVmax (5 of 5 sites)") for t in texts)
 
 
 def _content_items(ds):
@@ -218,12 +244,9 @@ def test_sr_values_and_parameters_read_with_pydicom_alone(exported):
     expected = []
     for site in ALL_MEASURED:
         r = study.lesion if site == LESION else study.blood_pool if site == AORTA else study.marrow[site]
-        expected += [r.stats.suv_max, r.stats.suv_mean, r.stats.suv_sd]
+        expected += [r.stats.suv_max, r.stats.suv_mean, r.stats.suv_sd, r.stats.volume_ml]
         if site == LESION:
-            expected.append(r.peak.suv_peak)
-        expected.append(r.stats.volume_ml)
-        if site == LESION:
-            expected.append(study.tbr)
+            expected += [r.peak.suv_peak, r.stats.tla, study.blood_pool.stats.suv_mean, study.tbr]
     expected.append(study.mean_suv_max)
     assert len(measured) == len(expected)
     assert [float(m.FloatingPointValue) for m in measured] == [float(v) for v in expected]  # the exact doubles
@@ -236,15 +259,46 @@ def test_sr_values_and_parameters_read_with_pydicom_alone(exported):
     assert any(t.startswith("SUVpeak global, sphere radius 6.2035 mm") for t in texts)
     assert any("SUVmax(target lesion) / SUVmean(blood pool)" in t for t in texts)
     assert any(t == f"SUV units {pet.conversion.units}" for t in texts)
+    # The VOI method comes first among a group's parameters (dcmqi keeps only the first).
+    first_params = [str(g.ContentSequence[n].TextValue) for g in _content_items(sr)
+                    if g.ValueType == "CONTAINER" and g.ConceptNameCodeSequence[0].CodeValue == "125007"
+                    for n, i in enumerate(g.ContentSequence)
+                    if i.ConceptNameCodeSequence[0].CodeValue == "111002"][:1]
+    assert first_params and "isocontour of SUVmax" in first_params[0]
     audit = json.loads(next(t for t in texts if t.startswith("SUV conversion ")).removeprefix("SUV conversion "))
     assert audit["factor"] == pet.conversion.to_dict()["factor"] and audit["source_units"] == "BQML"
     assert audit["decisions"] == pet.conversion.to_dict()["decisions"]
 
 
-def test_dciodvfy_reports_no_errors_on_seg_and_sr(exported):
+def test_dciodvfy_reports_no_errors_on_seg_sr_and_rwvm(exported):
     pet, study, paths = exported
+    assert set(paths) == {"seg", "sr", "rwvm"}
     assert_valid_dicom(paths["seg"])
     assert_valid_dicom(paths["sr"])
+    assert_valid_dicom(paths["rwvm"])
+
+
+def test_seg_colours_are_the_scene_colours_and_the_algorithm_says_the_voi_method(exported):
+    from PentixaforQuantLib.outputs.dicom_codes import SITE_DISPLAY_RGB
+    from PentixaforQuantLib.scene.logic import SEGMENT_COLORS
+
+    assert SITE_DISPLAY_RGB == SEGMENT_COLORS  # one colour per site, in the scene and in the SEG
+    pet, study, paths = exported
+    seg = hd.seg.segread(paths["seg"])
+    colours = set()
+    for number, site in enumerate(ALL_MEASURED, start=1):
+        description = seg.get_segment_description(number)
+        rgb = hd.color.CIELabColor.from_dicom_value(description.RecommendedDisplayCIELabValue).to_rgb()
+        assert np.allclose(rgb, [255 * v for v in SITE_DISPLAY_RGB[site]], atol=1.5), site
+        colours.add(rgb)
+        algorithm = description.algorithm_identification
+        family = algorithm[0].AlgorithmFamilyCodeSequence[0].CodeValue
+        assert family == ("123101" if site == LESION else "123109")  # Neighborhood Analysis / Manual Processing
+        parameters = algorithm.parameters
+        assert list(parameters) == ["VOI"]
+        assert ("isocontour of SUVmax" in parameters["VOI"]) if site == LESION else \
+            parameters["VOI"].startswith("sphere ")
+    assert len(colours) == 7
 
 
 # ------------------------------------------------------------------------------------------------- robust
