@@ -62,6 +62,16 @@ def standard_suv_units_code(units: str) -> Code:
     return _STANDARD_SUV_UNITS[str(units).strip()]
 
 
+def project_suv_units(units: str | None) -> str | None:
+    """The project's units string (``{SUVbw}g/ml`` ...) of SUV units given in either spelling (``g/ml{SUVbw}`` is
+    what the DICOM objects and a Real World Value Map loaded in Slicer carry); None for anything else."""
+    code = _STANDARD_SUV_UNITS.get(str(units).strip()) if units else None
+    if code is None:
+        return None
+    return next(legacy for legacy, standard in _STANDARD_SUV_UNITS.items()
+                if standard == code and legacy.startswith("{"))
+
+
 def suv_units_code(units: str) -> Code:
     """The UCUM code of an SUV units string such as ``{SUVbw}g/ml``."""
     return Code(units, "UCUM", SUV_UNITS_MEANINGS.get(units, units))
