@@ -99,6 +99,24 @@ def assert_dcmqi_reads_every_group_and_number(study, paths, workdir):
     return data
 
 
+def assert_rwvm_maps_the_pet_to_its_suv(pet, path):
+    """Each mapping item, applied as QuantitativeReporting applies it (slope x the rescaled values), gives the SUV
+    volume the numbers were measured on, on an instance it lists."""
+    rwvm = pydicom.dcmread(path)
+    k_of = {str(ds.SOPInstanceUID): k for k, ds in enumerate(pet.headers.datasets)}
+    listed = set()
+    for item in rwvm.ReferencedImageRealWorldValueMappingSequence:
+        uids = [str(r.ReferencedSOPInstanceUID) for r in item.ReferencedImageSequence]
+        listed.update(uids)
+        k = k_of[uids[len(uids) // 2]]
+        ds = pydicom.dcmread(pet.headers.files[k])
+        bqml = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+        slope = float(item.RealWorldValueMappingSequence[0].RealWorldValueSlope)
+        np.testing.assert_allclose(bqml * slope, pet.suv[k], rtol=1e-5, atol=1e-6)
+    assert listed == set(k_of)
+    return rwvm
+
+
 def replay_quantitative_reporting(data, seg_meta):
     """QuantitativeReporting's DICOMTID1500Plugin on dcmqi's output: each group gets the segment at its index
     (``assignTrackingUniqueIdentifier``), and the table takes its columns from the first group and fills the
@@ -293,6 +311,7 @@ def test_every_dro_exports_a_report_dcmqi_reads_with_every_number(name, dro_expo
     data = assert_dcmqi_reads_every_group_and_number(study, paths, out / name)
     meta, _ = dcmqi_read_seg(paths["seg"], out / name)
     replay_quantitative_reporting(data, meta)
+    assert_rwvm_maps_the_pet_to_its_suv(pet, paths["rwvm"])
     for key in ("seg", "sr", "rwvm"):
         assert_valid_dicom(paths[key], inherited=pet.headers.files[0])
 
