@@ -284,3 +284,16 @@ def test_quantify_dicom_failure_after_measuring_keeps_the_other_outputs(phantom_
     assert len(err) == 1 and "the other outputs were written to" in err[0], err
     assert (tmp_path / "o" / "study.json").is_file() and (tmp_path / "o" / "sites.csv").is_file()
     assert not (tmp_path / "dicom").exists()
+
+
+@pytest.mark.parametrize("name, message", [("Doe^Jane\x07", "control character 0x07"),
+                                           ("A" * 70, "exceeds the maximum allowed length of 64")])
+def test_quantify_refuses_a_reader_name_that_is_no_person_name(name, message, phantom_study, tmp_path, capsys):
+    pytest.importorskip("highdicom")
+    phantom, folder = phantom_study
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure", "--reader-name", name])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "the reader's name" in err[0] and message in err[0], err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "dicom").exists()

@@ -186,10 +186,25 @@ def check_dicom_export(pet_datasets, pet_files=None, *, observer_name: str | Non
     # The identifiers the new objects copy, checked before they are copied (and everything again afterwards).
     _check_values(completed[0], "DICOM SEG and SR", pet_datasets[0], first_file, keywords=_COPIED)
     if observer_name is not None:
-        reader = Dataset()
-        reader.ContentCreatorName = observer_name
-        _check_values(reader, "DICOM SEG and SR (the reader's name)", Dataset(), "")
+        _check_reader_name(observer_name)
     return completed
+
+
+def _check_reader_name(name: str) -> None:
+    """Refuse a reader's name that is not a valid DICOM person name (it becomes the SR's person observer)."""
+    from pydicom import config
+    from pydicom.valuerep import validate_value
+
+    bad = _control_character("PN", str(name))
+    try:
+        if bad is not None:
+            raise ValueError(f"it holds the control character {bad}")
+        if not str(name).strip():
+            raise ValueError("it is empty")
+        validate_value("PN", str(name), config.RAISE)
+    except ValueError as exc:
+        raise DicomExportError(f"the reader's name {str(name)!r} is not a valid DICOM person name (Family^Given): "
+                               f"{str(exc).rstrip('.')}") from None
 
 
 def previous_report(folder) -> Dataset | None:
