@@ -481,3 +481,26 @@ def test_the_dicom_extra_is_the_requirement_the_module_installs():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'^dicom = \["(.+?)"\]', pyproject, re.M).group(1) == HIGHDICOM_REQUIREMENT
     assert f'"{HIGHDICOM_REQUIREMENT}",' in pyproject.split("[project.optional-dependencies]")[1].split("bench")[0]
+
+
+def test_no_value_map_for_a_volume_that_was_already_suv(phantom_study):
+    """A volume already in SUV (Slicer's PET plugin) has the audit factor 1 of its own values: it says nothing of
+    the PET files' Bq/ml, so no RWVM is made (an RWVM with slope 1 would load the PET wrongly)."""
+    from PentixaforQuantLib.outputs.dicom_rwvm import suv_factors_by_instance
+    from PentixaforQuantLib.suv.conversion import suv_conversion_for_suv_volume
+
+    phantom, folder = phantom_study
+    pet = read_pet_volume(folder / "dicom")
+    datasets = pet.headers.datasets
+    assert suv_factors_by_instance(datasets, suv_conversion_for_suv_volume("{SUVbw}g/ml").to_dict()) is None
+    assert suv_factors_by_instance(datasets, None) is None
+    factors = suv_factors_by_instance(datasets, pet.conversion.to_dict())
+    assert set(factors) == {str(ds.SOPInstanceUID) for ds in datasets}
+    assert set(factors.values()) == {pet.conversion.to_dict()["factor"]}
+    study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points)
+    h = pet.headers
+    outputs = build_dicom_outputs(study, pet.grid, h.datasets, h.grid, h.series_uid, units="{SUVbw}g/ml",
+                                  suv_audit=suv_conversion_for_suv_volume("{SUVbw}g/ml").to_dict())
+    assert outputs.value_map is None
+    refs = [i for i in _content_items(outputs.report) if i.ValueType == "COMPOSITE"]
+    assert refs == []

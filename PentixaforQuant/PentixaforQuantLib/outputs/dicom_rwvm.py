@@ -23,7 +23,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
 from .. import __version__
-from ..suv.codes import SUV_QUANTITY, standard_suv_units_code
+from ..suv.codes import SUV_QUANTITY, project_suv_units, standard_suv_units_code
 from .dicom_codes import MEASUREMENT_METHOD, RWVM_METHODS, RWVM_QUANTITY
 
 __all__ = ["RWVM_STORAGE", "suv_factors_by_instance", "suv_value_map"]
@@ -46,8 +46,10 @@ def _code_item(code) -> Dataset:
 
 def suv_factors_by_instance(pet_datasets, suv_audit: Mapping | None) -> dict[str, float] | None:
     """SOPInstanceUID -> SUV factor of each PET instance, from the SUV audit (``factor`` or ``factors``); None when
-    the audit has no factor for every instance (then no RWVM is written)."""
-    if not suv_audit:
+    the audit has no factor for every instance, or when its factor does not apply to the PET files: a volume that
+    was already SUV (Slicer's PET plugin) has the audit factor 1 of its own values, not of the files' Bq/ml. Then
+    no RWVM is written."""
+    if not suv_audit or project_suv_units(suv_audit.get("source_units")) is not None:
         return None
     uids = [str(ds.SOPInstanceUID) for ds in pet_datasets]
     factor = suv_audit.get("factor")
