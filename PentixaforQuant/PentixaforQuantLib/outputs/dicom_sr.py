@@ -74,6 +74,21 @@ def _finding_sites(hd, sites):
     return out
 
 
+#: Code meanings as PS3.16 gives them where highdicom writes another capitalisation (the template validators
+#: compare meanings).
+_STANDARD_MEANINGS = {("121232", "DCM"): "Source series for segmentation"}
+
+
+def _standard_meanings(ds) -> None:
+    """Set the standard code meaning of every concept name in :data:`_STANDARD_MEANINGS`, throughout the tree."""
+    for item in ds.get("ContentSequence", []):
+        for name in item.get("ConceptNameCodeSequence", []):
+            meaning = _STANDARD_MEANINGS.get((str(name.CodeValue), str(name.CodingSchemeDesignator)))
+            if meaning is not None:
+                name.CodeMeaning = meaning
+        _standard_meanings(item)
+
+
 def voi_method_texts(study: StudyResult) -> dict[str, str]:
     """Site -> the text of its VOI method (the SEG's algorithm parameters, the SR's first algorithm parameter)."""
     methods = describe_methods(study)
@@ -265,6 +280,7 @@ def study_measurement_report(
         sr.SeriesDate = sr.ContentDate = series_datetime.strftime("%Y%m%d")
         sr.SeriesTime = sr.ContentTime = series_datetime.strftime("%H%M%S.%f")
     sr.SpecificCharacterSet = UTF8
+    _standard_meanings(sr)
     # Declare the private coding scheme of the local codes (SOP Common, Coding Scheme Identification Sequence).
     scheme = Dataset()
     scheme.CodingSchemeDesignator = LOCAL_SCHEME
