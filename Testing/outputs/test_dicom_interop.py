@@ -360,6 +360,8 @@ def test_a_pet_stripped_to_its_type1_attributes_exports_cleanly(phantom_study, t
     reference = read_pet_volume(folder / "dicom")
     np.testing.assert_allclose(pet.suv, reference.suv, rtol=1e-9)  # the same SUV from the overrides
     study, paths = _export(pet, phantom.truth.seed_points, tmp_path / "dicom")
+    # The PET headers themselves are left as they were.
+    assert "AccessionNumber" not in pet.headers.datasets[0] and "SliceThickness" not in pet.headers.datasets[0]
     for key in ("seg", "sr", "rwvm"):
         ds = pydicom.dcmread(paths[key])
         assert ds.AccessionNumber == "" and ds.PatientID == "" and ds.StudyID == "" and ds.PatientBirthDate == ""

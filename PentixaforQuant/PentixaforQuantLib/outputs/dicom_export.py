@@ -118,13 +118,23 @@ def _complete_headers(pet_datasets) -> list[Dataset]:
     so the new objects can be made from any PET the reader accepts; the PET datasets themselves are not changed."""
     out = []
     for ds in pet_datasets:
-        copy = Dataset(ds)  # a new dataset holding the same elements
+        copy = Dataset()  # its own element dict (Dataset(ds) and copy.copy(ds) would share the PET's)
+        for elem in ds:
+            copy.add(elem)
         copy.file_meta = getattr(ds, "file_meta", None) or Dataset()
         for keyword in _TYPE2_COPIED:
             if copy.get(keyword) is None:
-                setattr(copy, keyword, "")
+                _set_fresh(copy, keyword, "")
         out.append(copy)
     return out
+
+
+def _set_fresh(ds: Dataset, keyword: str, value) -> None:
+    """Set an attribute as a new element, so a dataset from :func:`_complete_headers` never changes the element it
+    shares with the PET's."""
+    if keyword in ds:
+        del ds[keyword]
+    setattr(ds, keyword, value)
 
 
 #: What the SEG and the SR copy from the PET (Patient, General Study and Patient Study modules).
@@ -261,7 +271,7 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
     for ds in completed:
         if ds.get("SliceThickness") in (None, ""):
             # Type 2 in the PET; the SEG's Pixel Measures need a value: the series' slice spacing (contiguous slices).
-            ds.SliceThickness = f"{float(series_grid.spacing_mm[2]):.10g}"
+            _set_fresh(ds, "SliceThickness", f"{float(series_grid.spacing_mm[2]):.10g}")
     first_file = Path(pet_files[0]).name if pet_files else "first instance"
     regions = study.regions
     if not regions:
