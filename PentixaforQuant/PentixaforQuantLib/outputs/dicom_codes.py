@@ -38,7 +38,7 @@ __all__ = [
     "TBR",
     "TBR_BACKGROUND",
     "INTEGRATED_INTENSITY",
-    "UNITS_SUV_ML",
+    "suv_ml_units",
     "MEAN_OF_POPULATION",
     "DERIVED_MEASUREMENTS",
     "RWVM_USED",
@@ -159,7 +159,7 @@ TBR_BACKGROUND = Code("126040", "DCM", "Background for Lesion to Background SUV 
 INTEGRATED_INTENSITY = Code("99N0", "IBSI", "Integrated Intensity")
 
 
-def UNITS_SUV_ML(units: str) -> Code:  # noqa: N802 - reads as the constant it stands for
+def suv_ml_units(units: str) -> Code:
     """UCUM units of the integrated intensity: the SUV units times ml (``g/ml{SUVbw}.ml`` ...)."""
     suv = standard_suv_units_code(units)
     return Code(f"{suv.value}.ml", "UCUM", f"{suv.meaning} times milliliter")

@@ -42,7 +42,7 @@ from .dicom_codes import (
     TBR_BACKGROUND,
     UNITS_ML,
     UNITS_RATIO,
-    UNITS_SUV_ML,
+    suv_ml_units,
     VOLUME,
     VOLUME_METHOD,
 )
@@ -123,7 +123,7 @@ def _measurements(hd, study: StudyResult, site: str, suv_unit, units: str, metho
             ))
         elif key == "tla":
             out.append(hd.sr.Measurement(
-                name=coded(INTEGRATED_INTENSITY), value=stats.tla, unit=coded(UNITS_SUV_ML(units)),
+                name=coded(INTEGRATED_INTENSITY), value=stats.tla, unit=coded(suv_ml_units(units)),
                 algorithm_id=hd.sr.AlgorithmIdentification(
                     name=MANUFACTURER, version=__version__,
                     parameters=["TLA (total lesion activity) = SUVmean x volume of the VOI"])))
