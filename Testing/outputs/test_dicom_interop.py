@@ -68,7 +68,7 @@ def expected_items(study, site) -> list[tuple[str, str | None, float, str]]:
     if site == LESION:
         items += [("Standardized Uptake Value", "Peak Value Within ROI", r.peak.suv_peak, suv),
                   ("Integrated Intensity", None, s.tla, "g/ml{SUVbw}.ml"),
-                  ("Background for Lesion to Background SUV Ratio", "Mean", study.blood_pool.stats.suv_mean, suv),
+                  ("Background for Lesion to Background SUV Ratio", None, study.blood_pool.stats.suv_mean, suv),
                   ("Lesion to Background SUV Ratio", None, study.tbr, "{ratio}")]
     return items
 
@@ -195,8 +195,10 @@ def test_quantitative_reporting_pairs_every_group_with_its_segment_and_column(de
     meta, _ = dcmqi_read_seg(paths["seg"], out / "qr")
     header, rows = replay_quantitative_reporting(data, meta)
     assert header[:5] == ["Segment", "Maximum", "Mean", "Standard Deviation", "Volume ml"]
-    assert header[5:] == ["Peak Value Within ROI", "Integrated Intensity g/ml{SUVbw}.ml", "Mean",
+    assert header[5:] == ["Peak Value Within ROI", "Integrated Intensity g/ml{SUVbw}.ml",
+                          "Background for Lesion to Background SUV Ratio g/ml{SUVbw}",
                           "Lesion to Background SUV Ratio {ratio}"]
+    assert len(set(header)) == len(header)  # no two columns of one name
     assert len(rows) == len(study.regions) == 7
     blood = rows[1]
     assert blood[0] == SITE_TITLES[AORTA] and float(blood[4]) == pytest.approx(study.blood_pool.stats.volume_ml)

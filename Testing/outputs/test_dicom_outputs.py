@@ -195,7 +195,7 @@ def test_sr_groups_carry_every_measured_value_with_codes_and_units(exported):
             tbr = _measurement(group, TBR)
             assert tbr.value == pytest.approx(study.tbr, rel=1e-12)
             assert tbr.unit.value == "{ratio}"
-            background = _measurement(group, TBR_BACKGROUND, DERIVATIONS["suv_mean"])
+            background = _measurement(group, TBR_BACKGROUND)
             assert background.value == study.blood_pool.stats.suv_mean and background.unit.value == units
             tla = _measurement(group, INTEGRATED_INTENSITY)
             assert tla.value == pytest.approx(stats.tla, rel=1e-12) and tla.unit.value == "g/ml{SUVbw}.ml"

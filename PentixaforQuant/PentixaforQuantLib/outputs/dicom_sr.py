@@ -129,8 +129,9 @@ def _measurements(hd, study: StudyResult, site: str, suv_unit, units: str, metho
                     parameters=["TLA (total lesion activity) = SUVmean x volume of the VOI"])))
         elif key == "tbr_background" and study.tbr is not None:
             out.append(hd.sr.Measurement(
+                # No derivation: the concept is the background; a second "Mean" would give QuantitativeReporting's
+                # table two columns of that name.
                 name=coded(TBR_BACKGROUND), value=study.blood_pool.stats.suv_mean, unit=suv_unit,
-                derivation=coded(DERIVATIONS["suv_mean"]),
                 algorithm_id=hd.sr.AlgorithmIdentification(
                     name=MANUFACTURER, version=__version__,
                     parameters=[f"SUVmean of the {SITE_CODES[AORTA].label} (reference region)"])))
