@@ -4,6 +4,7 @@ value by value and reference by reference, and validated with dciodvfy (dicom3to
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pydicom
@@ -348,10 +349,12 @@ def test_non_ascii_identifiers_give_valid_objects(charset, name, description, ph
 
 @pytest.mark.parametrize("keyword, tag, value, vr", [
     ("PatientID", "(0010,0020)", "X" * 70, "LO"),  # LO allows 64 characters
-    ("StudyID", "(0020,0010)", "S" * 17, "SH"),  # SH allows 16
+    ("StudyID", "(0020,0010)", "IBSI_1_STS_001_PET", "SH"),  # SH allows 16: the 51 real IBSI STS PETs have this
     ("AccessionNumber", "(0008,0050)", "A" * 17, "SH"),
 ])
-def test_overlong_identifier_is_refused_naming_attribute_and_file(keyword, tag, value, vr, phantom_copy, tmp_path):
+def test_overlong_identifier_is_copied_unchanged_and_said(keyword, tag, value, vr, phantom_copy, tmp_path):
+    """An identifier only longer than its VR allows is never shortened (a shortened PatientID could name another
+    patient): the objects carry it as the PET does, and a warning names the attribute, the VR and the file."""
     phantom, folder = phantom_copy
 
     def change(ds):
@@ -361,11 +364,29 @@ def test_overlong_identifier_is_refused_naming_attribute_and_file(keyword, tag, 
         files = _rewrite_series(folder, change)
     pet = read_pet_volume(folder)
     study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points)
-    with pytest.raises(DicomExportError) as refusal:
-        _build(pet, study)
-    message = str(refusal.value)
-    assert f"{keyword} {tag}" in message and f"DICOM {vr}" in message and "\n" not in message
-    assert any(f.name in message for f in files)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pydicom and highdicom say the same about the value
+        outputs = _build(pet, study)
+        paths = write_dicom_outputs(outputs, tmp_path / "out")
+    (message,) = outputs.warnings
+    assert f"{keyword} {tag}" in message and f"DICOM {vr}" in message and "copied unchanged" in message
+    assert any(f.name in message for f in files) and "\n" not in message
+    for path in paths.values():
+        assert pydicom.dcmread(path).get(keyword) == value
+        assert_valid_dicom(path, inherited=files[0])  # dciodvfy says of the objects what it says of the PET
+
+
+def test_overlong_patient_name_component_is_copied_unchanged(phantom_copy, tmp_path):
+    phantom, folder = phantom_copy
+    name = "A" * 70 + "^B"
+    _rewrite_series(folder, lambda ds: setattr(ds, "PatientName", name))
+    pet = read_pet_volume(folder)
+    study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        outputs = _build(pet, study)
+    assert str(outputs.segmentation.PatientName) == name and str(outputs.report.PatientName) == name
+    assert len(outputs.warnings) == 1 and "PatientName (0010,0010)" in outputs.warnings[0]
 
 
 def test_pet_without_frame_of_reference_is_refused(phantom_copy, tmp_path):

@@ -11,8 +11,10 @@ refusal:
 - the PET series must carry a Frame of Reference UID (0020,0052), mandatory in PET images: without it a SEG
   cannot be tied to the PET's patient coordinates;
 - every text value of the new objects (including what they copy from the PET: patient name and ID, study ID,
-  accession number, descriptions) must fit its DICOM value representation; an over-long PET identifier is
-  refused with its attribute and file, never truncated (a shortened PatientID would name another patient).
+  accession number, descriptions) must fit its DICOM value representation. A PET identifier that is only longer
+  than its VR allows is copied unchanged, never truncated (a shortened PatientID would name another patient), and
+  said in :attr:`DicomOutputs.warnings`; any other unfit value (a control character in a name) is refused with its
+  attribute and file.
 
 Text is written in UTF-8 (Specific Character Set ISO_IR 192), so non-ASCII names survive whatever character set
 the PET used.
@@ -21,7 +23,7 @@ the PET used.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -71,12 +73,15 @@ class DicomOutputs:
         Site -> segment number in the SEG (and the SR group that references it).
     value_map : pydicom.Dataset or None
         The RWVM of the SUV conversion; None when the SUV factor of the PET instances is not known.
+    warnings : list of str
+        What the objects carry unchanged from the PET although it does not fit DICOM (an over-long Study ID ...).
     """
 
     segmentation: Dataset
     report: Dataset
     segment_numbers: dict[str, int]
     value_map: Dataset | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def _check_frame_of_reference(pet_datasets, files) -> None:
@@ -143,8 +148,12 @@ _COPIED = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", 
            "ReferringPhysicianName", "StudyID", "AccessionNumber", "StudyDescription")
 
 
-def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=None) -> None:
-    """Refuse a text value that does not fit its VR, naming the attribute and, if copied, the PET file."""
+def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=None, notes=None) -> None:
+    """Refuse a text value that does not fit its VR, naming the attribute and, if copied, the PET file.
+
+    A value copied from the PET that is only longer than its VR allows (real series have 18-character Study IDs) is
+    copied unchanged, never shortened (a shortened PatientID could name another patient): ``notes`` receives one
+    line saying so, and the objects then carry the PET's own deviation. Any other unfit value is refused."""
     from pydicom import config
     from pydicom.valuerep import validate_value
 
@@ -167,18 +176,28 @@ def _check_values(ds: Dataset, what: str, pet: Dataset, pet_file: str, keywords=
                 validate_value(elem.VR, value, config.RAISE)
             except ValueError as exc:
                 name = elem.keyword or str(elem.tag)
-                copied = bool(elem.keyword) and elem.keyword in pet
+                copied = bool(elem.keyword) and elem.keyword in pet and str(pet.get(elem.keyword)) == str(value)
+                reason = str(exc).rstrip(".")
+                if copied and notes is not None and "exceeds the maximum" in reason:
+                    note = (f"{name} {elem.tag} of the PET series ({pet_file}) is longer than DICOM {elem.VR} allows "
+                            f"({reason.split('(')[1].split(')')[0]} characters): copied unchanged into the DICOM "
+                            "objects, as the PET has it (it identifies the patient or study and is never shortened)")
+                    if note not in notes:
+                        notes.append(note)
+                    continue
                 source = f" of the PET series ({pet_file})" if copied else ""
                 advice = ("; it is not shortened or altered (it identifies the patient or study): correct it in the "
                           "PET series") if copied else ""
                 raise DicomExportError(f"{name} {elem.tag}{source} is not valid DICOM {elem.VR} for the {what}: "
-                                       f"{str(exc).rstrip('.')}{advice}") from None
+                                       f"{reason}{advice}") from None
 
 
-def check_dicom_export(pet_datasets, pet_files=None, *, observer_name: str | None = None) -> list[Dataset]:
+def check_dicom_export(pet_datasets, pet_files=None, *, observer_name: str | None = None,
+                       notes: list | None = None) -> list[Dataset]:
     """Whether DICOM SEG/SR can be made from this PET series, from its headers alone (run before measuring).
 
-    Returns the PET headers completed with the empty type 2 attributes the new objects copy.
+    Returns the PET headers completed with the empty type 2 attributes the new objects copy. ``notes`` receives a
+    line for each PET identifier copied although longer than its VR allows (see :func:`_check_values`).
 
     Raises
     ------
@@ -194,7 +213,8 @@ def check_dicom_export(pet_datasets, pet_files=None, *, observer_name: str | Non
     first_file = Path(pet_files[0]).name if pet_files else "first instance"
     completed = _complete_headers(pet_datasets)
     # The identifiers the new objects copy, checked before they are copied (and everything again afterwards).
-    _check_values(completed[0], "DICOM SEG and SR", pet_datasets[0], first_file, keywords=_COPIED)
+    _check_values(completed[0], "DICOM SEG and SR", pet_datasets[0], first_file, keywords=_COPIED,
+                  notes=notes if notes is not None else [])
     if observer_name is not None:
         _check_reader_name(observer_name)
     return completed
@@ -267,7 +287,8 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
     DicomExportError
         As :func:`check_dicom_export`; no site measured; VOIs off the PET grid.
     """
-    completed = check_dicom_export(pet_datasets, pet_files, observer_name=observer_name)
+    notes: list[str] = []
+    completed = check_dicom_export(pet_datasets, pet_files, observer_name=observer_name, notes=notes)
     for ds in completed:
         if ds.get("SliceThickness") in (None, ""):
             # Type 2 in the PET; the SEG's Pixel Measures need a value: the series' slice spacing (contiguous slices).
@@ -298,11 +319,11 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
                                   sop_instance_uid=generate_uid(), suv_audit=suv_audit, value_map=value_map,
                                   observer_name=observer_name, series_datetime=now,
                                   previous_versions=[previous] if previous is not None else ())
-    _check_values(seg, "DICOM SEG", pet_datasets[0], first_file)
-    _check_values(sr, "DICOM SR", pet_datasets[0], first_file)
+    _check_values(seg, "DICOM SEG", pet_datasets[0], first_file, notes=notes)
+    _check_values(sr, "DICOM SR", pet_datasets[0], first_file, notes=notes)
     if value_map is not None:
-        _check_values(value_map, "DICOM RWVM", pet_datasets[0], first_file)
-    return DicomOutputs(seg, sr, segment_numbers, value_map)
+        _check_values(value_map, "DICOM RWVM", pet_datasets[0], first_file, notes=notes)
+    return DicomOutputs(seg, sr, segment_numbers, value_map, notes)
 
 
 def _save(ds: Dataset, path: Path) -> None:

@@ -95,6 +95,8 @@ def _write_study_outputs(logic, pet, points_node, study, out_dir, *, source, fig
     audit = pet.GetAttribute(AUDIT_ATTRIBUTE)
     doc = study_to_dict(study, suv_audit=json.loads(audit) if audit else None, units=units, source=source)
     doc["warnings"] = list(warnings) + list(doc["warnings"])
+    if dicom is not None:  # what the DICOM objects copy unchanged from the PET although DICOM would not have it
+        doc["warnings"] += [f"DICOM: {w}" for w in dicom.warnings]
     doc.update(extra or {})
     points = markups_site_points(points_node)
     out = Path(out_dir)
