@@ -297,3 +297,27 @@ def test_quantify_refuses_a_reader_name_that_is_no_person_name(name, message, ph
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "the reader's name" in err[0] and message in err[0], err
     assert not (tmp_path / "o").exists() and not (tmp_path / "dicom").exists()
+
+
+def test_quantify_dicom_out_copies_an_overlong_study_id_and_says_so(phantom_study, tmp_path, capsys):
+    """As the 51 real IBSI STS PETs have it (an 18-character Study ID, SH allows 16): exported, not shortened,
+    and the warning is on the terminal and in study.json."""
+    pytest.importorskip("highdicom")
+    import warnings
+
+    import pydicom
+
+    phantom, folder = phantom_study
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pydicom warns while the test writes the input
+        pet = _pet_with(folder, tmp_path, _set("StudyID", "IBSI_1_STS_001_PET"))
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(pet), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    line = next(line for line in err.splitlines() if line.startswith("warning: DICOM: StudyID (0020,0010)"))
+    assert "copied unchanged" in line
+    doc = json.loads((tmp_path / "o" / "study.json").read_text())
+    assert any(w.startswith("DICOM: StudyID (0020,0010)") for w in doc["warnings"])
+    assert pydicom.dcmread(tmp_path / "dicom" / "sr.dcm").StudyID == "IBSI_1_STS_001_PET"
