@@ -87,8 +87,8 @@ PIXELMED_KNOWN_GAPS = ("Template 1420 MeasurementsDerivedFromMultipleROIMeasurem
 def pixelmed_sr_validation(*paths) -> dict[str, list[str]]:
     """PixelMed's DicomSRValidator (Debian pixelmed-apps) on SR files: file -> its error lines.
 
-    Runs the validator's class with the JDK's XPath limits lifted (its TID 1500 rules exceed the defaults). Skips
-    the test when pixelmed-apps or Java is missing, except in CI."""
+    Runs the validator's class (one file per run: it takes one) with the JDK's XPath limits lifted (its TID 1500
+    rules exceed the defaults). Skips the test when pixelmed-apps or Java is missing, except in CI."""
     jar = Path("/usr/share/java/pixelmed.jar")
     java = shutil.which("java")
     if not (jar.is_file() and java and shutil.which("DicomSRValidator")):
@@ -97,7 +97,9 @@ def pixelmed_sr_validation(*paths) -> dict[str, list[str]]:
     limits = ["-Djdk.xml.xpathExprGrpLimit=0", "-Djdk.xml.xpathExprOpLimit=0", "-Djdk.xml.xpathTotalOpLimit=0"]
     out = {}
     for path in paths:
-        run = subprocess.run([java, *limits, "-cp", str(jar), "com.pixelmed.validate.DicomSRValidator", str(path)],
+        # Strictest mode: content items in template order, template identifiers checked.
+        run = subprocess.run([java, *limits, "-cp", str(jar), "com.pixelmed.validate.DicomSRValidator",
+                              "-checkcontentitemorder", "-checktemplateid", str(path)],
                              capture_output=True, text=True, timeout=600)
         text = run.stdout + "\n" + run.stderr
         assert "Root Template Validation Complete" in text, f"PixelMed did not validate {path}: {text[-2000:]}"
