@@ -369,3 +369,60 @@ def test_a_pet_stripped_to_its_type1_attributes_exports_cleanly(phantom_study, t
         assert ds.AccessionNumber == "" and ds.PatientID == "" and ds.StudyID == "" and ds.PatientBirthDate == ""
         assert_valid_dicom(paths[key])
     assert_dcmqi_reads_every_group_and_number(study, paths, tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------- real PET
+
+STS_ARCHIVE = "ibsi-sts-pet/ibsi_sts_pet_v1_6da9602.tar.xz"
+STS_CASES = ("STS_001", "STS_024", "STS_051")
+
+
+@pytest.fixture(scope="module")
+def sts_root(tmp_path_factory):
+    """Three real FDG PET series of the IBSI STS set (GE Discovery ST, stored as SUV; CC BY 3.0), unpacked once."""
+    import tarfile
+
+    from conftest import SHARED_DATA
+
+    archive = SHARED_DATA / STS_ARCHIVE
+    if not archive.is_file():
+        pytest.skip(f"IBSI STS PET set not found ({archive.name}); set PENTIXAFOR_SHARED_DATA to the folder holding "
+                    "ibsi-sts-pet/ (source: github.com/theibsi/data_sets, CC BY 3.0)")
+    out = tmp_path_factory.mktemp("sts")
+    with tarfile.open(archive, "r:xz") as tar:
+        members = [m for m in tar.getmembers()
+                   if any(f"/dicom/{case}/PET/image/" in m.name for case in STS_CASES) and m.isfile()]
+        tar.extractall(out, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    return out / "ibsi-sts-pet" / "dicom"
+
+
+@pytest.mark.parametrize("case", STS_CASES)
+def test_a_real_pet_exports_a_report_dcmqi_reads_with_every_number(case, sts_root, tmp_path):
+    """Real vendor headers, an 18-character Study ID (copied unchanged, with its warning): the lesion on the
+    tumour's hottest voxel, the other sites on tissue voxels away from it (sites of the protocol's names, not its
+    anatomy: the series are cropped limbs)."""
+    from PentixaforQuantLib.measure.protocol import ProtocolParameters
+
+    pet = read_pet_volume(sts_root / case / "PET" / "image")
+    suv = pet.suv
+    hottest = np.array(np.unravel_index(np.argmax(suv), suv.shape))
+    tissue = np.argwhere(suv > 0.3)
+    tissue = tissue[np.linalg.norm(tissue - hottest, axis=1) > 8]
+    chosen = tissue[np.linspace(0, len(tissue) - 1, 6).astype(int)]
+    points = {LESION: pet.grid.ijk_to_ras_points(hottest[None, ::-1].astype(float))[0]}
+    for site, kji in zip(("aorta", "C7", "T12", "L5", "right_ilium", "left_ilium"), chosen):
+        points[site] = pet.grid.ijk_to_ras_points(kji[None, ::-1].astype(float))[0]
+    study = run_protocol(suv, pet.grid, points, ProtocolParameters(blood_pool_diameter_mm=8.0,
+                                                                   marrow_diameter_mm=8.0))
+    assert not study.errors, study.errors
+    h = pet.headers
+    outputs = build_dicom_outputs(study, pet.grid, h.datasets, h.grid, h.series_uid, units=pet.conversion.units,
+                                  suv_audit=pet.conversion.to_dict(), pet_files=h.files)
+    assert [w.split(" of the PET")[0] for w in outputs.warnings] == ["StudyID (0020,0010)"]
+    paths = write_dicom_outputs(outputs, tmp_path / "dicom")
+    assert_dcmqi_reads_every_group_and_number(study, paths, tmp_path)
+    meta, _ = dcmqi_read_seg(paths["seg"], tmp_path)
+    replay_quantitative_reporting(dcmqi_read_sr(paths["sr"], tmp_path / "qr"), meta)
+    assert_rwvm_maps_the_pet_to_its_suv(pet, paths["rwvm"])  # stored as SUV already: slope 1
+    for key in ("seg", "sr", "rwvm"):
+        assert_valid_dicom(paths[key], inherited=h.files[0])

@@ -298,6 +298,19 @@ def build_dicom_outputs(study: StudyResult, volume_grid: VoxelGrid, pet_datasets
     if not regions:
         raise DicomExportError("no site was measured: there is no VOI to write as DICOM SEG")
     now = datetime.now()
+    with warnings.catch_warnings():
+        # highdicom doubts a one-component patient name ("STS_001"); it is the PET's and is copied as it is.
+        warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name",
+                                category=UserWarning)
+        return _build(study, volume_grid, completed, series_grid, pet_series_uid, units=units, suv_audit=suv_audit,
+                      pet_datasets=pet_datasets, first_file=first_file, observer_name=observer_name,
+                      replaces=replaces, notes=notes, now=now)
+
+
+def _build(study, volume_grid, completed, series_grid, pet_series_uid, *, units, suv_audit, pet_datasets,
+           first_file, observer_name, replaces, notes, now) -> DicomOutputs:
+    """:func:`build_dicom_outputs` once the PET headers are checked and completed."""
+    regions = study.regions
     tracking = {site: generate_uid() for site in regions}
     segment_numbers = {site: n for n, site in enumerate(regions, start=1)}
     seg = study_segmentation(regions, volume_grid, completed, series_grid, tracking_uids=tracking,
