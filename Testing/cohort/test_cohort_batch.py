@@ -153,7 +153,7 @@ def test_resume_skips_unchanged_studies_and_recomputes_changed_ones(cohort, tmp_
     (out / "studies" / "P-004.done.json").unlink()  # a folder finished but never recorded: not trusted
     third = run_batch(m, out, figure=False)
     assert third.measured == 3 and third.skipped == 3
-    assert {sid for sid, r in third.results.items() if not r.get("skipped") and r["status"] == "done"} == \
+    assert {sid for sid, r in third.results.items() if not r.skipped and r.done} == \
         {"P-002", "P-003", "P-004"}
     from PentixaforQuantLib.measure.protocol import ProtocolParameters
 
@@ -193,15 +193,15 @@ def test_local_worker_processes_with_a_worker_killed_mid_run(cohort, tmp_path, c
     killed = []
 
     def kill_worker(study_id, result):
-        if not killed and result.get("worker_pid"):
-            killed.append(result["worker_pid"])
-            os.kill(result["worker_pid"], signal.SIGKILL)
+        if not killed and result.worker_pid:
+            killed.append(result.worker_pid)
+            os.kill(result.worker_pid, signal.SIGKILL)
 
     result = run_batch(m, tmp_path / "out", workers=2, figure=False, bundle=False, on_result=kill_worker)
     assert killed and result.restarted  # the kill broke the pool and studies in flight were started again
     rows = _rows(tmp_path / "out")
     assert list(rows) == list(_rows(cohort_run[1]))  # each study once, in manifest order
-    assert result.failed == 1 and [f["study_id"] for f in result.failures] == ["P-008"]
+    assert result.failed == 1 and [f.study_id for f in result.failures] == ["P-008"]
     reference = _rows(cohort_run[1])
     for sid, row in rows.items():
         assert row["suv_max"] == reference[sid]["suv_max"] and row["mean_suv_max"] == reference[sid]["mean_suv_max"]

@@ -30,7 +30,7 @@ def test_dask_batch_equals_the_local_batch_with_a_worker_killed_mid_run(cohort, 
             return
         # The worker that did not just answer is busy with a study: kill it (its nanny starts a new one).
         pids = client.run(os.getpid)
-        victim = next((pid for pid in pids.values() if pid != result.get("worker_pid")), None)
+        victim = next((pid for pid in pids.values() if pid != result.worker_pid), None)
         if victim:
             killed.append(victim)
             os.kill(victim, signal.SIGKILL)
@@ -51,7 +51,7 @@ def test_dask_batch_equals_the_local_batch_with_a_worker_killed_mid_run(cohort, 
         if not row["error"]:
             assert row["suv_max"] == ref["suv_max"] and row["mean_suv_max"] == ref["mean_suv_max"]
     assert result.failed == len(result.failures) >= 1
-    assert len({f["study_id"] for f in result.failures}) == len(result.failures)
+    assert len({f.study_id for f in result.failures}) == len(result.failures)
 
 
 def test_dask_batch_through_the_command_line_by_scheduler_address(cohort, cluster, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from scipy.optimize import brentq
 from scipy.special import erf
 
-from PentixaforQuantLib.errors import MeasurementError
+from PentixaforQuantLib.errors import MeasurementError, ParameterError
 from PentixaforQuantLib.geometry import VoxelGrid
 from PentixaforQuantLib.measure.metrics import region_statistics, suv_peak
 from PentixaforQuantLib.measure.isocontour import IsocontourParameters, find_peak, grow_isocontour
@@ -517,8 +517,8 @@ def test_parameters_are_checked_and_round_trip():
     assert IsocontourParameters(**params.to_dict()) == params
     with pytest.raises(MeasurementError, match="connectivity"):
         IsocontourParameters(connectivity=8)
-    with pytest.raises(MeasurementError, match="threshold_fraction"):
-        IsocontourParameters(threshold_fraction=40)
+    with pytest.raises(ParameterError, match="threshold_fraction 40: must be from 0.1 to 0.9"):
+        IsocontourParameters(threshold_fraction=40)  # the protocol's range (inputs.py), as ProtocolParameters
     with pytest.raises(MeasurementError, match="method"):
         IsocontourParameters(method="a41")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .options import add_protocol_options, protocol_parameters
+from .options import add_normalization_option, add_protocol_options, protocol_parameters
 
 
 def cmd_batch(args) -> int:
@@ -25,7 +25,7 @@ def cmd_batch(args) -> int:
         print("\ninterrupted: finished studies are kept; run the same command again to resume", file=sys.stderr)
         return 130
     for failure in result.failures:
-        print(f"failed: {failure['study_id']} (manifest line {failure['line']}): {failure['error']}", file=sys.stderr)
+        print(f"failed: {failure.study_id} (manifest line {failure.line}): {failure.error}", file=sys.stderr)
     print(f"{len(result.rows)} studies: {result.measured} measured, {result.skipped} unchanged (kept), "
           f"{result.no_uptake} without uptake (counted, not measured), {result.failed} failed")
     for path in result.paths.values():
@@ -45,7 +45,6 @@ def register(sub) -> None:
     p.add_argument("--no-figure", action="store_true", help="skip each study's PNG picture")
     p.add_argument("--no-bundle", action="store_true",
                    help="skip each study's scene bundle study.mrb (a copy of the whole PET volume)")
-    p.add_argument("--suv", default="bw", choices=["bw", "lbm", "lbm-james128", "bsa", "ibw"],
-                   help="SUV normalisation (a manifest column 'suv' overrides it per study)")
+    add_normalization_option(p, "SUV normalisation (a manifest column 'suv' overrides it per study)")
     add_protocol_options(p)
     p.set_defaults(func=cmd_batch)

@@ -30,7 +30,7 @@ from .. import __version__
 from ..outputs.atomic import MARKER, write_file_atomically
 from .table import COHORT_COLUMNS, MEASUREMENT_KEYS, cohort_csv_text, manifest_row
 
-__all__ = ["StudyTask", "BatchResult", "study_fingerprint", "run_study", "run_batch", "ProgressBar",
+__all__ = ["StudyTask", "StudyOutcome", "Failure", "BatchResult", "study_fingerprint", "run_study", "run_batch", "ProgressBar",
            "COHORT_FILE", "FAILURES_FILE", "RUN_FILE", "STUDIES_FOLDER", "EXIT_SOME_FAILED"]
 
 COHORT_FILE = "cohort.csv"
@@ -42,6 +42,41 @@ DONE_SUFFIX = ".done.json"
 EXIT_SOME_FAILED = 3
 #: How often a study is started again after the process running it died (killed, out of memory).
 MAX_ATTEMPTS = 2
+
+
+@dataclass
+class StudyOutcome:
+    """What running one study gave: ``status`` "done" (``measurements``: the cohort measurement keys, with the
+    study's warnings and site errors) or "failed" (``error``: its one-line reason); ``skipped`` when an unchanged
+    earlier result was kept; the worker's timings (s) and peak memory (MB)."""
+
+    study_id: str
+    status: str
+    measurements: dict | None = None
+    warnings: str = ""
+    site_errors: str = ""
+    error: str = ""
+    skipped: bool = False
+    timings: dict = field(default_factory=dict)
+    max_rss_mb: float | None = None
+    worker_pid: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    @classmethod
+    def failed(cls, study_id: str, why: str, **extra) -> StudyOutcome:
+        return cls(study_id, "failed", error=why, **extra)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A study that failed, as ``failures.csv`` lists it."""
+
+    study_id: str
+    line: int
+    error: str
 
 
 @dataclass(frozen=True)
@@ -126,7 +161,7 @@ def _max_rss_mb() -> float | None:
     return rss / 1024.0 / 1024.0 if sys.platform == "darwin" else rss / 1024.0
 
 
-def run_study(task: StudyTask) -> dict:
+def run_study(task: StudyTask) -> StudyOutcome:
     """Run one study (in a worker): ``quantify`` into its folder, then its done record. Never raises for a
     study's own problem: a failure comes back as ``status = "failed"`` with its one-line reason."""
     from ..measure.protocol import ProtocolParameters
@@ -138,7 +173,6 @@ def run_study(task: StudyTask) -> dict:
     start, cpu_start = time.perf_counter(), time.process_time()
     task.done_file.unlink(missing_ok=True)
     timings: dict = {}
-    result = {"study_id": task.study_id, "worker_pid": os.getpid()}
     # A scene of its own, emptied at the end: a worker runs study after study, and the last study's volume must
     # not stay alive (through the global slicer.mrmlScene) while the next one is read.
     headless = HeadlessSlicer.create(install_globals=False)
@@ -156,16 +190,16 @@ def run_study(task: StudyTask) -> dict:
             "site_errors": row["error"] or "", "timings": timings,
         }
         write_file_atomically(task.done_file, json.dumps(record, indent=1) + "\n")
-        result.update(status="done", measurements=record["measurements"], warnings=record["warnings"],
-                      site_errors=record["site_errors"], error="")
+        result = StudyOutcome(task.study_id, "done", record["measurements"], record["warnings"],
+                              record["site_errors"])
     except Exception as exc:  # a study's failure is recorded, the batch goes on
-        result.update(status="failed", measurements=None, warnings="", error=_one_line(exc))
+        result = StudyOutcome.failed(task.study_id, _one_line(exc))
     finally:
         headless.scene.Clear(1)
         del headless
     timings["total_s"] = time.perf_counter() - start
     timings["cpu_s"] = time.process_time() - cpu_start  # this process's CPU time (all its threads)
-    result.update(timings=timings, max_rss_mb=_max_rss_mb())
+    result.timings, result.max_rss_mb, result.worker_pid = timings, _max_rss_mb(), os.getpid()
     return result
 
 
@@ -250,8 +284,8 @@ class BatchResult:
     skipped: int = 0
     failed: int = 0
     no_uptake: int = 0
-    failures: list[dict] = field(default_factory=list)
-    results: dict = field(default_factory=dict)  # study_id -> worker result (timings, memory)
+    failures: list[Failure] = field(default_factory=list)
+    results: dict[str, StudyOutcome] = field(default_factory=dict)  # study_id -> outcome (timings, memory)
     restarted: list[str] = field(default_factory=list)  # studies started again after their worker died
     paths: dict = field(default_factory=dict)
 
@@ -260,9 +294,8 @@ class BatchResult:
         return EXIT_SOME_FAILED if self.failed else 0
 
 
-def _lost(task: StudyTask, why: str) -> dict:
-    return {"study_id": task.study_id, "status": "failed", "measurements": None, "warnings": "", "error": why,
-            "timings": {}, "max_rss_mb": None}
+def _lost(task: StudyTask, why: str) -> StudyOutcome:
+    return StudyOutcome.failed(task.study_id, why)
 
 
 def _run_serial(tasks, on_done):
@@ -337,12 +370,12 @@ def _run_dask(tasks, on_done, *, scheduler=None, client=None):
             client.close()
 
 
-def _failures_csv_text(failures: list[dict]) -> str:
+def _failures_csv_text(failures: list[Failure]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["study_id", "manifest_line", "error"])
     for f in failures:
-        w.writerow([f["study_id"], f["line"], f["error"]])
+        w.writerow([f.study_id, f.line, f.error])
     return buf.getvalue()
 
 
@@ -385,7 +418,7 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
     started = datetime.now(timezone.utc)
 
     outcome = BatchResult(rows=[])
-    results: dict[str, dict] = {}
+    results: dict[str, StudyOutcome] = {}
     tasks: list[StudyTask] = []
     bar = ProgressBar(sum(e.uptake for e in manifest.entries), progress) if progress is not None else None
     for entry in manifest.entries:
@@ -401,21 +434,20 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
                          bundle, fingerprint)
         record = None if force else _trusted_record(task)
         if record is not None:
-            results[entry.study_id] = {"status": "done", "measurements": record["measurements"],
-                                       "warnings": record.get("warnings", ""),
-                                       "site_errors": record.get("site_errors", ""), "error": "", "skipped": True,
-                                       "timings": record.get("timings", {})}
+            results[entry.study_id] = StudyOutcome(
+                entry.study_id, "done", record["measurements"], record.get("warnings", ""),
+                record.get("site_errors", ""), skipped=True, timings=record.get("timings", {}))
             outcome.skipped += 1
             continue
         tasks.append(task)
     if bar is not None:
         bar.update(skipped=outcome.skipped)
 
-    def on_done(task: StudyTask, result: dict) -> None:
+    def on_done(task: StudyTask, result: StudyOutcome) -> None:
         if task.study_id in results:  # a second answer for one study (a retried task) is not counted twice
             return
         results[task.study_id] = result
-        failed = result["status"] != "done"
+        failed = not result.done
         if bar is not None:
             bar.update(done=0 if failed else 1, failed=1 if failed else 0)
         if on_result is not None:
@@ -438,17 +470,17 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
             outcome.rows.append(manifest_row(entry))
             outcome.no_uptake += 1
             continue
-        result = results.get(entry.study_id) or {"status": "failed", "measurements": None, "warnings": "",
-                                                 "error": "no result came back for this study"}
-        if result["status"] == "done":
-            if not result.get("skipped"):
+        result = results.get(entry.study_id) or StudyOutcome.failed(entry.study_id,
+                                                                     "no result came back for this study")
+        if result.done:
+            if not result.skipped:
                 outcome.measured += 1
-            outcome.rows.append(manifest_row(entry, result["measurements"], warnings=result["warnings"],
-                                             error=result.get("site_errors", "")))
+            outcome.rows.append(manifest_row(entry, result.measurements, warnings=result.warnings,
+                                             error=result.site_errors))
         else:
             outcome.failed += 1
-            outcome.failures.append({"study_id": entry.study_id, "line": entry.line, "error": result["error"]})
-            outcome.rows.append(manifest_row(entry, error=result["error"]))
+            outcome.failures.append(Failure(entry.study_id, entry.line, result.error))
+            outcome.rows.append(manifest_row(entry, error=result.error))
     outcome.results = results
 
     run_doc = {

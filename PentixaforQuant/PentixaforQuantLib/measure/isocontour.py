@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import MeasurementError
+from .parameter_ranges import check_value
 from ..geometry import VoxelGrid
 from .regions import (
     _RADIUS_RTOL, RegionMask, _ball_kernel, _check_image, _cropped, _fmt_ras, _outside_message, _point, sphere_region,
@@ -104,8 +105,9 @@ class IsocontourParameters:
         def bad(name, why):
             raise MeasurementError(f"isocontour parameter {name} = {getattr(self, name)!r}: {why}")
 
-        if not (0 < self.threshold_fraction <= 1):
-            bad("threshold_fraction", "must be in (0, 1], e.g. 0.40")
+        for name in ("threshold_fraction", "search_radius_mm", "max_volume_ml", "background_suv"):
+            if name != "background_suv" or self.background_suv is not None:  # the protocol's stated ranges
+                check_value(f"isocontour.{name}", getattr(self, name))
         if self.method not in _METHODS:
             bad("method", "must be 'fixed' or 'a50'")
         if self.connectivity not in _CONNECTIVITY_RANK:

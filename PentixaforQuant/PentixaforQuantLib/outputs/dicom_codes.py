@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..measure.sites import AORTA, LESION, SITE_TITLES
+from ..measure.sites import SITES
 from ..suv.codes import SUV_QUANTITY, Code, standard_suv_units_code
 
 __all__ = [
@@ -60,24 +60,6 @@ __all__ = [
 LOCAL_SCHEME = "99PXFQ"
 LOCAL_SCHEME_NAME = "PentixaforQuant local codes"
 
-# SNOMED CT (scheme SCT).
-_MORPHOLOGICALLY_ABNORMAL = Code("49755003", "SCT", "Morphologically Abnormal Structure")
-_LESION = Code("52988006", "SCT", "Lesion")
-_TISSUE = Code("85756007", "SCT", "Tissue")
-_BLOOD = Code("87612001", "SCT", "Blood")
-_BONE_MARROW = Code("14016003", "SCT", "Bone Marrow")
-_AORTIC_ARCH = Code("57034009", "SCT", "Aortic arch")
-_C7 = Code("87391001", "SCT", "C7 vertebra")
-_T12 = Code("23215003", "SCT", "T12 vertebra")
-_L5 = Code("49668003", "SCT", "L5 vertebra")
-_ILIUM = Code("22356005", "SCT", "Ilium")
-# The blood pool is the PET reference region (background) of the TBR: QIICR's convention for reference regions
-# (PETLiverUptakeMeasurement), CID 7165 / 7150.
-_SPATIAL_AND_RELATIONAL = Code("309825002", "SCT", "Spatial and Relational Concept")
-_REFERENCE_REGION = Code("C94970", "NCIt", "Reference Region")
-_RIGHT = Code("24028007", "SCT", "Right")
-_LEFT = Code("7771000", "SCT", "Left")
-
 
 @dataclass(frozen=True)
 class SiteCodes:
@@ -103,27 +85,20 @@ class SiteCodes:
     laterality: Code | None = None
 
 
+def _code(triple) -> Code | None:
+    return None if triple is None else Code(*triple)
+
+
+#: The site table's codes (``measure/sites.py``) as coded concepts.
 SITE_CODES: dict[str, SiteCodes] = {
-    LESION: SiteCodes(SITE_TITLES[LESION], _MORPHOLOGICALLY_ABNORMAL, _LESION),
-    AORTA: SiteCodes(SITE_TITLES[AORTA], _SPATIAL_AND_RELATIONAL, _REFERENCE_REGION, _AORTIC_ARCH),
-    "C7": SiteCodes(SITE_TITLES["C7"], _TISSUE, _BONE_MARROW, _C7),
-    "T12": SiteCodes(SITE_TITLES["T12"], _TISSUE, _BONE_MARROW, _T12),
-    "L5": SiteCodes(SITE_TITLES["L5"], _TISSUE, _BONE_MARROW, _L5),
-    "right_ilium": SiteCodes(SITE_TITLES["right_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _RIGHT),
-    "left_ilium": SiteCodes(SITE_TITLES["left_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _LEFT),
+    key: SiteCodes(site.title, _code(site.category), _code(site.property_type), _code(site.anatomic_region),
+                   _code(site.laterality))
+    for key, site in SITES.items()
 }
 
-#: Display colour (RGB 0-1) of each site: the SEG's Recommended Display CIELab Value and the scene's segment
-#: colour (scene.logic.SEGMENT_COLORS says the same; a test keeps the two equal).
-SITE_DISPLAY_RGB: dict[str, tuple[float, float, float]] = {
-    LESION: (0.95, 0.15, 0.10),
-    AORTA: (0.20, 0.45, 0.95),
-    "C7": (0.95, 0.75, 0.10),
-    "T12": (0.55, 0.85, 0.20),
-    "L5": (0.10, 0.75, 0.65),
-    "right_ilium": (0.70, 0.35, 0.85),
-    "left_ilium": (0.95, 0.45, 0.70),
-}
+#: Display colour (RGB 0-1) of each site, from the site table: the SEG's Recommended Display CIELab Value, as the
+#: scene's segment colour.
+SITE_DISPLAY_RGB: dict[str, tuple[float, float, float]] = {key: site.colour for key, site in SITES.items()}
 
 #: Derivation (CID 7464 / 7466) of each SUV statistic; the measurement name is the SUV quantity (DCM 126400) and
 #: the unit the CID 85 UCUM code of the normalisation (``g/ml{SUVbw}``, ...).

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import __version__
 from ..measure.protocol import METRIC_LABELS, StudyResult
-from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, SITE_TITLES
+from ..measure.sites import ALL_SITES, AORTA, ISOCONTOUR, LESION, MARROW_SITES, SITE_TITLES, SITES
 
 __all__ = ["Column", "COLUMNS", "study_rows", "study_to_dict", "study_wide_row", "write_study_json",
            "write_rows_csv", "describe_methods"]
@@ -91,9 +91,9 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
         row = dict.fromkeys(c.key for c in COLUMNS)
         row.update(site=site, title=SITE_TITLES[site], method=methods[site] if site in methods else methods["marrow"])
         point = points_ras.get(site)
-        sphere = study.blood_pool if site == AORTA else study.marrow.get(site)
-        if site == LESION and study.lesion is not None:
-            les = study.lesion
+        result = study.site_result(site)
+        if result is not None and SITES[site].voi == ISOCONTOUR:
+            les = result
             s = les.stats
             row.update(
                 suv_max=s.suv_max, suv_mean=s.suv_mean, suv_sd=s.suv_sd, suv_peak=les.peak.suv_peak,
@@ -101,10 +101,10 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
                 peak_r=les.peak_ras[0], peak_a=les.peak_ras[1], peak_s=les.peak_ras[2],
             )
             point, warnings = les.click_ras, les.warnings
-        elif sphere is not None:  # the blood pool or a marrow site
-            s = sphere.stats
+        elif result is not None:  # a sphere: the blood pool or a marrow site
+            s = result.stats
             row.update(suv_max=s.suv_max, suv_mean=s.suv_mean, suv_sd=s.suv_sd, volume_ml=s.volume_ml, voxels=s.voxels)
-            point, warnings = sphere.center_ras, sphere.warnings
+            point, warnings = result.center_ras, result.warnings
         else:
             warnings = []
         if site in study.errors:

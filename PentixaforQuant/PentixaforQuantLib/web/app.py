@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from ..errors import PentixaforQuantError
+from ..inputs import INPUTS
 from ..measure.sites import ALL_SITES
 from ..scene.panel import OVERRIDE_FIELDS, PARAMETERS
 from .worklist import DONE, REFUSED, Worklist
@@ -296,9 +297,13 @@ class ReadingStation:
                         self.state[name] = str(text)
                 if (saved or {}).get("normalization") in PARAMETERS["normalization"].choices:
                     c.set_parameter("normalization", saved["normalization"])
+                if not saved:  # the manifest row's SUV and protocol inputs, as the batch uses them
+                    c.use_settings(study.panel_settings)
+                    for name in OVERRIDE_FIELDS.keys() & study.panel_settings.keys():
+                        self.state[name] = str(study.panel_settings[name])
                 self.state.normalization = c.get_parameter("normalization")
                 c.add_listener(self._publish)
-                pet = c.load_dicom(study.dicom)
+                pet = c.load_dicom(study.dicom, series_uid=study.series_uid)
                 if pet is not None:
                     self._show_pet(pet)
                     try:
@@ -374,7 +379,7 @@ class ReadingStation:
                     c.set_parameter("normalization", self.state.normalization)  # converts again
                 else:
                     c.reconvert()
-            except (PentixaforQuantError, ValueError) as exc:
+            except PentixaforQuantError as exc:
                 self.state.study_error = self._for_page(str(exc))
                 return
             if c.pet_node is not None and not had_pet:
@@ -475,8 +480,7 @@ class ReadingStation:
                             html.Summary("SUV normalisation and overrides (marked \"user override\" in the audit)")
                             with html.Label("Normalisation", classes="override"):
                                 with html.Select(v_model=("normalization",), id="normalization"):
-                                    names = {"bw": "body weight", "lbm": "lean body mass (Janmahasatian)",
-                                             "bsa": "body surface area", "ibw": "ideal body weight"}
+                                    names = dict(INPUTS["normalization"].choices)  # readable labels
                                     for value in PARAMETERS["normalization"].choices:
                                         html.Option(names.get(value, value), value=value)
                             for name, (_field, words, _keywords) in OVERRIDE_FIELDS.items():
