@@ -380,11 +380,14 @@ STS_CASES = ("STS_001", "STS_024", "STS_051")
 @pytest.fixture(scope="module")
 def sts_root(tmp_path_factory):
     """Three real FDG PET series of the IBSI STS set (GE Discovery ST, stored as SUV; CC BY 3.0), unpacked once."""
+    import os
     import tarfile
+    from pathlib import Path
 
-    from conftest import SHARED_DATA
-
-    archive = SHARED_DATA / STS_ARCHIVE
+    # The shared data folder, found as Testing/conftest.py finds it.
+    shared = Path(os.environ.get("PENTIXAFOR_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared"
+                                 / "data"))
+    archive = shared / STS_ARCHIVE
     if not archive.is_file():
         pytest.skip(f"IBSI STS PET set not found ({archive.name}); set PENTIXAFOR_SHARED_DATA to the folder holding "
                     "ibsi-sts-pet/ (source: github.com/theibsi/data_sets, CC BY 3.0)")
