@@ -230,9 +230,9 @@ def test_the_command_line_options_are_the_table_of_inputs():
     assert {i.cli_flag for i in INPUTS.values() if i.cli_flag} <= flags
     args = parser.parse_args([])
     assert protocol_parameters(args) == ProtocolParameters() and suv_overrides(args) == SUVOverrides()
-    args = parser.parse_args(["--threshold", "50", "--a50", "--dose-mbq", "180", "--no-split-at-saddle"])
+    args = parser.parse_args(["--threshold", "50", "--a50", "--dose-mbq", "180", "--split-at-saddle"])
     assert protocol_parameters(args) == ProtocolParameters().with_isocontour(threshold_fraction=0.5, method="a50",
-                                                                             split_at_saddle=False)
+                                                                             split_at_saddle=True)
     assert suv_overrides(args) == SUVOverrides(dose_bq=180e6)
 
 

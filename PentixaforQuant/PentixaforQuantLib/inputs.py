@@ -163,7 +163,7 @@ INPUTS: dict[str, Input] = {i.key: i for i in (
           choices=((6, "6 (faces)"), (18, "18 (faces and edges)"), (26, "26 (faces, edges and corners)")),
           cli_flag="--connectivity", manifest_column="connectivity", panel_field="connectivity"),
     Input("isocontour.search_radius_mm", PROTOCOL, "Peak search radius", float, 10.0,
-          "The lesion peak is the hottest voxel whose centre lies within this distance (mm) of the click", unit="mm",
+          "The ascent from the click to the lesion's peak stays within this distance (mm) of the click", unit="mm",
           range=ValueRange(0.0, 50.0, "mm", "peak search radius around the click", low_inclusive=False),
           cli_flag="--search-radius-mm", manifest_column="search_radius_mm", panel_field="searchRadiusMm"),
     Input("isocontour.max_volume_ml", PROTOCOL, "Lesion size limit", float, 1000.0,
@@ -174,9 +174,10 @@ INPUTS: dict[str, Input] = {i.key: i for i in (
           "Background SUV of the A50 threshold (default: measured around the VOI)",
           range=ValueRange(0.0, 100.0, "", "A50 background SUV"),
           cli_flag="--background-suv", manifest_column="background_suv"),
-    Input("isocontour.split_at_saddle", PROTOCOL, "Split at the saddle", bool, True,
-          "Split structures the isocontour joins to the lesion off at the saddle (flagged either way)",
-          cli_flag="--no-split-at-saddle"),
+    Input("isocontour.split_at_saddle", PROTOCOL, "Split at the saddle", bool, False,
+          "Not the published method: keep only the clicked structure's part of the isocontour, split from the rest "
+          "at saddles (flagged); off by default",
+          cli_flag="--split-at-saddle"),
     Input("peak_variant", PROTOCOL, "SUVpeak centring", str, "global",
           "SUVpeak: global = best 1 mL sphere centred on any VOI voxel (PERCIST), local = sphere centred on the "
           "SUVmax voxel", choices=(("global", "global (PERCIST)"), ("local", "local (on the SUVmax voxel)")),

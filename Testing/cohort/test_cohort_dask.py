@@ -63,3 +63,21 @@ def test_dask_batch_through_the_command_line_by_scheduler_address(cohort, cluste
     assert code == 3  # the corrupt study
     rows = {r["study_id"]: r for r in read_cohort_csv(tmp_path / "cohort.csv")}
     assert rows["P-004"]["suv_max"] == pytest.approx(25.0, rel=2e-3) and rows["P-008"]["error"]
+
+
+def test_a_relative_out_reaches_the_workers_as_an_absolute_path(cohort, cluster, tmp_path, monkeypatch, capsys):
+    """The workers run in their own working folder (the one the cluster started in): a relative --out must be
+    resolved before the tasks go to them, or the study folders land there and a rerun recomputes everything."""
+    from PentixaforQuantLib.cli.main import main
+
+    manifest, _ = cohort
+    monkeypatch.chdir(tmp_path)
+    args = ["batch", str(manifest), "--out", "relative/out", "--scheduler", cluster.scheduler_address, "--no-figure",
+            "--no-bundle"]
+    assert main(args) == 3
+    studies = tmp_path / "relative" / "out" / "studies"
+    assert sorted(p.name for p in studies.glob("*.done.json")) == [f"P-00{i}.done.json" for i in range(1, 7)
+                                                                    if i != 7]
+    capsys.readouterr()
+    assert main(args) == 3
+    assert "6 unchanged (kept)" in capsys.readouterr().out

@@ -21,8 +21,8 @@ def _add_option(group, i: Input) -> None:
     """The option of one input of the table (``inputs.py``): its flag, type, default (in the shown unit), choices
     and help (the input's definition, with its unit)."""
     help_text = i.help.replace("%", "%%")  # argparse formats help texts with %
-    if i.type is bool:  # a default-on switch: the option turns it off (--no-split-at-saddle)
-        group.add_argument(i.cli_flag, action="store_true", help=f"turn off: {help_text}")
+    if i.type is bool:  # a switch with both forms (--split-at-saddle, --no-split-at-saddle)
+        group.add_argument(i.cli_flag, action=argparse.BooleanOptionalAction, default=i.default, help=help_text)
     elif i.flag_choice is not None:  # a two-way choice given as a switch (--a50)
         group.add_argument(i.cli_flag, action="store_true", help=help_text)
     elif i.choices:
@@ -76,7 +76,7 @@ def protocol_parameters(args):
     for i in inputs_of(PROTOCOL):
         value = getattr(args, _dest(i))
         if i.type is bool:
-            value = not value  # --no-split-at-saddle
+            value = bool(value)
         elif i.flag_choice is not None:
             value = i.flag_choice if value else i.default
         elif value is not None and i.type is float:

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..outputs.atomic import MARKER, write_file_atomically
-from .table import COHORT_COLUMNS, MEASUREMENT_KEYS, cohort_csv_text, manifest_row
+from ..outputs.json_text import json_text
+from .table import COHORT_COLUMNS, EXCLUDE_COLUMN, MEASUREMENT_KEYS, cohort_csv_text, manifest_row
 
 __all__ = ["StudyTask", "StudyOutcome", "Failure", "BatchResult", "study_fingerprint", "run_study", "run_batch", "ProgressBar",
            "COHORT_FILE", "FAILURES_FILE", "RUN_FILE", "STUDIES_FOLDER", "EXIT_SOME_FAILED"]
@@ -189,7 +190,7 @@ def run_study(task: StudyTask) -> StudyOutcome:
             "measurements": {k: row[k] for k in MEASUREMENT_KEYS}, "warnings": row["warnings"] or "",
             "site_errors": row["error"] or "", "timings": timings,
         }
-        write_file_atomically(task.done_file, json.dumps(record, indent=1) + "\n")
+        write_file_atomically(task.done_file, json_text(record, indent=1))
         result = StudyOutcome(task.study_id, "done", record["measurements"], record["warnings"],
                               record["site_errors"])
     except Exception as exc:  # a study's failure is recorded, the batch goes on
@@ -298,6 +299,38 @@ def _lost(task: StudyTask, why: str) -> StudyOutcome:
     return StudyOutcome.failed(task.study_id, why)
 
 
+def _worker_start(parent_pid: int) -> None:
+    """In each local worker process: leave Ctrl-C to the batch process (which stops the workers itself, so a
+    terminal's SIGINT to the whole process group does not print a traceback per worker), and end when the batch
+    process is gone (killed with SIGKILL, its workers must not go on computing and writing for nobody)."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def stop_worker_processes(processes, grace_s: float = 3.0) -> None:
+    """Terminate the given worker processes (SIGTERM), wait ``grace_s`` for them, then kill those left."""
+    processes = [p for p in processes if p.is_alive()]
+    for p in processes:
+        p.terminate()
+    deadline = time.monotonic() + grace_s
+    for p in processes:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
+
+
 def _run_serial(tasks, on_done):
     for task in tasks:
         on_done(task, run_study(task))
@@ -314,7 +347,8 @@ def _run_processes(tasks, workers: int, on_done, on_restart):
     pending = list(tasks)
     context = multiprocessing.get_context("spawn")
     while pending:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_start,
+                                   initargs=(os.getpid(),))
         try:
             futures = {pool.submit(run_study, task): task for task in pending}
             pending = []
@@ -333,7 +367,12 @@ def _run_processes(tasks, workers: int, on_done, on_restart):
                     continue
                 on_done(task, result)
         except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: no worker may go on running a study. shutdown() alone
+            # only cancels the studies not yet started; the running ones are stopped here. (The executor has no
+            # public list of its processes before Python 3.14's terminate_workers().)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            stop_worker_processes(processes)
             raise
         pool.shutdown(wait=True)
 
@@ -347,9 +386,16 @@ def _run_dask(tasks, on_done, *, scheduler=None, client=None):
         from ..errors import PentixaforQuantError
 
         raise PentixaforQuantError("--scheduler needs Dask distributed: pip install 'pentixaforquant[dask]'") from None
+    from ..errors import PentixaforQuantError
+
     own = client is None
     if own:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise PentixaforQuantError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
+                                       f"({_one_line(exc)})") from None
+    futures = {}
     try:
         run = uuid.uuid4().hex[:8]
         futures = {client.submit(run_study, task, key=f"pentixaforquant-{run}-{task.folder}", pure=False): task
@@ -365,9 +411,33 @@ def _run_dask(tasks, on_done, *, scheduler=None, client=None):
             else:
                 on_done(task, future.result())
             future.release()
+    except BaseException:
+        # Interrupted: the studies not started are cancelled; one already running finishes on its worker and
+        # writes its done record only when its folder is complete, so a rerun resumes from it either way.
+        try:
+            client.cancel(list(futures))
+        except Exception:  # noqa: BLE001 - the client may be the thing that failed
+            pass
+        raise
     finally:
         if own:
             client.close()
+
+
+def _exclusions_of(cohort_file: Path) -> dict[str, str]:
+    """The ``exclude`` cells of an earlier ``cohort.csv`` (the user's analysis choices survive a rerun)."""
+    try:
+        text = cohort_file.read_text(encoding="utf-8-sig")
+        return {(r.get("study_id") or "").strip(): (r.get(EXCLUDE_COLUMN) or "").strip()
+                for r in csv.DictReader(io.StringIO(text)) if (r.get(EXCLUDE_COLUMN) or "").strip()}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+
+
+def _measured(entry) -> bool:
+    """A study is measured when it has uptake, or when it has none in the target lesion but its series and points
+    are given (a visually negative patient of the AML study still has its marrow read)."""
+    return entry.uptake or bool(entry.dicom and entry.points)
 
 
 def _failures_csv_text(failures: list[Failure]) -> str:
@@ -412,7 +482,8 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
     from .manifest import protocol_for
 
     base = parameters or ProtocolParameters()
-    out = Path(out_dir)
+    # Absolute before anything goes to a worker: a Dask worker runs in its own working folder.
+    out = Path(out_dir).expanduser().resolve()
     studies_dir = out / STUDIES_FOLDER
     studies_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
@@ -420,9 +491,9 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
     outcome = BatchResult(rows=[])
     results: dict[str, StudyOutcome] = {}
     tasks: list[StudyTask] = []
-    bar = ProgressBar(sum(e.uptake for e in manifest.entries), progress) if progress is not None else None
+    bar = ProgressBar(sum(_measured(e) for e in manifest.entries), progress) if progress is not None else None
     for entry in manifest.entries:
-        if not entry.uptake:
+        if not _measured(entry):
             continue
         study_parameters = protocol_for(entry.protocol, base).to_dict()
         study_normalization = entry.normalization or normalization
@@ -467,8 +538,9 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
 
     for entry in manifest.entries:
         if not entry.uptake:
-            outcome.rows.append(manifest_row(entry))
             outcome.no_uptake += 1
+        if not _measured(entry):
+            outcome.rows.append(manifest_row(entry))
             continue
         result = results.get(entry.study_id) or StudyOutcome.failed(entry.study_id,
                                                                      "no result came back for this study")
@@ -504,9 +576,12 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
         "columns": [{"key": c.key, "unit": c.unit, "description": c.description} for c in COHORT_COLUMNS],
         "studies_folder": STUDIES_FOLDER,
     }
+    kept = _exclusions_of(out / COHORT_FILE)
+    for row in outcome.rows:
+        row[EXCLUDE_COLUMN] = kept.get(row["study_id"], "")
     outcome.paths = {
         "cohort": write_file_atomically(out / COHORT_FILE, cohort_csv_text(outcome.rows)),
         "failures": write_file_atomically(out / FAILURES_FILE, _failures_csv_text(outcome.failures)),
-        "run": write_file_atomically(out / RUN_FILE, json.dumps(run_doc, indent=2, default=str) + "\n"),
+        "run": write_file_atomically(out / RUN_FILE, json_text(run_doc, default=str)),
     }
     return outcome

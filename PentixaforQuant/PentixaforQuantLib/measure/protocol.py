@@ -23,6 +23,8 @@ from .parameter_ranges import check_choice, check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
 from .sites import AORTA, BLOOD_POOL_KIND, ISOCONTOUR, LESION, LESION_KIND, MARROW_SITES, SITES
 from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
+from .lesion_checks import peak_sphere_hotter
+from .voi_warnings import VOIWarning
 from .regions import RegionMask, _fmt_ras, sphere_region
 
 __all__ = [
@@ -39,6 +41,9 @@ __all__ = [
 
 #: How each lesion metric (and the TBR) is written for people: tables, method texts, figure labels.
 METRIC_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
+
+
+_RETIRED_ISOCONTOUR_PARAMETERS = frozenset({"core_fraction", "max_core_distance_mm"})
 
 
 @dataclass(frozen=True)
@@ -85,9 +90,12 @@ class ProtocolParameters:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ProtocolParameters:
+        """Rebuild from :meth:`to_dict`. The parameters of the retired shoulder check (``core_fraction``,
+        ``max_core_distance_mm``), found in results written before it was removed, are ignored: they changed no
+        VOI, only a warning."""
         d = dict(d)
-        iso = IsocontourParameters(**d.pop("isocontour", {}))
-        return cls(isocontour=iso, **d)
+        iso = {k: v for k, v in d.pop("isocontour", {}).items() if k not in _RETIRED_ISOCONTOUR_PARAMETERS}
+        return cls(isocontour=IsocontourParameters(**iso), **d)
 
     def with_isocontour(self, **changes) -> ProtocolParameters:
         """A copy with some isocontour parameters changed."""
@@ -104,16 +112,25 @@ class LesionResult:
     peak: PeakResult
     peak_ras: np.ndarray
     peak_center_ras: np.ndarray  # centre of the SUVpeak sphere
-    #: Structures the isocontour joined to the lesion (hottest first): suv_max, peak_ras (world), volume_ml.
+    #: Structures the isocontour joined to the lesion that are not in the VOI (hottest first): suv_max, peak_ras
+    #: (world), volume_ml.
     neighbours: list[dict] = field(default_factory=list)
+    #: Warnings on the numbers measured on the VOI (the SUVpeak sphere), after the VOI's own.
+    metric_warnings: list[VOIWarning] = field(default_factory=list)
 
     @property
     def region(self) -> RegionMask:
         return self.voi.region
 
     @property
+    def warning_records(self) -> list[VOIWarning]:
+        """The typed warnings: the VOI's, then the metrics' (code, numbers, ``short`` and ``detail`` texts)."""
+        return list(self.voi.warnings) + list(self.metric_warnings)
+
+    @property
     def warnings(self) -> list[str]:
-        return list(self.voi.warnings)
+        """One short line per warning (``warning_records`` has the code, the numbers and the full text)."""
+        return [w.short for w in self.warning_records]
 
 
 @dataclass
@@ -245,14 +262,16 @@ def measure_lesion(
     peak_ras = to_world(grid.ijk_to_ras_points(np.asarray(voi.peak_kji[::-1], float)))
     peak_center_ras = to_world(grid.ijk_to_ras_points(np.asarray(peak.center_kji[::-1], float)))
     neighbours = [
-        {"suv_max": n["suv_max"],
-         "peak_ras": np.asarray(to_world(grid.ijk_to_ras_points(np.asarray(n["peak_kji"][::-1], float))), float),
-         "volume_ml": n["voxels"] * grid.voxel_volume_ml}
+        {"suv_max": n.suv_max,
+         "peak_ras": np.asarray(to_world(grid.ijk_to_ras_points(np.asarray(n.peak_kji[::-1], float))), float),
+         "volume_ml": n.voxels * grid.voxel_volume_ml}
         for n in voi.neighbours
     ]
+    sphere = peak_sphere_hotter(image, grid, voi.region, stats.suv_max, peak.suv_peak, peak.center_kji,
+                                parameters.peak_radius_mm)
     return LesionResult(
         np.asarray(to_world(click_ras), float), voi, stats, peak, np.asarray(peak_ras, float),
-        np.asarray(peak_center_ras, float), neighbours,
+        np.asarray(peak_center_ras, float), neighbours, [] if sphere is None else [sphere],
     )
 
 
