@@ -320,9 +320,9 @@ def test_every_dro_exports_a_report_dcmqi_reads_with_every_number(name, dro_expo
 
 def test_pixelmed_finds_no_template_error_in_any_dro_report(dro_exports):
     exports, out = dro_exports
-    # Two DROs with the most different headers (the first, and the one without Accession Number); the rest of
-    # the 17 reports are built by the same code from the same tree and are checked by dcmqi and dciodvfy above.
-    results = pixelmed_sr_validation(*(exports[name][2]["sr"] for name in ("DRO_0_0", "DRO_5_0")))
+    # PixelMed takes about 15 s a report: the DRO without Accession Number (the demo's report is checked above);
+    # the 17 reports are built by the same code from the same tree, each checked by dcmqi and dciodvfy above.
+    results = pixelmed_sr_validation(exports["DRO_5_0"][2]["sr"])
     assert all(errors == [] for errors in results.values()), results
 
 
