@@ -9,18 +9,34 @@ Two readers on the same study (two servers with one ``--out``; the tabs of one s
 remembers the revision it opened; a save whose
 revision is no longer the one on disk is refused with a message naming who saved meanwhile and when, and nothing
 is written. The check and the folder replacement happen under an exclusive lock file, so two saves never interleave.
+
+The saved files name no folder of the server: ``study.json`` names the study by its id, and the scene bundle
+``study.mrb`` is written without the PET's source paths (the DICOM files it was read from). A server stopped in the
+middle of a save leaves a hidden ``.<study>.partial-*`` (or ``.old-*``) folder beside the readings;
+:func:`remove_stale_folders` removes them at the next start, each under its study's lock so a save in progress in
+another server is never touched.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import PentixaforQuantError
 
-__all__ = ["SaveConflict", "save_reading", "read_reading", "read_saved_points"]
+__all__ = ["SaveConflict", "save_reading", "read_reading", "read_saved_points", "remove_stale_folders",
+           "SERVER_PATH_ATTRIBUTES"]
+
+#: Attributes of the PET volume node that name files on the server (its DICOM files, its source folder); left out
+#: of the saved scene bundle. The names are those of ``scene/logic.py`` and ``scene/panel.py``.
+SERVER_PATH_ATTRIBUTES = ("PentixaforQuant.DicomFiles", "PentixaforQuant.Source")
+
+#: The scratch and set-aside folders of ``outputs/atomic.py``: ``.<name>.partial-<random>``, ``.<name>.old-<random>``.
+_STALE = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-[A-Za-z0-9_]+$")
 
 
 class SaveConflict(PentixaforQuantError):
@@ -78,10 +94,9 @@ def save_reading(controller, folder, *, reader: str, seen_revision: int | None, 
     """
     from ..scene.panel import OVERRIDE_FIELDS
     from ..scene.quantify import write_study_outputs
+    from .security import check_reader_name
 
-    reader = " ".join((reader or "").split())
-    if not reader:
-        raise PentixaforQuantError("enter the reader's name before saving")
+    reader = check_reader_name(reader)
     if controller.study is None:
         raise PentixaforQuantError("nothing to save: the study is not measured")
     folder = Path(folder)
@@ -102,9 +117,44 @@ def save_reading(controller, folder, *, reader: str, seen_revision: int | None, 
             "normalization": controller.get_parameter("normalization"),
             "overrides": overrides,
         }
-        write_study_outputs(controller.logic, controller.pet_node, controller.points_node, controller.study, folder,
-                            source=source, figure=False, extra={"reading": reading}, points_file=True)
+        with _without_server_paths(controller.pet_node):
+            write_study_outputs(controller.logic, controller.pet_node, controller.points_node, controller.study,
+                                folder, source=source, figure=False, extra={"reading": reading}, points_file=True)
     return reading
+
+
+@contextmanager
+def _without_server_paths(node):
+    """The node without its server-path attributes while the outputs are written (they come back afterwards: the
+    open study still converts again from its DICOM files)."""
+    kept = {name: node.GetAttribute(name) for name in SERVER_PATH_ATTRIBUTES if node.GetAttribute(name) is not None}
+    for name in kept:
+        node.RemoveAttribute(name)
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            node.SetAttribute(name, value)
+
+
+def remove_stale_folders(out_dir) -> int:
+    """Remove the unfinished save folders a stopped server left in ``out_dir``; returns how many were removed.
+
+    Each is removed under the lock of its study (the one :func:`save_reading` holds while it writes), so a save in
+    progress in another server finishes first (its own folder is then gone)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return 0
+    removed = 0
+    for path in sorted(out_dir.iterdir()):
+        match = _STALE.match(path.name)
+        if match is None or not path.is_dir() or path.is_symlink():
+            continue
+        with _exclusive(out_dir / f".{match['name']}.lock"):
+            if path.exists():
+                shutil.rmtree(path, ignore_errors=True)
+                removed += not path.exists()
+    return removed
 
 
 def read_saved_points(folder) -> dict | None:
