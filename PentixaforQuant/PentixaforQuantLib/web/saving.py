@@ -12,9 +12,9 @@ is written. The check and the folder replacement happen under an exclusive lock 
 
 The saved files name no folder of the server: ``study.json`` names the study by its id, and the scene bundle
 ``study.mrb`` is written without the PET's source paths (the DICOM files it was read from). A server stopped in the
-middle of a save leaves a hidden ``.<study>.partial-*`` (or ``.old-*``) folder beside the readings;
-:func:`remove_stale_folders` removes them at the next start, each under its study's lock so a save in progress in
-another server is never touched.
+middle of a save leaves a hidden scratch folder beside the readings; :func:`remove_stale_folders` removes them at
+the next start, under a lock every save holds while it writes, so a save in progress in another server is never
+touched.
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ __all__ = ["SaveConflict", "save_reading", "read_reading", "read_saved_points", 
 #: of the saved scene bundle. The names are those of ``scene/logic.py`` and ``scene/panel.py``.
 SERVER_PATH_ATTRIBUTES = ("PentixaforQuant.DicomFiles", "PentixaforQuant.Source")
 
-#: The scratch and set-aside folders of ``outputs/atomic.py``: ``.<name>.partial-<random>``, ``.<name>.old-<random>``.
-_STALE = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-[A-Za-z0-9_]+$")
+#: The scratch and set-aside folders of ``outputs/atomic.py`` (``.pfq-partial-*``, ``.pfq-old-*``; before,
+#: ``.<name>.partial-*`` and ``.<name>.old-*``).
+_STALE = re.compile(r"^\.(?:pfq-(?:partial|old)-|.+\.(?:partial|old)-)[A-Za-z0-9_]+$")
+#: Held shared by every save in ``--out`` (by any server), exclusively while stale folders are removed.
+_SAVING_LOCK = ".pentixaforquant-saving.lock"
 
 
 class SaveConflict(PentixaforQuantError):
@@ -44,8 +47,8 @@ class SaveConflict(PentixaforQuantError):
 
 
 @contextmanager
-def _exclusive(lock_path: Path):
-    """An exclusive advisory lock (POSIX ``flock``; on systems without it, no lock)."""
+def _exclusive(lock_path: Path, *, shared: bool = False):
+    """An advisory lock, exclusive or ``shared`` (POSIX ``flock``; on systems without it, no lock)."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+b") as fh:
         try:
@@ -53,7 +56,7 @@ def _exclusive(lock_path: Path):
         except ImportError:  # Windows: the atomic folder replacement still keeps the outputs whole
             yield
             return
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -100,7 +103,7 @@ def save_reading(controller, folder, *, reader: str, seen_revision: int | None, 
     if controller.study is None:
         raise PentixaforQuantError("nothing to save: the study is not measured")
     folder = Path(folder)
-    with _exclusive(folder.parent / f".{folder.name}.lock"):
+    with _exclusive(folder.parent / _SAVING_LOCK, shared=True), _exclusive(folder.parent / f".{folder.name}.lock"):
         current = read_reading(folder)
         current_revision = None if current is None else current.get("revision")
         if current_revision != seen_revision:
@@ -140,20 +143,18 @@ def _without_server_paths(node):
 def remove_stale_folders(out_dir) -> int:
     """Remove the unfinished save folders a stopped server left in ``out_dir``; returns how many were removed.
 
-    Each is removed under the lock of its study (the one :func:`save_reading` holds while it writes), so a save in
-    progress in another server finishes first (its own folder is then gone)."""
+    They are removed under the lock every save holds (shared) while it writes, so a save in progress in another
+    server on the same folder finishes first (its own scratch folder is then gone)."""
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return 0
     removed = 0
-    for path in sorted(out_dir.iterdir()):
-        match = _STALE.match(path.name)
-        if match is None or not path.is_dir() or path.is_symlink():
-            continue
-        with _exclusive(out_dir / f".{match['name']}.lock"):
-            if path.exists():
-                shutil.rmtree(path, ignore_errors=True)
-                removed += not path.exists()
+    with _exclusive(out_dir / _SAVING_LOCK):
+        for path in sorted(out_dir.iterdir()):
+            if _STALE.match(path.name) is None or not path.is_dir() or path.is_symlink():
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed += not path.exists()
     return removed
 
 
