@@ -53,23 +53,24 @@ def running_station(args: list[str], *, timeout_s: float = 90.0):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
     lines: list[str] = []  # what the server prints (the address to open, with the token when there is one)
     threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
-    url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
                 time.sleep(0.2)
                 raise RuntimeError(f"the web server exited with {proc.returncode}: {''.join(lines)}")
+            # The address to open, with its access token (printed once the study is loaded).
+            opened = next((line.split()[1] for line in list(lines) if line.startswith("Open ")), None)
             try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
+                if opened is not None:
+                    with urllib.request.urlopen(opened, timeout=2) as r:
+                        if r.status == 200:
+                            break
             except OSError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the web server did not answer within {timeout_s:.0f} s")
             time.sleep(0.25)
-        opened = next((line.split()[1] for line in lines if line.startswith("Open ")), url)
         yield opened, proc
     finally:
         proc.terminate()

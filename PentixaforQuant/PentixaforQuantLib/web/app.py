@@ -691,16 +691,20 @@ class ReadingStation:
                         self._worklist_panel(html)
                         self._suv_panel(html)
                     with html.Div(classes="main"):
-                        html.Div("{{ study_error }}", v_if="study_error", classes="refusal", id="study-error",
-                                 role="alert")
-                        html.Div("{{ pending_points }} saved point(s) kept: they come back when the SUV is "
-                                 "accepted", v_if="pending_points", classes="refusal", id="pending-points")
-                        html.Div("{{ study_note }}", v_if="study_note", classes="note", id="study-note")
+                        # The areas around the views keep their size whatever they show, so the views never move
+                        # or resize under the reader's mouse (a resized view maps clicks wrongly until redrawn).
+                        with html.Div(classes="status-area"):
+                            html.Div("{{ study_error }}", v_if="study_error", classes="refusal", id="study-error",
+                                     role="alert", raw_attrs=[':title="study_error"'])
+                            html.Div("{{ pending_points }} saved point(s) kept: they come back when the SUV is "
+                                     "accepted", v_if="pending_points", classes="refusal", id="pending-points")
+                            html.Div("{{ study_note }}", v_if="study_note", classes="note", id="study-note")
                         with html.Div(classes="views"):
                             self.layout_manager.initialize_layout_grid(layout)
                         html.Div("{{ cursor_text || 'move the mouse over a view to read the SUV' }}",
                                  id="cursor-suv", classes="cursor")
-                        self._results_table(html)
+                        with html.Div(classes="results-area"):
+                            self._results_table(html)
                         html.Pre("{{ JSON.stringify({points, view_geometry, measure_count, save_block, dirty, "
                                  "busy, placing, results_stale, pending_points}) }}", id="page-data",
                                  classes="page-data")
@@ -832,13 +836,16 @@ html { overflow-y: auto; }
 .side h3 { margin: 8px 0 3px; font-size: 14px; }
 .main { flex: 1; display: flex; flex-direction: column; min-width: 0; min-height: 0; }
 .views { flex: 1 1 auto; min-height: 240px; position: relative; }
+.status-area { flex: none; height: 44px; overflow-y: auto; }
+.results-area { flex: none; height: 250px; overflow-y: auto; }
 .view-label { position: absolute; top: 2px; left: 50%; transform: translateX(-50%); color: #fff;
   background: rgba(0,0,0,.55); padding: 0 6px; border-radius: 3px; font-size: 12px; pointer-events: none; }
 .letter { position: absolute; color: #ffeb3b; font-weight: bold; font-size: 13px; pointer-events: none;
   text-shadow: 0 0 2px #000; }
 .letter-left { left: 4px; top: 50%; } .letter-right { right: 4px; top: 50%; }
 .letter-top { top: 18px; left: 50%; } .letter-bottom { bottom: 26px; left: 50%; }
-.cursor { font-size: 12px; color: #333; padding: 1px 4px; min-height: 18px; }
+.cursor { font-size: 12px; color: #333; padding: 1px 4px; height: 18px; flex: none; overflow: hidden;
+  white-space: nowrap; }
 .busy-text { font-size: 13px; }
 .save-status { max-width: 340px; font-size: 12px; line-height: 1.2; margin-left: 8px; overflow: hidden;
   max-height: 44px; }

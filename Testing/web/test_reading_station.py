@@ -1,0 +1,315 @@
+"""The reading station as a team relies on it, in a real browser (headless system Chromium, trusted mouse and key
+events): safe by default, no lost or wrong work, made for reading. Skips (saying why) without Chromium or
+Playwright, like ``test_browser.py``; fails in CI instead.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station_driver import Station, browser, free_port, running_station
+from test_browser import _missing, screenshots  # noqa: F401 - the screenshots fixture
+
+if _missing():
+    import os
+
+    if os.environ.get("CI"):
+        pytest.fail(f"browser test cannot run in CI: {_missing()}", pytrace=False)
+    pytest.skip(_missing(), allow_module_level=True)
+
+
+def _worklist(tmp_path, phantom_folder, names=("b_phantom",), broken=True) -> Path:
+    root = tmp_path / "worklist"
+    root.mkdir()
+    if broken:
+        (root / "a_broken").mkdir()
+        (root / "a_broken" / "IM0001.dcm").write_bytes(b"not a DICOM file")
+    for name in names:
+        shutil.copytree(phantom_folder / "dicom", root / name)
+    return root
+
+
+def _open(page, study_id):
+    page.locator(f'#worklist li[data-study="{study_id}"] button').click()
+    page.wait_for_function(f"document.querySelector('#study-title').textContent.trim() === '{study_id}'")
+
+
+def _snackbar(page) -> str:
+    page.wait_for_selector("#message", state="visible")
+    return page.locator("#message").inner_text()
+
+
+_PROBE_PAGE = """<!doctype html><title>another site</title><script>
+const ws = new WebSocket('ws://127.0.0.1:%(port)d/ws');
+window.result = 'pending';
+ws.onopen = () => { window.result = 'open'; };
+ws.onerror = () => { if (window.result === 'pending') window.result = 'refused'; };
+ws.onclose = () => { if (window.result === 'pending') window.result = 'refused'; };
+</script>"""
+
+
+def test_safe_by_default(phantom_study, tmp_path):
+    """Token on loopback too, a page of another origin refused, errors as one line without server paths, reader
+    names checked, saved files without server paths."""
+    _phantom, folder = phantom_study
+    root = _worklist(tmp_path, folder)
+    out = tmp_path / "readings"
+    stale = out / ".b_phantom.partial-x1y2"
+    (stale / "Data").mkdir(parents=True)
+    with running_station(["--worklist", str(root), "--out", str(out)]) as (url, _proc), browser() as open_page:
+        assert "?secret=" in url and url.startswith("http://127.0.0.1:")  # loopback needs the token too
+        assert not stale.exists()  # the unfinished save of a stopped server is gone
+        port = int(url.split(":")[2].split("/")[0])
+
+        bare = open_page(url.split("?")[0])
+        assert "needs its access address" in bare.locator("#no-token").inner_text()
+        wrong = open_page(url.split("?")[0] + "?secret=wslink-secret")
+        assert wrong.locator("#no-token").count() == 1
+
+        # A page from another origin (another port of this machine) opens the station's websocket: refused, while
+        # the same code in the station's own page opens it (so the refusal is the origin's, not a broken probe).
+        probe_port = free_port()
+        probe_dir = tmp_path / "probe"
+        probe_dir.mkdir()
+        (probe_dir / "index.html").write_text(_PROBE_PAGE % {"port": port})
+        handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(probe_dir), **k)  # noqa
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", probe_port), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        try:
+            other = open_page(f"http://127.0.0.1:{probe_port}/index.html")
+            other.wait_for_function("window.result !== 'pending'", timeout=15000)
+            assert other.evaluate("window.result") == "refused"
+        finally:
+            httpd.shutdown()
+        page = open_page(url)
+        station = Station(page)
+        page.wait_for_selector("#study-error")
+        probe_js = (_PROBE_PAGE % {"port": port}).split("<script>")[1].split("</script>")[0]
+        assert page.evaluate(probe_js.replace("const ws", "window.ws") + "; 0") == 0
+        page.wait_for_function("window.result !== 'pending'", timeout=15000)
+        assert page.evaluate("window.result") == "open"
+
+        # A study index that is not a number, and a call the server cannot handle: one line, no traceback.
+        page.evaluate("window.trame.trigger('open_study', ['1; import os'])")
+        assert _snackbar(page) == "cannot open the study: that is not a study of the worklist"
+        page.evaluate("window.trame.trigger('open_study', [0, 1, 2, 3])")
+        page.wait_for_function("document.querySelector('#message').textContent.includes('internal error')")
+        line = page.locator("#message").inner_text()
+        assert line == "cannot open the study: internal error (TypeError); see the server's log"
+        body = page.locator("body").inner_text()
+        assert "Traceback" not in body and str(root) not in body and ".py" not in body and "site-packages" not in body
+
+        _open(page, "b_phantom")
+        station.wait_views_sized()
+        lesion = _phantom.truth.seed_points["lesion"]
+        station.jump_to(lesion)
+        station.place("lesion", lesion)
+        page.wait_for_function("!document.querySelector('#save').disabled")
+        for name, message in (("Dr \u202eevil", "RIGHT-TO-LEFT OVERRIDE"), ("x" * 100_000, "use at most 80"),
+                              ("A\u0000B", "cannot be shown")):
+            page.evaluate("name => window.trame.state.set('reader_name', name)", name)
+            page.locator("#save").click()
+            page.wait_for_function("m => (document.querySelector('#save-error') || {}).textContent?.includes(m)",
+                                   arg=message)
+        assert not (out / "b_phantom").exists()
+        page.locator("#reader-name").fill("Dr Test")
+        page.locator("#save").click()
+        page.wait_for_selector("#save-message")
+        saved = out / "b_phantom"
+        needles = [str(root).encode(), str(tmp_path).encode(), str(out).encode()]
+        for path in saved.iterdir():
+            blobs = [path.read_bytes()]
+            if path.suffix == ".mrb":
+                with zipfile.ZipFile(path) as bundle:
+                    blobs = [bundle.read(n) for n in bundle.namelist()]
+            assert not any(n in b for n in needles for b in blobs), f"{path.name} holds a server path"
+
+
+def test_no_lost_or_wrong_work(phantom_study, tmp_path, screenshots):  # noqa: F811
+    """Save blocked with its reason while the SUV is refused or stale; a reopened study with a refused override
+    keeps its points; Escape undoes a re-placement; leaving with unsaved changes asks first."""
+    phantom, folder = phantom_study
+    root = _worklist(tmp_path, folder, names=("s1", "s2"), broken=False)
+    out = tmp_path / "readings"
+    lesion = np.array(phantom.truth.seed_points["lesion"], float)
+    expected = phantom.truth.expected["lesion"]["suv_max"]
+    with running_station(["--worklist", str(root), "--out", str(out)]) as (url, _proc), browser() as open_page:
+        page = open_page(url)
+        station = Station(page)
+        station.wait_views_sized()
+        assert page.locator("#save").is_disabled()  # nothing measured yet, and the page says why
+        assert "nothing measured yet" in page.locator("#save-blocked").inner_text()
+        station.jump_to(lesion)
+        station.place("lesion", lesion)
+        placed = station.data()["points"]["lesion"]
+        assert station.table_value("lesion", "suv_max") == pytest.approx(expected, abs=2e-3)
+
+        # Re-placing is undoable: the button starts placement, Escape cancels and the previous point comes back.
+        count = station.data()["measure_count"]
+        page.locator("#place-lesion").click()
+        page.wait_for_selector("#placing-hint")
+        assert "placing Target lesion" in page.locator("#save-blocked").inner_text()
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#placing-hint", state="detached")
+        data = station.wait(lambda d: "lesion" in d["points"] and d["measure_count"] > count and not d["placing"],
+                            what="the previous lesion point to come back")
+        assert np.allclose(data["points"]["lesion"], placed, atol=1e-6)
+        page.wait_for_function("document.querySelector('#results tr[data-site=\"lesion\"] td[data-col=\"suv_max\"]')"
+                               ".dataset.value > 0")
+        assert station.table_value("lesion", "suv_max") == pytest.approx(expected, abs=2e-3)
+
+        # A refused SUV (900 kg) blocks Save, marks the old numbers as not current, and Save refuses if forced.
+        page.locator("#overrides summary").click()
+        page.locator("#overrideWeightKg").fill("900")
+        page.wait_for_function("document.querySelector('#save').disabled")
+        assert "not applied" in page.locator("#save-blocked").inner_text()
+        page.locator("#apply-overrides").click()
+        page.wait_for_selector("#suv-refusal")
+        page.wait_for_function("(document.querySelector('#save-blocked') || {}).textContent?.includes('refused')")
+        assert page.locator("#save").is_disabled()
+        assert "not current" in page.locator("#results-stale").inner_text()
+        page.locator("#reader-name").fill("Dr Test")
+        page.evaluate("window.trame.trigger('save')")  # as if the disabled button were pressed anyway
+        page.wait_for_selector("#save-error")
+        assert "not saved: the SUV is refused" in page.locator("#save-error").inner_text()
+        assert not (out / "s1").exists()
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(screenshots / "web-station-refused.png"))
+        page.locator("#overrideWeightKg").fill("80")
+        page.locator("#apply-overrides").click()
+        page.wait_for_selector("#suv-refusal", state="detached")
+        page.wait_for_function("!document.querySelector('#save').disabled")
+        assert station.table_value("lesion", "suv_max") == pytest.approx(expected * 80 / 70, abs=3e-3)
+        page.locator("#save").click()
+        page.wait_for_selector("#save-message")
+        assert json.loads((out / "s1" / "study.json").read_text())["reading"]["overrides"] == {
+            "overrideWeightKg": "80"}
+
+        # Leaving a study with unsaved changes asks first; "Stay" keeps it, "Discard" opens the other one.
+        station.jump_to(lesion)
+        aorta = phantom.truth.seed_points["aorta"]
+        station.jump_to(aorta)
+        station.place("aorta", aorta)
+        station.wait(lambda d: d["dirty"], what="the study to count as changed")
+        page.locator('#worklist li[data-study="s2"] button').click()
+        page.wait_for_selector("#confirm-leave")
+        assert "s1 has unsaved changes" in page.locator("#confirm-leave").inner_text()
+        page.locator("#confirm-stay").click()
+        page.wait_for_selector("#confirm-leave", state="detached")
+        assert page.locator("#study-title").inner_text() == "s1" and "aorta" in station.data()["points"]
+        page.locator("#next-study").click()
+        page.wait_for_selector("#confirm-leave")
+        page.locator("#confirm-discard").click()
+        page.wait_for_function("document.querySelector('#study-title').textContent.trim() === 's2'")
+        from PentixaforQuantLib.web.saving import read_saved_points
+
+        assert set(read_saved_points(out / "s1")) == {"lesion"}  # the discarded aorta was never saved
+
+        # A saved reading whose override is refused now: reopened, it shows the refusal, keeps its points, is not
+        # listed as done, and the points come back once the weight is corrected.
+        doc = json.loads((out / "s1" / "study.json").read_text())
+        doc["reading"]["overrides"] = {"overrideWeightKg": "900"}
+        (out / "s1" / "study.json").write_text(json.dumps(doc))
+        _open(page, "s1")
+        page.wait_for_selector("#study-error")
+        assert "900 kg" in page.locator("#study-error").inner_text()
+        assert "1 saved point(s) kept" in page.locator("#pending-points").inner_text()
+        assert page.locator('#worklist li[data-study="s1"]').get_attribute("data-state") == "refused"
+        assert page.locator("#save").is_disabled()
+        page.locator("#overrideWeightKg").fill("80")
+        page.locator("#apply-overrides").click()
+        station.wait(lambda d: "lesion" in d["points"], what="the kept points to come back")
+        assert np.allclose(station.data()["points"]["lesion"], placed, atol=1e-6)
+        page.wait_for_selector("#pending-points", state="detached")
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_made_for_reading(phantom_study, tmp_path, screenshots, size):  # noqa: F811
+    """The layout fits the screen with the results visible; named views with orientation letters; the preset window
+    with its control and reset; the SUV under the cursor; the busy sign; the audit in readable units; the hot
+    spots from the hottest."""
+    phantom, folder = phantom_study
+    root = _worklist(tmp_path, folder, names=("b_phantom",))
+    width, height = size
+    with running_station(["--worklist", str(root), "--out", str(tmp_path / "out")]) as (url, _proc), \
+            browser(width=width, height=height) as open_page:
+        page = open_page(url)
+        station = Station(page)
+        page.wait_for_selector("#study-error")
+        page.evaluate("""() => { window.sawBusy = false; new MutationObserver(() => {
+            if (document.querySelector('#busy')) window.sawBusy = true; }).observe(document.body,
+            {subtree: true, childList: true}); }""")
+        _open(page, "b_phantom")
+        assert page.evaluate("window.sawBusy")  # the busy sign showed while the study loaded
+        station.wait_views_sized()
+        seeds = phantom.truth.seed_points
+        station.jump_to(seeds["lesion"])
+        station.place("lesion", seeds["lesion"])
+        station.jump_to(seeds["aorta"])
+        station.place("aorta", seeds["aorta"])
+        page.wait_for_function(
+            "document.querySelector('#results tr[data-site=\"TBR\"] td[data-col=\"tbr\"]').dataset.value > 0")
+
+        # Everything a reader needs is on the screen at once: four views of a usable size and the whole table.
+        table = page.locator("#results").bounding_box()
+        assert table["y"] + table["height"] <= height and table["x"] + table["width"] <= width
+        assert page.evaluate("document.documentElement.scrollHeight") <= height
+        for n in range(4):
+            box = station.page.locator("img.image-display-area").nth(n).bounding_box()
+            assert box["height"] >= 150 and box["width"] >= 250 and box["y"] + box["height"] <= table["y"]
+
+        names = {el.get_attribute("data-view"): el.inner_text() for el in page.locator(".view-label").all()}
+        assert names == {"Red": "Axial", "Green": "Coronal", "Yellow": "Sagittal", "MIP": "MIP (coronal)"}
+
+        def letters(view):
+            return {e: page.locator(f'.letter[data-view="{view}"][data-edge="{e}"]').inner_text()
+                    for e in ("left", "right", "top", "bottom")}
+
+        assert letters("Red") == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+        assert letters("Green") == {"left": "R", "right": "L", "top": "S", "bottom": "I"}
+        assert letters("MIP") == {"left": "R", "right": "L", "top": "S", "bottom": "I"}
+        assert {letters("Yellow")["top"], letters("Yellow")["bottom"]} == {"S", "I"}
+
+        # The SUV under the cursor: the lesion's hottest voxel reads its SUVmax.
+        hottest = np.array(station.data()["points"]["lesion"], float)
+        station.jump_to(seeds["lesion"])
+        target = station.ras_to_page("Red", hottest)
+        page.mouse.move(target[0] - 5, target[1] - 5)
+        page.mouse.move(*target, steps=3)
+        page.wait_for_function("document.querySelector('#cursor-suv').textContent.includes('SUV ')")
+        text = page.locator("#cursor-suv").inner_text()
+        assert "(Axial)" in text and float(text.split()[1]) > 5.0
+
+        # The audit in readable units.
+        audit = page.locator("#suv-audit").inner_text()
+        assert "150.0 MBq" in audit and "70.0 kg" in audit and "e+0" not in audit and "scanner local time" in audit
+
+        # The window: preset SUV 0-6, changed by the control, back with Reset.
+        assert "SUV window 0.0 - 6.0" in page.locator("#window-text").inner_text()
+        page.evaluate("window.trame.state.set('window', [1, 10])")
+        page.wait_for_function("document.querySelector('#window-text').textContent.includes('1.0 - 10.0')")
+        page.locator("#reset-window").click()
+        page.wait_for_function("document.querySelector('#window-text').textContent.includes('0.0 - 6.0')")
+
+        # Next hot spot: the hottest focus of the PET first.
+        page.locator("#next-hot-spot").click()
+        page.wait_for_selector("#hot-spot")
+        first = page.locator("#hot-spot").inner_text()
+        hottest_suv = float(first.split("SUVmax ")[1].split()[0])
+        assert first.startswith("hot spot 1 of ") and hottest_suv == pytest.approx(float(phantom.suv.max()), abs=0.01)
+        page.locator("#next-hot-spot").click()
+        page.wait_for_function("document.querySelector('#hot-spot').textContent.startsWith('hot spot 2')")
+        assert float(page.locator("#hot-spot").inner_text().split("SUVmax ")[1].split()[0]) <= hottest_suv
+
+        station.jump_to(seeds["lesion"])
+        page.mouse.move(width - 5, height - 5)
+        page.wait_for_timeout(1200)  # the last rendered image
+        page.screenshot(path=str(screenshots / f"web-station-{width}x{height}.png"))
