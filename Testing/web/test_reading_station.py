@@ -194,24 +194,22 @@ def test_no_lost_or_wrong_work(phantom_study, tmp_path, screenshots):  # noqa: F
             "overrideWeightKg": "80"}
 
         # Leaving a study with unsaved changes asks first; "Stay" keeps it, "Discard" opens the other one.
-        station.jump_to(lesion)
-        aorta = phantom.truth.seed_points["aorta"]
-        station.jump_to(aorta)
-        station.place("aorta", aorta)
-        station.wait(lambda d: d["dirty"], what="the study to count as changed")
+        station.wait(lambda d: not d["dirty"], what="the saved study to count as unchanged")
+        page.locator("#clear-lesion").click()
+        station.wait(lambda d: d["dirty"] and "lesion" not in d["points"], what="the study to count as changed")
         page.locator('#worklist li[data-study="s2"] button').click()
         page.wait_for_selector("#confirm-leave")
         assert "s1 has unsaved changes" in page.locator("#confirm-leave").inner_text()
         page.locator("#confirm-stay").click()
         page.wait_for_selector("#confirm-leave", state="detached")
-        assert page.locator("#study-title").inner_text() == "s1" and "aorta" in station.data()["points"]
+        assert page.locator("#study-title").inner_text() == "s1" and station.data()["dirty"]
         page.locator("#next-study").click()
         page.wait_for_selector("#confirm-leave")
         page.locator("#confirm-discard").click()
         page.wait_for_function("document.querySelector('#study-title').textContent.trim() === 's2'")
         from PentixaforQuantLib.web.saving import read_saved_points
 
-        assert set(read_saved_points(out / "s1")) == {"lesion"}  # the discarded aorta was never saved
+        assert set(read_saved_points(out / "s1")) == {"lesion"}  # the discarded change was never saved
 
         # A saved reading whose override is refused now: reopened, it shows the refusal, keeps its points, is not
         # listed as done, and the points come back once the weight is corrected.

@@ -314,8 +314,8 @@ class ReadingStation:
             return f"placing {PANEL_TITLES[c.placing_site]}: click it in a view, or press Escape"
         if c.last_error:
             return "the last measurement failed"
-        if c.study is None:
-            return "nothing measured yet"
+        if c.study is None or not any(c.is_placed(site) for site in ALL_SITES):
+            return "nothing measured yet: place a site"
         return ""
 
     def _snapshot(self):
