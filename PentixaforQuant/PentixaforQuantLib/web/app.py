@@ -872,6 +872,7 @@ table.results th[scope=row], table.results td.notes, table.results th:first-chil
 table.results.stale td { color: #9e9e9e; text-decoration: line-through; }
 table.audit { font-size: 12px; border-collapse: collapse; width: 100%; }
 table.audit td { border-bottom: 1px solid #eee; padding: 1px 3px; vertical-align: top; word-break: break-word; }
+table.audit td:first-child { word-break: normal; hyphens: auto; }
 table.audit td.value { white-space: normal; }
 table.audit td.source { color: #666; font-size: 11px; }
 label.override { display: block; font-size: 12px; }
