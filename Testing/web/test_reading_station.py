@@ -314,3 +314,95 @@ def test_made_for_reading(phantom_study, tmp_path, screenshots, size):  # noqa: 
         page.mouse.move(width - 5, height - 5)
         page.wait_for_timeout(1200)  # the last rendered image
         page.screenshot(path=str(screenshots / f"web-station-{width}x{height}.png"))
+
+
+#: Hounsfield units of the phantom's structures in the generated CT.
+_HU = {"outside": -1000, "lung_right": -800, "lung_left": -800, "liver": 60, "spleen": 50, "bladder": 10,
+       "vertebrae_other": 700, "C7": 700, "T12": 700, "L5": 700, "right_ilium": 700, "left_ilium": 700}
+
+
+def write_phantom_ct(phantom, folder: Path, spacing_mm: float = 3.0, shift_mm: float = 1.5) -> Path:
+    """A CT series of the phantom on its own grid (3 mm voxels, shifted 1.5 mm from the PET's): each CT voxel gets
+    the HU of the structure at its centre in the PET's label image (soft tissue 40 HU, bone 700, lung -800)."""
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+
+    from dicom_builders import save
+
+    grid = phantom.grid
+    corners = grid.ijk_to_ras_points(np.array([[0, 0, 0], np.array(grid.shape_kji[::-1]) - 1], float))
+    lo, hi = corners.min(axis=0) + shift_mm, corners.max(axis=0)
+    shape_ijk = np.floor((hi - lo) / spacing_mm).astype(int) + 1
+    hu_of_label = np.array([_HU.get(phantom.label_names[n], 40) for n in range(max(phantom.label_names) + 1)],
+                           np.int16)
+    i, j = np.meshgrid(np.arange(shape_ijk[0]), np.arange(shape_ijk[1]), indexing="xy")
+    folder.mkdir(parents=True)
+    series_uid, frame_uid = generate_uid(), generate_uid()
+    for k in range(shape_ijk[2]):
+        ras = np.column_stack([lo[0] + i.ravel() * spacing_mm, lo[1] + j.ravel() * spacing_mm,
+                               np.full(i.size, lo[2] + k * spacing_mm)])
+        ijk = np.rint(grid.ras_to_continuous_ijk(ras)).astype(int)
+        inside = np.all((ijk >= 0) & (ijk < np.array(grid.shape_kji[::-1])), axis=1)
+        labels = np.zeros(i.size, int)
+        labels[inside] = phantom.labels[ijk[inside, 2], ijk[inside, 1], ijk[inside, 0]]
+        ds = Dataset()
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2"  # CT Image Storage
+        ds.SOPInstanceUID = generate_uid()
+        ds.Modality, ds.SeriesDescription, ds.PatientID = "CT", "phantom CT", "PHANTOM"
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = generate_uid(), series_uid, frame_uid
+        ds.InstanceNumber = k + 1
+        # RAS (lo + i*s, lo + j*s, z) in LPS: rows run along -x_LPS... keep LPS axes: row = (-1,0,0), column = (0,-1,0)
+        ds.ImageOrientationPatient = ["-1", "0", "0", "0", "-1", "0"]
+        ds.ImagePositionPatient = [f"{-lo[0]:.4f}", f"{-lo[1]:.4f}", f"{lo[2] + k * spacing_mm:.4f}"]
+        ds.PixelSpacing = [f"{spacing_mm:g}", f"{spacing_mm:g}"]
+        ds.Rows, ds.Columns = int(shape_ijk[1]), int(shape_ijk[0])
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated = ds.BitsStored = 16
+        ds.HighBit, ds.PixelRepresentation = 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = "1", "0"
+        ds.PixelData = hu_of_label[labels].reshape(shape_ijk[1], shape_ijk[0]).astype(np.int16).tobytes()
+        save(ds, folder / f"ct_{k:04d}.dcm")
+    return folder
+
+
+def test_ct_fused_under_the_pet(phantom_study, tmp_path, screenshots):  # noqa: F811
+    """A CT series in the study's folder (its own grid, 3 mm, shifted) is shown under the PET in the slice views at
+    the right place: the CT under the cursor reads bone at T12's marrow point and soft tissue in the lesion; the
+    SUV still comes from the PET alone."""
+    phantom, folder = phantom_study
+    root = _worklist(tmp_path, folder, names=("b_phantom",), broken=False)
+    write_phantom_ct(phantom, root / "b_phantom" / "ct")
+    with running_station(["--worklist", str(root), "--out", str(tmp_path / "out")]) as (url, _proc), \
+            browser(width=1280, height=720) as open_page:
+        page = open_page(url)
+        station = Station(page)
+        station.wait_views_sized()
+        assert station.data()["anatomy"] == "CT under the PET: phantom CT"
+        seeds = phantom.truth.seed_points
+        station.jump_to(seeds["lesion"])
+        station.place("lesion", seeds["lesion"])
+        assert station.table_value("lesion", "suv_max") == pytest.approx(
+            phantom.truth.expected["lesion"]["suv_max"], abs=2e-3)
+
+        def read_under_cursor(view, ras):
+            target = station.ras_to_page(view, ras)
+            for dx in (-6, -3, 0):
+                page.mouse.move(target[0] + dx, target[1])
+                page.wait_for_timeout(250)
+            page.wait_for_function("""ras => {
+                const m = document.querySelector('#cursor-suv').textContent.match(/ R (-?[0-9]+), A (-?[0-9]+)/);
+                return m && Math.abs(m[1] - ras[0]) <= 3 && Math.abs(m[2] - ras[1]) <= 3; }""", arg=list(ras))
+            return page.locator("#cursor-suv").inner_text()
+
+        lesion_text = read_under_cursor("Red", station.data()["points"]["lesion"])
+        assert lesion_text.endswith("CT 40 HU")
+        t12 = np.array(seeds["T12"], float)
+        station.jump_to(np.array([t12[0], 40.0, t12[2]]))  # the MIP ray at T12 meets the hottest voxel in front
+        red = station.xy_to_ras_matrix("Red")
+        on_plane = np.array([t12[0], t12[1], red[2, 3]])
+        assert read_under_cursor("Red", on_plane).endswith("CT 700 HU")
+        page.evaluate("window.trame.state.set('fusion_opacity', 0.7)")
+        page.wait_for_function("document.querySelector('#fusion-text').textContent.includes('70 %')")
+        page.mouse.move(1270, 710)
+        page.wait_for_timeout(1200)
+        page.screenshot(path=str(screenshots / "web-station-ct.png"))

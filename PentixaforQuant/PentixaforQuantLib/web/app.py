@@ -93,6 +93,7 @@ class ReadingStation:
         self._replacing = None  # (site, ras): a placed site being placed again; Escape puts it back
         self._baseline = None  # what was saved or loaded: leaving with anything else asks first
         self._hot_spots = None  # the open PET's foci, found on the first "next hot spot"
+        self._anatomy = None  # (AnatomySeries, volume node): the CT or MR shown under the PET
         self._setup_views()
         self._init_state()
         self._build_ui()
@@ -160,6 +161,11 @@ class ReadingStation:
         value = suv_at(volume_array(c.pet_node), volume_grid(c.pet_node), ras)
         text = ("outside the PET" if value is None else
                 f"SUV {value:.2f} at R {ras[0]:.0f}, A {ras[1]:.0f}, S {ras[2]:.0f} mm ({VIEW_NAMES[name]})")
+        if self._anatomy is not None and name != MIP_VIEW:
+            series = self._anatomy[0]
+            under = suv_at(series.voxels, _grid(series), ras)
+            unit = " HU" if series.modality == "CT" else ""
+            text += f"; {series.modality} {under:.0f}{unit}" if under is not None else f"; outside the {series.modality}"
         with self.state:
             self.state.cursor_text = text
 
@@ -243,6 +249,8 @@ class ReadingStation:
         s.window = list(PRESET_WINDOW)
         s.cursor_text = ""
         s.hot_spot = ""
+        s.anatomy = ""
+        s.fusion_opacity = 0.5
 
     def _for_page(self, message: str, index: int | None = None) -> str:
         """A message without the server's folder names: a study's folder is shown as its id."""
@@ -394,6 +402,9 @@ class ReadingStation:
             out = c.logic.output_nodes(c.points_node)
             nodes += [out.results_table, out.parameters_table, out.segmentation]
         c.close()
+        if self._anatomy is not None:
+            nodes.append(self._anatomy[1])
+            self._anatomy = None
         for node in nodes:
             if node is not None and scene.IsNodePresent(node):
                 scene.RemoveNode(node)
@@ -417,12 +428,14 @@ class ReadingStation:
         study = self.worklist.studies[index]
         self.index = index
         self._pending_points, self._replacing, self._baseline, self._hot_spots = {}, None, None, None
+        self._anatomy = None
         saved = self.worklist.saved_reading(index)
         self.seen_revision = None if saved is None else saved.get("revision")
         reader, count, window = self.state.reader_name, self.state.measure_count, self.state.window
+        opacity = self.state.fusion_opacity
         self._init_state()
         self.state.reader_name, self.state.measure_count = reader, count  # the reader stays; the count grows
-        self.state.window = window
+        self.state.window, self.state.fusion_opacity = window, opacity
         self.state.current = index
         self.state.study_title = study.study_id
         self.state.study_note = (f"Saved by {saved.get('reader')} at {_local_time(saved.get('saved_at'))} "
@@ -450,6 +463,7 @@ class ReadingStation:
             pet = c.load_dicom(study.dicom)
             if pet is not None:
                 self._show_pet(pet)
+                self._show_anatomy(study)
                 for site, ras in points.items():
                     c.place_site(site, ras)
             else:
@@ -478,6 +492,55 @@ class ReadingStation:
         display.SetViewNodeIDs([self.view(v).get_view_node_id() for v in VIEW_IDS])
         display.SetGlyphScale(2.5)
         display.SetTextScale(3.0)
+
+    def _show_anatomy(self, study):
+        """The study's CT or MR (manifest ``ct`` column, else a second series in its folder) under the PET in the
+        three slice views, the PET on top with the page's opacity; the MIP stays the PET's."""
+        import slicer.util
+
+        from .anatomy import read_anatomy_series
+
+        try:
+            series = read_anatomy_series(study.anatomy or study.dicom)
+        except PentixaforQuantError as exc:
+            self.state.study_note = f"CT/MR not shown: {self._for_page(str(exc))}"
+            return
+        if series is None:
+            return
+        scene = self.slicer_app.scene
+        node = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", f"{study.study_id} {series.modality}")
+        slicer.util.updateVolumeFromArray(node, series.voxels)
+        node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(series.ijk_to_ras))
+        node.CreateDefaultDisplayNodes()
+        display = node.GetDisplayNode()
+        display.SetAndObserveColorNodeID("vtkMRMLColorTableNodeGrey")
+        display.AutoWindowLevelOff()
+        if series.modality == "CT":
+            display.SetWindowLevel(400.0, 40.0)  # soft tissue, bone still bright
+        else:
+            lo, hi = np.percentile(series.voxels, [1, 99.5])
+            display.SetWindowLevelMinMax(float(lo), float(hi))
+        self._anatomy = (series, node)
+        self.state.anatomy = f"{series.modality} under the PET: {series.description}"
+        self._apply_fusion()
+
+    def _apply_fusion(self):
+        if self._anatomy is None or self.controller is None or self.controller.pet_node is None:
+            return
+        opacity = float(self.state.fusion_opacity)
+        if not 0.0 <= opacity <= 1.0:
+            raise PentixaforQuantError("the PET opacity must lie between 0 and 1")
+        layouts = {self.view(v).get_view_node().GetLayoutName() for v in VIEW_IDS}
+        scene = self.slicer_app.scene
+        for n in range(scene.GetNumberOfNodesByClass("vtkMRMLSliceCompositeNode")):
+            composite = scene.GetNthNodeByClass(n, "vtkMRMLSliceCompositeNode")
+            if composite.GetLayoutName() in layouts:
+                composite.SetBackgroundVolumeID(self._anatomy[1].GetID())
+                composite.SetForegroundVolumeID(self.controller.pet_node.GetID())
+                composite.SetForegroundOpacity(opacity)
+
+    def set_fusion(self):
+        self._apply_fusion()
 
     def next_study(self, discard=False):
         """The next study after the open one that is not done (wrapping), else the next one."""
@@ -588,6 +651,7 @@ class ReadingStation:
             c.reconvert()
         if c.pet_node is not None and not had_pet:
             self._show_pet(c.pet_node)
+            self._show_anatomy(self.worklist.studies[self.index])
             pending, self._pending_points = self._pending_points, {}
             for site, ras in pending.items():  # the points kept while the SUV was refused
                 c.place_site(site, ras)
@@ -644,10 +708,12 @@ class ReadingStation:
         act("save", self.save, "not saved")
         act("apply_overrides", self.apply_overrides, "SUV values not applied")
         set_window = act("set_window", self.set_window, "window not set")
+        set_fusion = act("set_fusion", self.set_fusion, "opacity not set")
         act("reset_window", self.reset_window, "window not reset")
         act("next_hot_spot", self.next_hot_spot, "no hot spot")
         self.state.change(*OVERRIDE_FIELDS, "normalization")(lambda **_: self._update_save_state())
         self.state.change("window")(lambda **_: set_window())
+        self.state.change("fusion_opacity")(lambda **_: set_fusion())
 
         with SinglePageLayout(self.server, full_height=True) as layout:
             layout.title.set_text("PentixaforQuant")
@@ -706,7 +772,7 @@ class ReadingStation:
                         with html.Div(classes="results-area"):
                             self._results_table(html)
                         html.Pre("{{ JSON.stringify({points, view_geometry, measure_count, save_block, dirty, "
-                                 "busy, placing, results_stale, pending_points}) }}", id="page-data",
+                                 "busy, placing, results_stale, pending_points, anatomy}) }}", id="page-data",
                                  classes="page-data")
         self.ui = layout
 
@@ -737,6 +803,11 @@ class ReadingStation:
             html.Button("Reset window", click="trigger('reset_window')", id="reset-window", classes="apply")
             html.Button("Next hot spot", click="trigger('next_hot_spot')", id="next-hot-spot", classes="apply")
         html.Div("{{ hot_spot }}", v_if="hot_spot", classes="note", id="hot-spot")
+        with html.Div(v_if="anatomy", id="fusion"):
+            html.Div("{{ anatomy }}; PET opacity {{ Math.round(fusion_opacity * 100) }} %", classes="note",
+                     id="fusion-text")
+            v.VSlider(v_model=("fusion_opacity",), min=0, max=1, step=0.05, density="compact", hide_details=True,
+                      id="fusion-opacity")
 
     def _worklist_panel(self, html):
         html.H3("Worklist")
@@ -789,6 +860,12 @@ class ReadingStation:
         with html.Ul(v_if="warnings.length", classes="warnings", id="warnings"):
             html.Li("{{ w }}", v_for="w in warnings")
         html.Div("Definitions of every number: study.json and sites.csv of the saved reading.", classes="note")
+
+
+def _grid(series):
+    from ..geometry import VoxelGrid
+
+    return VoxelGrid(series.ijk_to_ras, series.voxels.shape)
 
 
 def _local_time(iso: str | None) -> str:

@@ -57,12 +57,35 @@ class Study:
     points : Path or None
         A points file of the manifest (``points`` column), placed when the study is opened without a saved
         reading (e.g. an expert checking a reader's points).
+    anatomy : Path or None
+        A CT or MR series folder of the manifest (``ct`` column), shown under the PET; without it, a CT or MR
+        series in the study's own folder is shown (see ``anatomy.py``).
     """
 
     study_id: str
     dicom: Path | None
     problem: str | None = None
     points: Path | None = None
+    anatomy: Path | None = None
+
+
+def _with_optional_files(study: Study, row: dict, root: Path, where: str) -> Study:
+    """The study with its manifest's ``points`` file and ``ct`` folder (each inside the manifest's folder and
+    present), or refused naming the line."""
+    from dataclasses import replace
+
+    for column, field, is_there, what in (("points", "points", Path.is_file, "points file"),
+                                          ("ct", "anatomy", Path.is_dir, "CT/MR folder")):
+        given = row.get(column)
+        if not given:
+            continue
+        path = (root / given).resolve()
+        if not _inside(path, root):
+            return Study(study.study_id, None, f"{where}: {given} is outside the manifest's folder")
+        if not is_there(path):
+            return Study(study.study_id, None, f"{where}: no such {what} {given}")
+        study = replace(study, **{field: path})
+    return study
 
 
 class Worklist:
@@ -121,9 +144,9 @@ class Worklist:
     @classmethod
     def from_manifest(cls, manifest, out_dir) -> Worklist:
         """A manifest CSV in the cohort format: at least the columns ``study_id`` and ``dicom`` (optional
-        ``points``; other columns are ignored here).
+        ``points`` and ``ct``; other columns are ignored here).
 
-        ``dicom`` and ``points`` paths are relative to the manifest's folder and must stay inside it (after
+        ``dicom``, ``points`` and ``ct`` paths are relative to the manifest's folder and must stay inside it (after
         resolving links); an entry that breaks this, or whose folder or file is missing, is kept as a refused study
         naming the line.
         """
@@ -155,16 +178,8 @@ class Worklist:
                 studies.append(Study(study_id, None, f"{where}: {given} is outside the manifest's folder"))
             elif not dicom.is_dir():
                 studies.append(Study(study_id, None, f"{where}: no such folder {given}"))
-            elif row.get("points"):
-                points = (root / row["points"]).resolve()
-                if not _inside(points, root):
-                    studies.append(Study(study_id, None, f"{where}: {row['points']} is outside the manifest's folder"))
-                elif not points.is_file():
-                    studies.append(Study(study_id, None, f"{where}: no such points file {row['points']}"))
-                else:
-                    studies.append(Study(study_id, dicom, points=points))
             else:
-                studies.append(Study(study_id, dicom))
+                studies.append(_with_optional_files(Study(study_id, dicom), row, root, where))
         return cls(studies, out_dir)
 
     # ------------------------------------------------------------------------------------------ state
