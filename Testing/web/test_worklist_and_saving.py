@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pytest
 
 from PentixaforQuantLib.cli.web import check_port, is_loopback
@@ -280,3 +281,68 @@ def test_saved_reading_follows_the_umask(measured_controller, tmp_path):
         assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
         for path in folder.iterdir():
             assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+def test_manifest_ct_column_must_stay_inside_and_exist(tmp_path):
+    root = tmp_path / "cohort"
+    (root / "s1" / "PET").mkdir(parents=True)
+    (root / "s1" / "CT").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    manifest = root / "manifest.csv"
+    manifest.write_text("study_id,dicom,ct\nS1,s1/PET,s1/CT\nS2,s1/PET,../elsewhere\nS3,s1/PET,s1/none\nS4,s1/PET,\n",
+                        encoding="utf-8")
+    by_id = {s.study_id: s for s in Worklist.from_path(manifest, tmp_path / "out").studies}
+    assert by_id["S1"].anatomy == (root / "s1" / "CT").resolve() and by_id["S1"].problem is None
+    assert "outside the manifest's folder" in by_id["S2"].problem and "line 3" in by_id["S2"].problem
+    assert "no such CT/MR folder s1/none" in by_id["S3"].problem
+    assert by_id["S4"].anatomy is None and by_id["S4"].problem is None
+
+
+def test_readout_letters_hot_spots_and_audit_units():
+    from PentixaforQuantLib.geometry import VoxelGrid
+    from PentixaforQuantLib.web.readout import hot_spots, orientation_letters, readable_audit, suv_at
+
+    axial = [-1, 0, 0, 100, 0, 1, 0, -50, 0, 0, 1, 10, 0, 0, 0, 1]  # Slicer's axial view: x to patient left
+    assert orientation_letters(axial) == {"left": "R", "right": "L", "top": "A", "bottom": "P"}
+    sagittal = [0, 0, 1, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]
+    assert orientation_letters(sagittal) == {"left": "A", "right": "P", "top": "S", "bottom": "I"}
+
+    grid = VoxelGrid.from_spacing((40, 40, 40), (2.0, 2.0, 2.0))
+    image = np.zeros((40, 40, 40), np.float32)
+    image[10, 10, 10], image[10, 10, 13] = 9.0, 8.0  # 6 mm apart: one focus at 20 mm separation
+    image[30, 30, 30] = 5.0
+    image[20, 20, 5] = 1.5  # below SUV 2
+    spots = hot_spots(image, grid)
+    assert [s["suv"] for s in spots] == [9.0, 5.0]
+    assert spots[0]["ras"] == pytest.approx(list(grid.ijk_to_ras_points(np.array([[10.0, 10, 10]]))[0]))
+    assert suv_at(image, grid, spots[1]["ras"]) == 5.0 and suv_at(image, grid, [-50, 0, 0]) is None
+
+    rows = readable_audit([("dose_bq", "1.5e+08", "RadionuclideTotalDose"), ("weight_kg", "70", "PatientWeight"),
+                           ("decay_time_s", "3600", "scan time - injection time"),
+                           ("scan_datetime", "2024-03-14T11:00:00", "SeriesTime"), ("units", "BQML", "Units")])
+    assert [r[1] for r in rows] == ["150.0 MBq", "70.0 kg", "60.0 min (3600 s)",
+                                    "2024-03-14 11:00:00 (scanner local time)", "BQML"]
+
+
+def test_anatomy_series_with_uneven_slices_is_refused_in_one_line(tmp_path):
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+
+    from dicom_builders import save
+    from PentixaforQuantLib.errors import PentixaforQuantError
+    from PentixaforQuantLib.web.anatomy import read_anatomy_series
+
+    assert read_anatomy_series(tmp_path) is None  # no CT or MR: nothing to show, no error
+    uid = generate_uid()
+    for k, z in enumerate((0.0, 3.0, 7.0)):
+        ds = Dataset()
+        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality, ds.SeriesInstanceUID = (
+            "1.2.840.10008.5.1.4.1.1.2", generate_uid(), "CT", uid)
+        ds.ImageOrientationPatient, ds.ImagePositionPatient = [1, 0, 0, 0, 1, 0], [0, 0, z]
+        ds.PixelSpacing, ds.Rows, ds.Columns = [1, 1], 2, 2
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated = ds.BitsStored = 16
+        ds.HighBit, ds.PixelRepresentation, ds.PixelData = 15, 1, np.zeros(4, np.int16).tobytes()
+        save(ds, tmp_path / f"ct{k}.dcm")
+    with pytest.raises(PentixaforQuantError, match="^the CT series in .* has uneven or repeated slice positions"):
+        read_anatomy_series(tmp_path)
