@@ -197,17 +197,32 @@ class Station:
         return self.page.locator(f'#results tr[data-site="{site}"] td[data-col="{column}"]').inner_text()
 
     def jump_to(self, ras, *, view: str = "Red"):
-        """Click the MIP at ``ras`` (R, S) and wait for ``view`` to show the plane through the hottest voxel."""
-        before = self.data()["measure_count"]
-        self.click(self.ras_to_page("MIP", ras))
+        """Click the MIP at ``ras`` (R, S) and wait for ``view`` to show the plane through the hottest voxel.
+
+        The plane is a voxel centre looked up along the clicked pixel's ray, and a MIP pixel (about 2 mm) may
+        land on either side of a voxel boundary: when the view lands a voxel off, the click is repeated nudged by
+        the difference (at most three times)."""
         axis = {"Red": 2, "Green": 1, "Yellow": 0}[view]
+        ras = np.asarray(ras, float)
+        aim = ras.copy()
 
-        def moved(data):
-            m = np.array(data["view_geometry"][view]["xy_to_ras"]).reshape(4, 4)
-            return abs(m[axis, 3] - ras[axis]) < 2.5
+        def offset(data):
+            return np.array(data["view_geometry"][view]["xy_to_ras"]).reshape(4, 4)[axis, 3]
 
-        del before
-        return self.wait(moved, what=f"the {view} view to move to {list(ras)}")
+        for _attempt in range(3):
+            before = offset(self.data())
+            self.click(self.ras_to_page("MIP", aim))
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                landed = offset(self.data())
+                if abs(landed - ras[axis]) < 2.5:
+                    return self.data()
+                if landed != before:
+                    break
+                time.sleep(0.05)
+            aim[axis] += (ras[axis] - landed) / 2  # half a voxel: the click lands within a pixel of its aim
+        return self.wait(lambda d: abs(offset(d) - ras[axis]) < 2.5, timeout_s=5.0,
+                         what=f"the {view} view to move to {list(ras)}")
 
     def place(self, site: str, ras, *, view: str = "Red") -> tuple[float, float]:
         """Press the site's button, click ``ras`` in ``view``; returns the clicked page position."""

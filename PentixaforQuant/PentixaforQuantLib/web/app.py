@@ -359,11 +359,12 @@ class ReadingStation:
         self.state.pending_points = len(self._pending_points)
 
     # ------------------------------------------------------------------------------------------- actions
-    def _action(self, name, fn, what):
+    def _action(self, name, fn, what, *, busy: bool = False):
         """Register ``fn`` as the page action ``name``: its errors reach the page as one line (the traceback
-        goes to the server's log only) and the busy sign is cleared when it ends."""
+        goes to the server's log only). With ``busy`` the page shows the busy sign while it runs: the sign is sent
+        first, and the event loop is let go once so that it reaches the page before the work blocks the server."""
 
-        def run(*args):
+        def work(*args):
             try:
                 with self.state:
                     fn(*args)
@@ -374,10 +375,20 @@ class ReadingStation:
                 log.error("%s failed:\n%s", name, traceback.format_exc())
                 with self.state:
                     self._tell(f"{what}: internal error ({type(exc).__name__}); see the server's log")
+
+        async def work_busy(*args):
+            import asyncio
+
+            with self.state:
+                self.state.busy = True
+            await asyncio.sleep(0.02)
+            try:
+                work(*args)
             finally:
                 with self.state:
                     self.state.busy = False
 
+        run = work_busy if busy else work
         self.server.trigger(name)(run)
         return run
 
@@ -699,14 +710,14 @@ class ReadingStation:
         from trame_vuetify.widgets import vuetify3 as v
 
         act = self._action
-        act("open_study", self.open_study, "cannot open the study")
-        act("next_study", self.next_study, "cannot open the next study")
+        act("open_study", self.open_study, "cannot open the study", busy=True)
+        act("next_study", self.next_study, "cannot open the next study", busy=True)
         act("keep_study", self.keep_study, "cannot stay")
         act("place", self.place, "cannot place the site")
         act("cancel_placing", self.cancel_placing, "cannot cancel the placement")
         act("clear", self.clear, "cannot clear the site")
         act("save", self.save, "not saved")
-        act("apply_overrides", self.apply_overrides, "SUV values not applied")
+        act("apply_overrides", self.apply_overrides, "SUV values not applied", busy=True)
         set_window = act("set_window", self.set_window, "window not set")
         set_fusion = act("set_fusion", self.set_fusion, "opacity not set")
         act("reset_window", self.reset_window, "window not reset")
@@ -735,7 +746,7 @@ class ReadingStation:
                               raw_attrs=[':title="save_message"'])
                     html.Span("{{ save_error }}", v_if="save_error", id="save-error", role="alert",
                               raw_attrs=[':title="save_error"'])
-                v.VBtn("Next study", click="busy = true; trigger('next_study')", id="next-study", classes="ml-2",
+                v.VBtn("Next study", click="trigger('next_study')", id="next-study", classes="ml-2",
                        variant="tonal", disabled=("busy",))
             with layout.content:
                 client.Style(_CSS)
@@ -749,7 +760,7 @@ class ReadingStation:
                             v.VSpacer()
                             v.VBtn("Stay", click="trigger('keep_study')", id="confirm-stay")
                             v.VBtn("Discard changes and open", color="error", id="confirm-discard",
-                                   click="busy = true; trigger('open_study', [confirm_target, true])")
+                                   click="trigger('open_study', [confirm_target, true])")
                 with html.Div(classes="station"):
                     with html.Div(classes="side"):
                         self._sites_panel(html, v)
@@ -814,7 +825,7 @@ class ReadingStation:
         with html.Ul(id="worklist"):
             with html.Li(v_for="item in worklist_items", key="item.index",
                          raw_attrs=[':data-state="item.state"', ':data-study="item.study_id"']):
-                html.Button("{{ item.study_id }}", click="busy = true; trigger('open_study', [item.index])",
+                html.Button("{{ item.study_id }}", click="trigger('open_study', [item.index])",
                             classes=("{ study: true, current: item.index === current }",),
                             raw_attrs=[':disabled="busy"'])
                 html.Span(" ({{ item.state }})", classes="state")
