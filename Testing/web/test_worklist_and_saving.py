@@ -86,7 +86,7 @@ def test_manifest_paths_must_stay_inside_the_manifest_folder(tmp_path):
 def test_manifest_without_the_required_columns_or_with_duplicate_ids_is_refused(tmp_path):
     bad = tmp_path / "m.csv"
     bad.write_text("id,folder\nS1,x\n", encoding="utf-8")
-    with pytest.raises(WorklistError, match="missing column 'study_id'"):
+    with pytest.raises(WorklistError, match="required column 'study_id' is missing"):
         Worklist.from_path(bad, tmp_path / "out")
     (tmp_path / "x").mkdir()
     bad.write_text("study_id,dicom\nS 1,x\nS_1,x\n", encoding="utf-8")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..measure.sites import AORTA, LESION, SITE_TITLES
+from ..measure.sites import SITES
 from ..suv.codes import SUV_QUANTITY, Code, suv_units_code
 
 __all__ = [
@@ -48,21 +48,6 @@ __all__ = [
 LOCAL_SCHEME = "99PXFQ"
 LOCAL_SCHEME_NAME = "PentixaforQuant local codes"
 
-# SNOMED CT (scheme SCT).
-_MORPHOLOGICALLY_ABNORMAL = Code("49755003", "SCT", "Morphologically Abnormal Structure")
-_LESION = Code("52988006", "SCT", "Lesion")
-_TISSUE = Code("85756007", "SCT", "Tissue")
-_BLOOD = Code("87612001", "SCT", "Blood")
-_BONE_MARROW = Code("14016003", "SCT", "Bone Marrow")
-_AORTIC_ARCH = Code("57034009", "SCT", "Aortic arch")
-_C7 = Code("87391001", "SCT", "C7 vertebra")
-_T12 = Code("23215003", "SCT", "T12 vertebra")
-_L5 = Code("49668003", "SCT", "L5 vertebra")
-_ILIUM = Code("22356005", "SCT", "Ilium")
-_RIGHT = Code("24028007", "SCT", "Right")
-_LEFT = Code("7771000", "SCT", "Left")
-
-
 @dataclass(frozen=True)
 class SiteCodes:
     """The coded description of one measurement site.
@@ -87,14 +72,15 @@ class SiteCodes:
     laterality: Code | None = None
 
 
+def _code(triple) -> Code | None:
+    return None if triple is None else Code(*triple)
+
+
+#: The site table's codes (``measure/sites.py``) as coded concepts.
 SITE_CODES: dict[str, SiteCodes] = {
-    LESION: SiteCodes(SITE_TITLES[LESION], _MORPHOLOGICALLY_ABNORMAL, _LESION),
-    AORTA: SiteCodes(SITE_TITLES[AORTA], _TISSUE, _BLOOD, _AORTIC_ARCH),
-    "C7": SiteCodes(SITE_TITLES["C7"], _TISSUE, _BONE_MARROW, _C7),
-    "T12": SiteCodes(SITE_TITLES["T12"], _TISSUE, _BONE_MARROW, _T12),
-    "L5": SiteCodes(SITE_TITLES["L5"], _TISSUE, _BONE_MARROW, _L5),
-    "right_ilium": SiteCodes(SITE_TITLES["right_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _RIGHT),
-    "left_ilium": SiteCodes(SITE_TITLES["left_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _LEFT),
+    key: SiteCodes(site.title, _code(site.category), _code(site.property_type), _code(site.anatomic_region),
+                   _code(site.laterality))
+    for key, site in SITES.items()
 }
 
 #: Derivation (CID 7464 / 7466) of each SUV statistic; the measurement name is the SUV quantity (DCM 126400) and

@@ -28,6 +28,7 @@ import traceback
 import numpy as np
 
 from ..errors import PentixaforQuantError
+from ..inputs import INPUTS
 from ..measure.sites import ALL_SITES
 from ..scene.panel import OVERRIDE_FIELDS, PANEL_TITLES, PARAMETERS
 from .readout import TABLE_COLUMNS, hot_spots, orientation_letters, readable_audit, suv_at, table_rows
@@ -461,6 +462,10 @@ class ReadingStation:
                     self.state[name] = str(text)
             if (saved or {}).get("normalization") in PARAMETERS["normalization"].choices:
                 c.set_parameter("normalization", saved["normalization"])
+            if not saved:  # the manifest row's SUV and protocol inputs, as the batch uses them
+                c.use_settings(study.panel_settings)
+                for name in OVERRIDE_FIELDS.keys() & study.panel_settings.keys():
+                    self.state[name] = str(study.panel_settings[name])
             self.state.normalization = c.get_parameter("normalization")
             c.add_listener(self._publish)
             try:
@@ -471,7 +476,7 @@ class ReadingStation:
             except PentixaforQuantError as exc:
                 points = {}
                 self.state.study_note = f"points not loaded: {self._for_page(str(exc), index)}"
-            pet = c.load_dicom(study.dicom)
+            pet = c.load_dicom(study.dicom, series_uid=study.series_uid)
             if pet is not None:
                 self._show_pet(pet)
                 self._show_anatomy(study)
@@ -843,8 +848,7 @@ class ReadingStation:
             html.Summary("SUV normalisation and overrides (marked \"user override\" in the audit)")
             with html.Label("Normalisation", classes="override"):
                 with html.Select(v_model=("normalization",), id="normalization"):
-                    names = {"bw": "body weight", "lbm": "lean body mass (Janmahasatian)",
-                             "bsa": "body surface area", "ibw": "ideal body weight"}
+                    names = dict(INPUTS["normalization"].choices)  # readable labels
                     for value in PARAMETERS["normalization"].choices:
                         html.Option(names.get(value, value), value=value)
             for name, (_field, words, _keywords) in OVERRIDE_FIELDS.items():
