@@ -104,6 +104,11 @@ def test_safe_by_default(phantom_study, tmp_path):
         page.wait_for_function("document.querySelector('#message').textContent.includes('internal error')")
         line = page.locator("#message").inner_text()
         assert line == "cannot open the study: internal error (TypeError); see the server's log"
+        # Below the page's actions: a malformed call to the framework itself answers one line, no traceback.
+        answer = page.evaluate("window.trame.client.getConnection().getSession().call('trame.state.update', "
+                               "['garbage']).then(v => 'ok').catch(e => JSON.stringify(e))")
+        assert json.loads(answer)["data"] == {"method": "trame.state.update",
+                                              "exception": "the server could not do this"}
         body = page.locator("body").inner_text()
         assert "Traceback" not in body and str(root) not in body and ".py" not in body and "site-packages" not in body
 
