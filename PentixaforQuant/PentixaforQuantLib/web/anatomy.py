@@ -41,11 +41,14 @@ def _headers(folder: Path) -> dict[str, list]:
 
     series: dict[str, list] = {}
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        try:
+        try:  # the modality alone first: a PET study folder is mostly PET slices, skipped at this cost
+            if pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["Modality"]).get(
+                    "Modality") not in ANATOMY_MODALITIES:
+                continue
             ds = pydicom.dcmread(path, stop_before_pixels=True)
         except Exception:  # noqa: BLE001 - not DICOM, or damaged: not an anatomy slice
             continue
-        if getattr(ds, "Modality", None) in ANATOMY_MODALITIES and "ImagePositionPatient" in ds:
+        if "ImagePositionPatient" in ds:
             series.setdefault(str(ds.SeriesInstanceUID), []).append((path, ds))
     return series
 
