@@ -38,12 +38,15 @@ LESION_KIND, BLOOD_POOL_KIND, MARROW_KIND = "lesion", "blood_pool", "marrow"
 #: VOI shapes.
 ISOCONTOUR, SPHERE = "isocontour", "sphere"
 
-# SNOMED CT codes (DICOM PS3.16: CID 7150 categories, CID 7151 types, CID 4 regions, CID 244 laterality) as
-# (code value, scheme, meaning); ``outputs/dicom_codes.py`` makes its coded concepts from them.
+# SNOMED CT (and one NCIt) codes (DICOM PS3.16: CID 7150 categories, CID 7151 types, CID 4 regions, CID 244
+# laterality) as (code value, scheme, meaning); ``outputs/dicom_codes.py`` makes its coded concepts from them.
 _MORPHOLOGICALLY_ABNORMAL = ("49755003", "SCT", "Morphologically Abnormal Structure")
 _LESION = ("52988006", "SCT", "Lesion")
 _TISSUE = ("85756007", "SCT", "Tissue")
-_BLOOD = ("87612001", "SCT", "Blood")
+# The blood pool is the PET reference region (the TBR's background): QIICR's convention for PET reference regions
+# (PETLiverUptakeMeasurement; CID 7150 category, CID 7165 type), with the aortic arch as its anatomic region.
+_SPATIAL_AND_RELATIONAL = ("309825002", "SCT", "Spatial and Relational Concept")
+_REFERENCE_REGION = ("C94970", "NCIt", "Reference Region")
 _BONE_MARROW = ("14016003", "SCT", "Bone Marrow")
 _AORTIC_ARCH = ("57034009", "SCT", "Aortic arch")
 _C7 = ("87391001", "SCT", "C7 vertebra")
@@ -107,8 +110,8 @@ def _marrow(key, title, region, colour, widget_name, laterality=None) -> Site:
 SITES: dict[str, Site] = {s.key: s for s in (
     Site(LESION, "Target lesion", LESION_KIND, ISOCONTOUR, None, "suv_max", _MORPHOLOGICALLY_ABNORMAL, _LESION,
          None, None, (0.95, 0.15, 0.10), "Lesion"),
-    Site(AORTA, "Blood pool (aortic arch)", BLOOD_POOL_KIND, SPHERE, "blood_pool_diameter_mm", "suv_mean", _TISSUE,
-         _BLOOD, _AORTIC_ARCH, None, (0.20, 0.45, 0.95), "Aorta"),
+    Site(AORTA, "Blood pool (aortic arch)", BLOOD_POOL_KIND, SPHERE, "blood_pool_diameter_mm", "suv_mean",
+         _SPATIAL_AND_RELATIONAL, _REFERENCE_REGION, _AORTIC_ARCH, None, (0.20, 0.45, 0.95), "Aorta"),
     _marrow("C7", "Marrow C7", _C7, (0.95, 0.75, 0.10), "C7"),
     _marrow("T12", "Marrow T12", _T12, (0.55, 0.85, 0.20), "T12"),
     _marrow("L5", "Marrow L5", _L5, (0.10, 0.75, 0.65), "L5"),

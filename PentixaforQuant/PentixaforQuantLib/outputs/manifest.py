@@ -32,7 +32,7 @@ from ..suv.overrides import parse_override_datetime
 from .folder_names import safe_folder_name
 
 __all__ = ["ManifestError", "ManifestRow", "ManifestTable", "IDENTITY_COLUMNS", "COHORT_COLUMNS", "SUV_COLUMNS",
-           "PROTOCOL_COLUMNS", "KNOWN_COLUMNS", "read_manifest_table", "protocol_for", "yes_no"]
+           "PROTOCOL_COLUMNS", "VIEWING_COLUMNS", "KNOWN_COLUMNS", "read_manifest_table", "protocol_for", "yes_no"]
 
 IDENTITY_COLUMNS = ("study_id", "dicom", "points")
 COHORT_COLUMNS = ("diagnosis", "group", "uptake", "activity_mbq", "peptide_mass_ug")
@@ -41,7 +41,10 @@ _BY_COLUMN = by_manifest_column()
 SUV_COLUMNS = tuple(c for c, i in _BY_COLUMN.items() if i.group != PROTOCOL)
 #: Per-study protocol parameters (as ``quantify``'s options).
 PROTOCOL_COLUMNS = tuple(c for c, i in _BY_COLUMN.items() if i.group == PROTOCOL)
-KNOWN_COLUMNS = IDENTITY_COLUMNS + COHORT_COLUMNS + SUV_COLUMNS + PROTOCOL_COLUMNS
+#: Columns only shown, never measured (the batch reads past them): ``ct``, a CT or MR folder the reading station
+#: shows under the PET.
+VIEWING_COLUMNS = ("ct",)
+KNOWN_COLUMNS = IDENTITY_COLUMNS + COHORT_COLUMNS + SUV_COLUMNS + PROTOCOL_COLUMNS + VIEWING_COLUMNS
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 

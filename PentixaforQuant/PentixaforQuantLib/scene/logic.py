@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import DicomExportError, NodeError, ParameterError, PentixaforQuantError, PointsError, SUVError
 from ..measure.protocol import ProtocolParameters, StudyResult, measure_site
 from ..measure.sites import ALL_SITES, LESION, SITE_TITLES, SITES
-from ..outputs.dicom_export import build_dicom_outputs, write_dicom_outputs
+from ..outputs.dicom_export import build_dicom_outputs, check_dicom_export, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
 from ..suv import SUVOverrides, suv_conversion_for_suv_volume
 from ..suv.audit import AuditRecord
@@ -403,14 +403,36 @@ class StudyLogic:
                     segmentation.RemoveSegment(segment_id)
 
     # ------------------------------------------------------------------------------------------ DICOM
+    def dicom_headers(self, pet_node, *, dicom_source=None, resolver: Callable | None = None,
+                      observer_name: str | None = None):
+        """The PET series headers of a volume, checked for the DICOM export (:func:`check_dicom_export`) before
+        anything is measured: whether the export can be made is known from the headers alone.
+
+        Raises
+        ------
+        DicomExportError
+            No PET files for the volume, files of another series, highdicom missing, or an unfit PET header.
+        """
+        headers = read_pet_headers(_dicom_files(pet_node, dicom_source, resolver))
+        expected = set((pet_node.GetAttribute("DICOM.instanceUIDs") or "").split())
+        found = {str(ds.get("SOPInstanceUID", "")) for ds in headers.datasets}
+        if expected and found != expected:
+            raise DicomExportError(f"the DICOM files found are not the PET series of volume {pet_node.GetName()!r} "
+                                   f"({len(found & expected)} of {len(expected)} instances match)")
+        check_dicom_export(headers.datasets, headers.files, observer_name=observer_name)
+        return headers
+
     def dicom_outputs(self, pet_node, points_node, *, study: StudyResult | None = None,
                       parameters: ProtocolParameters | None = None, roi_node=None, dicom_source=None,
-                      resolver: Callable | None = None):
-        """The study as DICOM SEG + SR TID 1500 (built and checked, not written): see ``outputs.dicom_export``.
+                      resolver: Callable | None = None, observer_name: str | None = None, replaces=None):
+        """The study as DICOM SEG + SR TID 1500 + RWVM (built and checked, not written): see
+        ``outputs.dicom_export``.
 
         The PET instances are found from ``dicom_source`` (folder or files), else from the files this Logic read
         the volume from, else from the volume's ``DICOM.instanceUIDs`` through ``resolver`` (inside Slicer:
-        ``slicer.dicomDatabase.fileForInstance``). ``study`` defaults to measuring the placed points now.
+        ``slicer.dicomDatabase.fileForInstance``). ``study`` defaults to measuring the placed points now (after the
+        PET headers were checked). ``observer_name`` names the reader who placed the points; ``replaces`` is the
+        DICOM folder the export will replace (its report becomes the new one's predecessor).
 
         Raises
         ------
@@ -420,22 +442,20 @@ class StudyLogic:
         units = volume_suv_units(pet_node)
         if units is None:
             raise SUVError(f"volume {pet_node.GetName()!r} is not in SUV units: convert it first (suv_volume)")
+        headers = self.dicom_headers(pet_node, dicom_source=dicom_source, resolver=resolver,
+                                     observer_name=observer_name)
         if study is None:
             study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
-        headers = read_pet_headers(_dicom_files(pet_node, dicom_source, resolver))
-        expected = set((pet_node.GetAttribute("DICOM.instanceUIDs") or "").split())
-        found = {str(ds.get("SOPInstanceUID", "")) for ds in headers.datasets}
-        if expected and found != expected:
-            raise DicomExportError(f"the DICOM files found are not the PET series of volume {pet_node.GetName()!r} "
-                                   f"({len(found & expected)} of {len(expected)} instances match)")
         audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
         return build_dicom_outputs(study, volume_grid(pet_node), headers.datasets, headers.grid, headers.series_uid,
                                    units=units, suv_audit=json.loads(audit_json) if audit_json else None,
-                                   pet_files=headers.files)
+                                   pet_files=headers.files, observer_name=observer_name, replaces=replaces)
 
     def export_dicom(self, pet_node, points_node, out_dir, **options) -> dict:
-        """Write ``seg.dcm`` and ``sr.dcm`` of the study into ``out_dir`` (atomically); options as
-        :meth:`dicom_outputs`. Returns {"seg": path, "sr": path}."""
+        """Write ``seg.dcm``, ``sr.dcm`` and ``rwvm.dcm`` of the study into ``out_dir`` (atomically); options as
+        :meth:`dicom_outputs`; a report written there before becomes the new one's predecessor. Returns
+        {"seg": path, "sr": path, "rwvm": path}."""
+        options.setdefault("replaces", out_dir)
         return write_dicom_outputs(self.dicom_outputs(pet_node, points_node, **options), out_dir)
 
     # ------------------------------------------------------------------------------------------ observing

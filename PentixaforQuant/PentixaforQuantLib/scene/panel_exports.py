@@ -64,8 +64,9 @@ class PanelExports:
         return study_identity({"suv": self.audit(), "source": source})
 
     def export_dicom(self, folder) -> dict:
-        """Write the study as DICOM SEG and SR TID 1500 (``seg.dcm``, ``sr.dcm``) into ``folder``, whole or not at
-        all, in the PET's DICOM study (see ``StudyLogic.export_dicom``; needs highdicom). Returns the paths."""
+        """Write the study as DICOM SEG, SR TID 1500 and RWVM (``seg.dcm``, ``sr.dcm``, ``rwvm.dcm``) into
+        ``folder``, whole or not at all, in the PET's DICOM study (see ``StudyLogic.export_dicom``; needs highdicom).
+        Returns the paths."""
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
         return self.logic.export_dicom(self.pet_node, self.points_node, folder, study=self.study,

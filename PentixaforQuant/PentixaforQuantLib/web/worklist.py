@@ -62,6 +62,9 @@ class Study:
         name -> value), set when the study is opened without a saved reading: the numbers the batch gives.
     series_uid : str or None
         The manifest row's series, when the folder holds several PET series.
+    anatomy : Path or None
+        A CT or MR series folder of the manifest (``ct`` column), shown under the PET; without it, a CT or MR
+        series in the study's own folder is shown (see ``anatomy.py``).
     """
 
     study_id: str
@@ -70,6 +73,26 @@ class Study:
     points: Path | None = None
     panel_settings: dict = field(default_factory=dict)
     series_uid: str | None = None
+    anatomy: Path | None = None
+
+
+def _with_optional_files(study: Study, cells: dict, root: Path, where: str) -> Study:
+    """The study with its manifest's ``points`` file and ``ct`` folder (each inside the manifest's folder and
+    present), or refused naming the line."""
+    from dataclasses import replace
+
+    for column, name, is_there, what in (("points", "points", Path.is_file, "points file"),
+                                         ("ct", "anatomy", Path.is_dir, "CT/MR folder")):
+        given = cells.get(column)
+        if not given:
+            continue
+        path = (root / given).resolve()
+        if not _inside(path, root):
+            return Study(study.study_id, None, f"{where}: {given} is outside the manifest's folder")
+        if not is_there(path):
+            return Study(study.study_id, None, f"{where}: no such {what} {given}")
+        study = replace(study, **{name: path})
+    return study
 
 
 class Worklist:
@@ -129,10 +152,10 @@ class Worklist:
     def from_manifest(cls, manifest, out_dir) -> Worklist:
         """A manifest CSV in the cohort format, read by the one manifest reader (``outputs/manifest.py``, the
         batch's rules: delimiter, known columns, every value range-checked): at least the columns ``study_id`` and
-        ``dicom`` (optional ``points``, the cohort columns, and the per-row SUV and protocol columns, which open
+        ``dicom`` (optional ``points``, ``ct`` (a CT or MR folder shown under the PET), the cohort columns, and the per-row SUV and protocol columns, which open
         the study with those panel fields).
 
-        ``dicom`` and ``points`` paths are relative to the manifest's folder and must stay inside it (after
+        ``dicom``, ``points`` and ``ct`` paths are relative to the manifest's folder and must stay inside it (after
         resolving links); an entry that breaks this, whose folder or file is missing, or whose row the reader
         refuses, is kept as a refused study naming the line.
         """
@@ -164,17 +187,8 @@ class Worklist:
                 studies.append(Study(study_id, None, f"{where}: {given} is outside the manifest's folder"))
             elif not dicom.is_dir():
                 studies.append(Study(study_id, None, f"{where}: no such folder {given}"))
-            elif row.cells.get("points"):
-                points = (root / row.cells["points"]).resolve()
-                if not _inside(points, root):
-                    studies.append(Study(study_id, None,
-                                         f"{where}: {row.cells['points']} is outside the manifest's folder"))
-                elif not points.is_file():
-                    studies.append(Study(study_id, None, f"{where}: no such points file {row.cells['points']}"))
-                else:
-                    studies.append(Study(study_id, dicom, points=points, **settings))
             else:
-                studies.append(Study(study_id, dicom, **settings))
+                studies.append(_with_optional_files(Study(study_id, dicom, **settings), row.cells, root, where))
         return cls(studies, out_dir)
 
     # ------------------------------------------------------------------------------------------ state
