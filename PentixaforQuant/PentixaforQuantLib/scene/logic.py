@@ -27,7 +27,7 @@ from ..measure.sites import ALL_SITES, AORTA, LESION, SITE_TITLES
 from ..outputs.dicom_export import build_dicom_outputs, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
 from ..suv import SUVOverrides, compute_suv_conversion, suv_conversion_for_suv_volume
-from ..suv.plausibility import check_suv_maximum
+from ..suv.plausibility import check_suv_scale
 from ..suv.series_reader import read_pet_headers, read_pet_volume
 from .mrml import (
     AUDIT_ATTRIBUTE,
@@ -264,7 +264,7 @@ class StudyLogic:
         files_by_slice = [None] * grid.shape_kji[0]
         for instance, k in enumerate(k_of_instance):
             files_by_slice[k] = headers.files[instance]
-        check_suv_maximum(suv.reshape(suv.shape[0], -1).max(axis=1), files_by_slice, conversion, overrides)
+        check_suv_scale(suv, suv.reshape(suv.shape[0], -1).max(axis=1), files_by_slice, conversion, overrides)
         node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())

@@ -30,7 +30,7 @@ from pydicom.dataset import Dataset
 
 from .conversion import SUVConversion, SUVOverrides, compute_suv_conversion
 from .dicom_values import fast_number, fast_string, quiet_pydicom, raw_bytes
-from .plausibility import check_suv_maximum
+from .plausibility import check_suv_scale
 from .series_files import (
     PET_IMAGE_STORAGE,
     PET_SOP_CLASSES,
@@ -679,5 +679,5 @@ def read_pet_volume(
     # SUV = (stored * slope + intercept) * factor; the SUV rules guarantee intercept == 0.
     suv, maxima = _fill(headers, slopes * conversion.factors, intercepts * conversion.factors, progress)
     conversion.audit.series_notes = list(headers.notes)
-    check_suv_maximum(maxima, headers.files, conversion, overrides)
+    check_suv_scale(suv, maxima, headers.files, conversion, overrides)
     return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
