@@ -247,6 +247,8 @@ class StudyLogic:
                            f"(first: {missing[0]})")
         headers = read_pet_headers(files)
         conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
+        for warning in headers.warnings:
+            conversion.audit.warn(warning)
         grid = volume_grid(volume_node)
         values = volume_array(volume_node)
         if len(headers.datasets) != grid.shape_kji[0]:
