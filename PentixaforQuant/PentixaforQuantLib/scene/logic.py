@@ -45,7 +45,7 @@ from .mrml import (
 )
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM_FILES_ATTRIBUTE",
-           "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
+           "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE", "REFUSAL_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
 SEGMENT_COLORS = {
@@ -400,9 +400,26 @@ class StudyLogic:
         except PentixaforQuantError as exc:  # any refusal of this site, never a traceback or a stale row
             return str(exc)
 
+    def clear_outputs(self, points_node, reason: str) -> None:
+        """Withdraw the results of ``points_node`` when they no longer hold (the points were refused): the results
+        table is emptied and names ``reason`` in its :data:`REFUSAL_ATTRIBUTE`, the VOI segments are removed, the
+        cached results are forgotten and :attr:`last_study` is None. The next measurement writes them anew."""
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
+        nodes = self.output_nodes(points_node)
+        write_table(nodes.results_table, [], COLUMNS)
+        nodes.results_table.SetAttribute(REFUSAL_ATTRIBUTE, str(reason))
+        segmentation = nodes.segmentation.GetSegmentation()
+        for name in SITE_TITLES.values():
+            segment_id = segmentation.GetSegmentIdBySegmentName(name)
+            if segment_id:
+                segmentation.RemoveSegment(segment_id)
+        self._caches.pop(points_node.GetID() or str(id(points_node)), None)
+        self.last_study = None
+
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed,
                        cache: _Cache) -> None:
         write_table(nodes.results_table, study_rows(study, points), COLUMNS, suv_units=units)
+        nodes.results_table.RemoveAttribute(REFUSAL_ATTRIBUTE)
         # The outputs name the PET they were measured on (saved with the scene).
         for node in (nodes.results_table, nodes.parameters_table, nodes.segmentation):
             node.SetNodeReferenceID(PET_REFERENCE, pet_node.GetID())
@@ -482,6 +499,9 @@ class StudyLogic:
                                      points_ras=markups_site_points(points_node))
             except PentixaforQuantError as exc:  # e.g. a label that names no site while the user types it
                 self.last_error = str(exc)
+                self.clear_outputs(points_node, self.last_error)  # never the old numbers under the new points
+                if self.on_update is not None:
+                    self.on_update(None, self.output_nodes(points_node))
                 return
             self.last_error = None
             if self.on_update is not None:
@@ -501,6 +521,9 @@ class StudyLogic:
             node.RemoveObserver(tag)
         self._observations.clear()
 
+
+#: On a results table whose points were refused (emptied by :meth:`StudyLogic.clear_outputs`): why.
+REFUSAL_ATTRIBUTE = "PentixaforQuant.Refusal"
 
 #: Set on a markups node by Slicer while the user drags one of its points (the index, as text).
 MOVING_MARKUP_INDEX_ATTRIBUTE = "Markups.MovingMarkupIndex"

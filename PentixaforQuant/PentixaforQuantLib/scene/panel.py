@@ -674,6 +674,8 @@ class PanelController:
             self._style_outputs()
         except (PentixaforQuantError, ValueError) as exc:
             self.last_error = str(exc)
+            self.study = None  # never the old numbers under refused points or parameters
+            self.logic.clear_outputs(points, self.last_error)
         self._notify()
         return self.study
 
