@@ -66,6 +66,7 @@ from ..measure.protocol import METRIC_LABELS, ProtocolParameters, StudyResult
 from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, canonical_site
 from ..suv import SUVOverrides
 from ..suv.overrides import parse_override_datetime
+from . import arguments
 from .logic import StudyLogic, observe_point_changes
 from .mrml import AUDIT_ATTRIBUTE, markups_site_points, read_rows_table, volume_suv_units, write_rows_table
 from .panel_parameters import MODULE_NAME, NODE_REFERENCES, OVERRIDE_FIELDS, PARAMETERS, Parameter
@@ -354,6 +355,7 @@ class PanelController:
 
     def set_roi(self, roi_node) -> None:
         """An optional bounding ROI (``vtkMRMLMarkupsROINode``) limiting the lesion VOI; None removes it."""
+        arguments.node_or_none(roi_node, "vtkMRMLMarkupsROINode", "set_roi", self.scene)
         self.set_parameter("roiNode", roi_node)
 
     def load_dicom(self, folder, *, series_uid: str | None = None, progress: Callable | None = None):
@@ -364,6 +366,8 @@ class PanelController:
         :attr:`refusal_field`, and the source is remembered so :meth:`apply_overrides` can try again; the call
         then returns None instead of raising.
         """
+        folder = arguments.source_path(folder, "load_dicom")
+        arguments.text_or_none(series_uid, "load_dicom series_uid")
         source = {"kind": "dicom", "path": str(folder), "series_uid": series_uid}
         return self._convert(source, progress=progress)
 
@@ -371,6 +375,7 @@ class PanelController:
         """Use a volume in the scene: kept if it is in SUV units, else converted to SUV from the DICOM files behind
         its ``DICOM.instanceUIDs`` (``resolver``: SOP Instance UID -> file, inside Slicer
         ``slicer.dicomDatabase.fileForInstance``). Returns the SUV volume, or None after a refusal."""
+        arguments.node_or_none(volume_node, "vtkMRMLScalarVolumeNode", "set_pet_volume", self.scene)
         if volume_node is None:
             self._set_reference("petVolume", None)
             self._pet_id = None
@@ -501,6 +506,7 @@ class PanelController:
 
     def use_points_node(self, points_node) -> None:
         """Measure the points of an existing list instead (labels name the sites; the list need not be fixed)."""
+        arguments.node_or_none(points_node, "vtkMRMLMarkupsFiducialNode", "use_points_node", self.scene)
         self._set_reference("pointsNode", points_node)
         self._observe_points()
         self._input_changed()
@@ -585,8 +591,8 @@ class PanelController:
 
     def place_site(self, site: str, ras) -> None:
         """Place (or move) the point of ``site`` at world RAS ``ras`` (mm); recomputes that site."""
+        r, a, s = arguments.ras_point(ras, "place_site")
         index = self._index(site)
-        r, a, s = (float(v) for v in ras)
         if self.placing_site == site:
             self.placing_site = None
             self._leave_place_mode()
@@ -594,6 +600,7 @@ class PanelController:
 
     def place_at(self, ras) -> str | None:
         """A click at world RAS ``ras``: fills :attr:`next_site` and returns it (None when all are placed)."""
+        ras = arguments.ras_point(ras, "place_at")
         if self.points_node is None:
             raise PentixaforQuantError("load a PET volume first: the site points belong to it")
         site = self.next_site
@@ -712,6 +719,7 @@ class PanelController:
 
     def site_status(self, site: str) -> SiteStatus:
         """The row of one site: placed or not, its main value and its status line."""
+        arguments.site_name(site, "site_status", PANEL_SITES)
         title = PANEL_TITLES[site]
         placing = self.placing_site == site
         placed = self.is_placed(site)
@@ -845,31 +853,36 @@ class PanelController:
         from ..outputs.atomic import write_file_atomically
         from ..outputs.results import write_rows_csv
 
+        path = arguments.output_file(path, "export_csv")
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
-        path = Path(path)
         with tempfile.TemporaryDirectory() as work:
             text = write_rows_csv(self.result_rows(), Path(work) / "sites.csv", units=self._units()).read_bytes()
-        return write_file_atomically(path, text)
+        with arguments.writing(path, "export_csv"):
+            return write_file_atomically(path, text)
 
     def export_study(self, folder, *, figure: bool = False) -> dict:
         """Write study.json, sites.csv, the segmentation and the scene bundle into ``folder`` (whole or not at
         all, like the command line's ``quantify``). Returns the written paths by kind."""
         from .quantify import write_study_outputs
 
+        folder = arguments.output_folder(folder, "export_study")
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
         source = json.loads(self.pet_node.GetAttribute(_SOURCE_ATTRIBUTE) or "{}")
-        return write_study_outputs(self.logic, self.pet_node, self.points_node, self.study, folder,
-                                   source=source, figure=figure)
+        with arguments.writing(folder, "export_study"):
+            return write_study_outputs(self.logic, self.pet_node, self.points_node, self.study, folder,
+                                       source=source, figure=figure)
 
     def export_dicom(self, folder) -> dict:
         """Write the study as DICOM SEG and SR TID 1500 (``seg.dcm``, ``sr.dcm``) into ``folder``, whole or not at
         all, in the PET's DICOM study (see ``StudyLogic.export_dicom``; needs highdicom). Returns the paths."""
+        folder = arguments.output_folder(folder, "export_dicom")
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
-        return self.logic.export_dicom(self.pet_node, self.points_node, folder, study=self.study,
-                                       resolver=self._resolver)
+        with arguments.writing(folder, "export_dicom"):
+            return self.logic.export_dicom(self.pet_node, self.points_node, folder, study=self.study,
+                                           resolver=self._resolver)
 
     @property
     def cohort_table(self):
@@ -881,6 +894,7 @@ class PanelController:
         ``activity_mbq``, ``peptide_mass_ug``). Returns the row."""
         from ..outputs.cohort_row import COHORT_COLUMNS, COHORT_TEXT_COLUMNS, cohort_row
 
+        arguments.text_or_none(study_id, "add_to_cohort study_id")
         g = self.get_parameter
         study_id = study_id or g("studyId") or (self.pet_node.GetName() if self.pet_node is not None else "")
         values = {"diagnosis": g("diagnosis"), "group": g("group"), "uptake": g("uptake"),
