@@ -128,7 +128,7 @@ def check_body_median(suv: np.ndarray, conversion: SUVConversion, overrides: SUV
     implausible(
         f"the body's median SUV is {median:.3g} (voxels above {BODY_OUTLINE_FRACTION:.0%} of the 99.5th "
         f"percentile), above {BODY_MEDIAN_SUV_MAX:g}, which no body reaches (SUV averaged over the whole body is "
-        f"at most about 1); the SUV scale is wrong{_unit_cause(audit, median)}; {_scale_inputs(audit)}",
+        f"at most about 1); the SUV scale is wrong{_unit_cause(audit, median) or '; ' + _scale_inputs(audit)}",
         audit, overrides,
     )
 
