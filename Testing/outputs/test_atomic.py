@@ -179,3 +179,14 @@ def test_an_interrupt_a_library_swallowed_still_keeps_the_earlier_result(tmp_pat
         interruption._state.update(interrupted=False, installed=False)
     assert (out / "study.json").read_text() == "good"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+def test_an_error_while_writing_names_the_destination_not_the_scratch_folder(tmp_path):
+    out = tmp_path / "results"
+    with pytest.raises(OSError) as failed:
+        with atomic_output_folder(out) as scratch:
+            (scratch / "study.json").mkdir()
+            (scratch / "study.json").write_text("x")  # IsADirectoryError inside the scratch folder
+    assert failed.value.filename == str(out.resolve() / "study.json")
+    assert "pfq" not in str(failed.value) and "partial" not in str(failed.value)
+    assert list(tmp_path.iterdir()) == []

@@ -153,9 +153,23 @@ def atomic_output_folder(out_dir) -> Iterator[Path]:
         interruption.check()  # an interrupt a library swallowed still keeps the earlier result
         _check_replaceable(out)  # nothing else appeared there meanwhile
         _commit(scratch, out, set(new_names))
+    except OSError as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise _named_by_destination(exc, scratch, out) from None
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+
+
+def _named_by_destination(exc: OSError, scratch: Path, out: Path) -> OSError:
+    """The same error, naming the file in the destination instead of the scratch folder (whose name means nothing
+    to the user)."""
+    def mapped(name):
+        if name is None:
+            return None
+        text = os.fspath(name)
+        return str(out / Path(text).relative_to(scratch)) if text.startswith(str(scratch)) else text
+    return type(exc)(exc.errno, exc.strerror, mapped(exc.filename)) if exc.errno is not None else exc
 
 
 def _commit(scratch: Path, out: Path, new_names: set[str]) -> None:
@@ -211,6 +225,9 @@ def write_file_atomically(path, data: bytes | str) -> Path:
         _apply_umask(Path(tmp), folder=False)
         interruption.check()
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) if exc.errno is not None else exc from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
