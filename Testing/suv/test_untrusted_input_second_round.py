@@ -236,14 +236,43 @@ def test_untrusted_input_second_round(case: Case, tmp_path, capsys):
             assert "Warnings:" in out and case.text in out
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder")
-def test_an_unreadable_subfolder_is_named(tmp_path):
-    folder = plain(tmp_path)
-    hidden = folder / "more"
-    hidden.mkdir()
-    hidden.chmod(0)
+def test_an_unreadable_subfolder_is_named_not_skipped_silently():
+    """A subfolder the user cannot list: a warning naming it (or, alone, the refusal). Root reads every folder, so
+    as root the command runs as nobody (setpriv)."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    as_nobody = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads every folder and setpriv is missing")
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    top = Path(tempfile.mkdtemp(prefix="unreadable-"))
     try:
-        pet = read_pet_volume(folder)
-        assert any("more cannot be read" in w for w in pet.conversion.audit.warnings)
+        top.chmod(0o755)
+        folder = plain(top)
+        locked = folder / "locked"
+        locked.mkdir()
+        (locked / "extra.dcm").write_bytes((folder / "slice_0000.dcm").read_bytes())
+        for path in [folder, *folder.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        locked.chmod(0)
+        cli = as_nobody + [sys.executable, "-m", "PentixaforQuantLib", "suv"]
+        done = subprocess.run(cli + [str(folder)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "folder locked cannot be read (Permission denied): files there are not read" in done.stdout
+        only = top / "only"
+        (only / "locked").mkdir(parents=True)
+        only.chmod(0o755)
+        (only / "locked").chmod(0)
+        alone = subprocess.run(cli + [str(only)], capture_output=True, text=True, timeout=120)
+        assert alone.returncode == 2 and alone.stderr.count("\n") == 1, alone.stderr
+        assert "holds no readable files: folder locked cannot be read (Permission denied)" in alone.stderr
     finally:
-        hidden.chmod(0o755)
+        for path in (top / "pet" / "locked", top / "only" / "locked"):
+            if path.exists():
+                path.chmod(0o755)
+        shutil.rmtree(top, ignore_errors=True)
