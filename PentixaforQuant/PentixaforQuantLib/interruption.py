@@ -41,8 +41,12 @@ def install() -> dict | None:
     if threading.current_thread() is not threading.main_thread():
         return None
     previous = {signum: signal.getsignal(signum) for signum in _SIGNALS}
-    for signum in _SIGNALS:
+    for signum in _SIGNALS:  # also where the parent left them ignored (SIG_IGN is inherited)
         signal.signal(signum, _handler)
+    # A child inherits its parent's blocked signals: started from a worker pool or an event loop, Ctrl-C would
+    # otherwise never arrive while the run replaces the earlier results.
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(_SIGNALS))
     _state["installed"] = True
     return previous
 

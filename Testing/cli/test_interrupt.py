@@ -96,3 +96,28 @@ def test_ctrl_c_at_any_moment_ends_with_130_and_keeps_the_earlier_result(earlier
             burner.kill()
             burner.wait()
     assert sum(code == 130 for _, code in outcomes) >= len(DELAYS_S) // 2, outcomes  # most moments were mid-run
+
+
+def _blocked():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def _ignored():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("parent", [_blocked, _ignored], ids=["sigint-blocked-by-the-parent",
+                                                               "sigint-ignored-by-the-parent"])
+def test_ctrl_c_arrives_even_when_the_parent_blocked_or_ignored_it(earlier_result, parent):
+    """A process started from a worker pool or an event loop inherits blocked or ignored signals; Ctrl-C must still
+    end the run with 130 and leave the earlier result."""
+    args, out = earlier_result
+    before = _digest(out)
+    proc = subprocess.Popen(CLI + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=parent)
+    _wait_for_the_program(proc)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "interrupted"
+    assert _digest(out) == before
