@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["check", "exit_code", "held", "install", "interrupted", "reset", "restore"]
+__all__ = ["check", "exit_code", "held", "ignore", "install", "interrupted", "reset", "restore"]
 
 _state = {"interrupted": False, "holding": 0, "installed": False, "signum": signal.SIGINT}
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -58,6 +58,13 @@ def restore(previous: dict | None) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
     _state["installed"] = any(handler is _handler for handler in previous.values())
+
+
+def ignore() -> None:
+    """Ignore SIGINT and SIGTERM from now on (a finished command line while Python exits)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in _SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def exit_code() -> int:

@@ -40,6 +40,7 @@ from .series_files import (
     one_line,
     parse_file,
 )
+from .. import interruption
 from ..errors import DicomSeriesError
 from ..geometry import LPS_TO_RAS, VoxelGrid
 
@@ -727,11 +728,13 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for done, _ in enumerate(pool.map(work, range(nk)), start=1):
+                    interruption.check()  # a Ctrl-C held by the caller is honoured between slices
                     if progress is not None:
                         progress(done, nk)
         else:
             for k in range(nk):
                 work(k)
+                interruption.check()
                 if progress is not None:
                     progress(k + 1, nk)
     return out, maxima
