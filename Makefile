@@ -45,7 +45,7 @@ bench-cohort: $(BIN)/.installed
 bench-web: $(BIN)/.installed
 	$(BIN)/python Testing/benchmarks/bench_web.py
 
-# The reading station on the demo phantom: http://127.0.0.1:$(PORT)/ (Ctrl-C stops it).
+# The reading station on the demo phantom: open the address it prints (it holds the access token; Ctrl-C stops it).
 web-demo: $(BIN)/.installed
 	$(BIN)/pentixafor-quant phantom $(OUT)/worklist/phantom-01
 	$(BIN)/pentixafor-quant web --worklist $(OUT)/worklist --out $(OUT)/readings --port $(PORT)

@@ -23,7 +23,7 @@ from slicer.ScriptedLoadableModule import (
 from slicer.util import VTKObservationMixin
 
 # Standard library only: safe before scipy and scikit-image are installed.
-from PentixaforQuantLib.scene.panel_parameters import PARAMETERS, SITE_WIDGET_NAMES
+from PentixaforQuantLib.scene.panel_parameters import PARAMETERS, SITE_ROW_TITLES, SITE_WIDGET_NAMES
 
 #: Import names of the packages needed beyond what Slicer bundles (Resources/requirements.txt pins them).
 REQUIRED_IMPORTS = ("scipy", "skimage")
@@ -82,15 +82,15 @@ class PentixaforQuantParameterNode:
     roiNode: vtkMRMLMarkupsROINode
     cohortTable: vtkMRMLTableNode
     normalization: Annotated[str, Choice(["bw", "lbm", "bsa", "ibw"])] = "bw"
-    thresholdPercent: Annotated[float, WithinRange(1.0, 100.0)] = 40.0
+    thresholdPercent: Annotated[float, WithinRange(10.0, 90.0)] = 40.0
     thresholdMethod: Annotated[str, Choice(["fixed", "a50"])] = "fixed"
     connectivity: Annotated[int, Choice([6, 18, 26])] = 6
-    searchRadiusMm: Annotated[float, WithinRange(1.0, 50.0)] = 10.0
-    bloodPoolDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
-    marrowDiameterMm: Annotated[float, WithinRange(4.0, 40.0)] = 15.0
+    searchRadiusMm: Annotated[float, WithinRange(0.0, 50.0)] = 10.0
+    bloodPoolDiameterMm: Annotated[float, WithinRange(0.0, 40.0)] = 15.0
+    marrowDiameterMm: Annotated[float, WithinRange(0.0, 40.0)] = 15.0
     peakVariant: Annotated[str, Choice(["global", "local"])] = "global"
-    peakRadiusMm: Annotated[float, WithinRange(3.0, 15.0)] = 6.2035
-    maxVolumeMl: Annotated[float, WithinRange(1.0, 10000.0)] = 1000.0
+    peakRadiusMm: Annotated[float, WithinRange(0.0, 15.0)] = 6.2035
+    maxVolumeMl: Annotated[float, WithinRange(0.0, 10000.0)] = 1000.0
     tbrNumerator: Annotated[str, Choice(["suv_max", "suv_peak", "suv_mean"])] = "suv_max"
     autoUpdate: bool = True
     overrideWeightKg: str = ""
@@ -193,6 +193,7 @@ class PentixaforQuantWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.applyOverridesButton.connect("clicked(bool)", lambda: self._run(lambda c: c.apply_overrides()))
         self.ui.clearOverridesButton.connect("clicked(bool)", lambda: self._run(lambda c: c.clear_overrides()))
         for site, part in SITE_WIDGET_NAMES.items():
+            getattr(self.ui, f"{part[0].lower()}{part[1:]}TitleLabel").text = SITE_ROW_TITLES[site]  # as the outputs
             getattr(self.ui, f"place{part}Button").connect("clicked(bool)", lambda on, s=site: self.onPlace(s, on))
             getattr(self.ui, f"clear{part}Button").connect(
                 "clicked(bool)", lambda _checked, s=site: self._run(lambda c: c.clear_site(s)))

@@ -15,10 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "PentixaforQuant" / "PentixaforQuantLib"
 
-FOUNDATION = {"errors", "geometry", "interruption", "__version__"}
+FOUNDATION = {"errors", "geometry", "inputs", "interruption", "__version__"}
 ALLOWED = {
     "errors": set(),
     "geometry": set(),
+    "inputs": set(),
     "interruption": set(),
     "suv": FOUNDATION,
     "measure": FOUNDATION,

@@ -405,7 +405,7 @@ def test_every_self_ui_name_exists_in_the_ui(ui_root, module_tree):
     used = ui_attribute_names(module_tree)
     for part in SITE_WIDGET_NAMES.values():  # the site rows are reached with getattr(self.ui, ...)
         used |= {f"place{part}Button", f"clear{part}Button", f"jump{part}Button",
-                 f"{part[0].lower()}{part[1:]}StatusLabel"}
+                 f"{part[0].lower()}{part[1:]}StatusLabel", f"{part[0].lower()}{part[1:]}TitleLabel"}
     assert len(used) > 40
     assert check_ui_names(ui_root, used) == []
 
@@ -418,7 +418,8 @@ def test_every_binding_names_a_field_with_a_connector_on_slicer_5_10(ui_root, mo
 
 
 def test_the_wrapper_fields_are_the_controllers_parameters(module_tree):
-    """The widget's parameter node and the panel controller read and write the same fields."""
+    """The widget's parameter node and the panel controller read and write the same fields: the hand-written
+    wrapper is held against the table of inputs (``inputs.py``), from which ``PARAMETERS`` is made."""
     from PentixaforQuantLib.scene.panel_parameters import NODE_REFERENCES, PARAMETERS
 
     fields = wrapper_fields(module_tree)
@@ -455,12 +456,19 @@ def test_what_the_module_calls_exists_in_the_library(module_tree, headless):
 
 
 def test_panel_parameters_need_only_the_standard_library():
-    """The module file imports them before scipy and scikit-image are installed."""
-    source = (MODULE_DIR / "PentixaforQuantLib" / "scene" / "panel_parameters.py").read_text(encoding="utf-8")
-    imported = {(n.module if isinstance(n, ast.ImportFrom) else a.name).split(".")[0]
-                for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.Import, ast.ImportFrom))
-                for a in n.names}
-    assert imported <= {"__future__", "dataclasses"}
+    """The module file imports them before scipy and scikit-image are installed; they are made from the table of
+    inputs (``inputs.py``) and of sites (``measure/sites.py``) and raise the project's errors (``errors.py``), which
+    need only the standard library too."""
+    lib = MODULE_DIR / "PentixaforQuantLib"
+    for path in (lib / "scene" / "panel_parameters.py", lib / "inputs.py", lib / "errors.py",
+                 lib / "measure" / "sites.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        absolute = {(n.module if isinstance(n, ast.ImportFrom) else a.name).split(".")[0]
+                    for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                    and not (isinstance(n, ast.ImportFrom) and n.level) for a in n.names}
+        relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
+        assert absolute <= {"__future__", "dataclasses", "math", "re"}, path.name
+        assert relative <= {"errors", "inputs", "measure.sites"}, path.name
 
 
 def test_what_the_module_and_the_plugin_import_before_scipy_is_installed_needs_no_scipy():

@@ -21,7 +21,16 @@ __all__ = [
 
 
 class PentixaforQuantError(Exception):
-    """Base class: a problem with the input that the user can understand and fix."""
+    """Base class: a problem with the input that the user can understand and fix.
+
+    ``field`` names, as data, the input the refusal concerns when there is one: the key of the input in
+    :data:`~.inputs.INPUTS` (``"height_m"``, ``"isocontour.threshold_fraction"``) or a manifest column, so a face
+    highlights the field to correct without reading the message. None when the refusal concerns no one input.
+    """
+
+    def __init__(self, *args, field: str | None = None):
+        super().__init__(*args)
+        self.field = field
 
 
 class DicomSeriesError(PentixaforQuantError):

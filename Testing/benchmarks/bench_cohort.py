@@ -146,12 +146,12 @@ def main(argv=None) -> int:
                 assert r.failed == 0, r.failures
 
             def split(result, key):
-                return statistics.median(v["timings"][key] for v in result.results.values())
+                return statistics.median(v.timings[key] for v in result.results.values())
 
             keys = ("read_s", "measure_s", "write_s", "total_s", "cpu_s")
             per1 = {k: split(r1, k) for k in keys}
             per2 = {k: split(r2, k) for k in keys}
-            rss2 = max(v["max_rss_mb"] for v in r2.results.values())
+            rss2 = max(v.max_rss_mb for v in r2.results.values())
             rate1, rate2 = n / t1 * 60.0, n / t2 * 60.0
             report["configurations"][label] = {
                 "wall_s": {"1_worker": t1, "2_workers": t2},

@@ -194,3 +194,130 @@ def test_quantify_dicom_out_folder_is_checked_before_anything_is_written(where, 
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
     assert not (tmp_path / "o").exists()
+
+
+def _pet_with(folder, tmp_path, change):
+    import shutil
+
+    import pydicom
+
+    pet = tmp_path / "pet"
+    shutil.copytree(folder / "dicom", pet)
+    for f in pet.glob("*.dcm"):
+        ds = pydicom.dcmread(f)
+        change(ds)
+        ds.save_as(f)
+    return pet
+
+
+def _drop(*keywords):
+    def change(ds):
+        for keyword in keywords:
+            if keyword in ds:
+                del ds[keyword]
+    return change
+
+
+def _set(keyword, value):
+    return lambda ds: setattr(ds, keyword, value)
+
+
+@pytest.mark.parametrize("change, message", [
+    (_set("PatientName", "Doe\x07^John"), "PatientName (0010,0010) of the PET series"),
+    (_set("PatientName", "Doe^John\r\n"), "control character 0x0D"),
+    (_drop("StudyInstanceUID"), "no Study Instance UID (0020,000D)"),
+])
+def test_quantify_dicom_refusal_is_known_before_measuring(change, message, phantom_study, tmp_path, capsys,
+                                                          monkeypatch):
+    """A PET whose DICOM export cannot be made is refused with one line before anything is measured."""
+    pytest.importorskip("highdicom")
+    from PentixaforQuantLib.scene.logic import StudyLogic
+
+    phantom, folder = phantom_study
+    pet = _pet_with(folder, tmp_path, change)
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+
+    def measured(*args, **kwargs):
+        raise AssertionError("measured before the DICOM export was known to be possible")
+
+    monkeypatch.setattr(StudyLogic, "measure", measured)
+    code = main(["quantify", str(pet), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0] and "internal error" not in err[0], err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "dicom").exists()
+
+
+def test_quantify_dicom_out_from_a_pet_without_type2_identifiers(phantom_study, tmp_path, capsys):
+    """No Accession Number, birth date, Study ID, referring physician or Patient ID (as anonymised data often
+    are): the DICOM objects are written with those attributes empty, beside every other output."""
+    pytest.importorskip("highdicom")
+    import pydicom
+    from dicom_validation import assert_valid_dicom
+
+    phantom, folder = phantom_study
+    pet = _pet_with(folder, tmp_path, _drop("AccessionNumber", "PatientBirthDate", "StudyID",
+                                            "ReferringPhysicianName", "PatientID"))
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(pet), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure", "--reader-name", "Doe^Jane"])
+    assert code == 0, capsys.readouterr().err
+    for name in ("seg.dcm", "sr.dcm", "rwvm.dcm"):
+        ds = pydicom.dcmread(tmp_path / "dicom" / name)
+        assert ds.AccessionNumber == "" and ds.PatientID == "" and ds.StudyID == "" and ds.PatientBirthDate == ""
+        assert_valid_dicom(tmp_path / "dicom" / name)
+    assert str(pydicom.dcmread(tmp_path / "dicom" / "seg.dcm").ContentCreatorName) == "Doe^Jane"
+    assert (tmp_path / "o" / "study.json").is_file() and (tmp_path / "o" / "sites.csv").is_file()
+
+
+def test_quantify_dicom_failure_after_measuring_keeps_the_other_outputs(phantom_study, tmp_path, capsys):
+    """When the DICOM objects cannot be made from what was measured (here no site could be measured), study.json
+    and the other outputs are still written; one line says why the DICOM objects are not."""
+    pytest.importorskip("highdicom")
+    phantom, folder = phantom_study
+    far = {site: np.array([900.0, 900.0, 900.0]) for site in phantom.truth.seed_points}  # outside the volume
+    points = write_markups_json(far, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure"])
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if line.startswith("error: no site")]
+    assert code == 2
+    assert len(err) == 1 and "the other outputs were written to" in err[0], err
+    assert (tmp_path / "o" / "study.json").is_file() and (tmp_path / "o" / "sites.csv").is_file()
+    assert not (tmp_path / "dicom").exists()
+
+
+@pytest.mark.parametrize("name, message", [("Doe^Jane\x07", "control character 0x07"),
+                                           ("A" * 70, "exceeds the maximum allowed length of 64")])
+def test_quantify_refuses_a_reader_name_that_is_no_person_name(name, message, phantom_study, tmp_path, capsys):
+    pytest.importorskip("highdicom")
+    phantom, folder = phantom_study
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(folder / "dicom"), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure", "--reader-name", name])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "the reader's name" in err[0] and message in err[0], err
+    assert not (tmp_path / "o").exists() and not (tmp_path / "dicom").exists()
+
+
+def test_quantify_dicom_out_copies_an_overlong_study_id_and_says_so(phantom_study, tmp_path, capsys):
+    """As the 51 real IBSI STS PETs have it (an 18-character Study ID, SH allows 16): exported, not shortened,
+    and the warning is on the terminal and in study.json."""
+    pytest.importorskip("highdicom")
+    import warnings
+
+    import pydicom
+
+    phantom, folder = phantom_study
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pydicom warns while the test writes the input
+        pet = _pet_with(folder, tmp_path, _set("StudyID", "IBSI_1_STS_001_PET"))
+    points = write_markups_json(phantom.truth.seed_points, tmp_path / "points.mrk.json")
+    code = main(["quantify", str(pet), "--points", str(points), "--out", str(tmp_path / "o"),
+                 "--dicom-out", str(tmp_path / "dicom"), "--no-figure"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    line = next(line for line in err.splitlines() if line.startswith("warning: DICOM: StudyID (0020,0010)"))
+    assert "copied unchanged" in line
+    doc = json.loads((tmp_path / "o" / "study.json").read_text())
+    assert any(w.startswith("DICOM: StudyID (0020,0010)") for w in doc["warnings"])
+    assert pydicom.dcmread(tmp_path / "dicom" / "sr.dcm").StudyID == "IBSI_1_STS_001_PET"

@@ -266,7 +266,8 @@ def test_help_still_shows_the_full_usage_with_the_option_ranges(capsys):
     out = capsys.readouterr().out
     assert "--verbose" in out
     flat = " ".join(out.split())  # argparse wraps the help text
-    assert "SUVpeak sphere radius (6.2035 = 1 mL); range: above 0 and at most 15 mm" in flat
+    # The help is the input's definition in the table of inputs (the panel's tooltip), with its range.
+    assert "SUVpeak sphere radius (mm): 6.2035 = 1 mL; 6.0 = 1.2 cm diameter; range: above 0 and at most 15 mm" in flat
     assert "range: from 10 to 90 % of SUVmax" in flat
 
 

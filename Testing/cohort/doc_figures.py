@@ -1,13 +1,15 @@
 """The cohort figures of docs/cohort.md, from a generated phantom cohort run through ``batch`` and ``stats``.
 
-Run ``python Testing/cohort/doc_figures.py OUT_DIR`` (about a minute): 32 noise-free phantom studies at 4 mm with
-seeded, made-up lesion and marrow SUVs (three diagnoses, three marrow groups, two scans without uptake, one
-specific-activity outlier), then ``batch`` and ``stats``. The PNGs land in ``OUT_DIR/stats``. The values are
-invented to show the figures; they are not the source studies' data.
+Run ``python Testing/cohort/doc_figures.py OUT_DIR`` (about two minutes): 33 noise-free phantom studies at 4 mm
+with seeded, made-up lesion and marrow SUVs (three diagnoses and one with a single scan, three marrow groups, two
+scans without uptake, one specific-activity outlier), then ``batch``; an ``exclude`` cell is written into the
+cohort table as a user would (one study out of the marrow analysis), then ``stats``. The figures land in
+``OUT_DIR/stats``. The values are invented to show the figures; they are not the source studies' data.
 """
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from PentixaforQuantLib.cli.main import main  # noqa: E402
 
 def specs(seed: int = 7) -> list[StudySpec]:
     rng = np.random.default_rng(seed)
-    diagnoses = {"lymphoma": 14.0, "myeloma": 10.0, "AML": 7.0}
+    diagnoses = {"Diffuse large B-cell lymphoma": 14.0, "Multiple myeloma": 10.0, "Acute myeloid leukemia": 7.0}
     groups = {"PET-positive": 5.5, "PET-negative": 3.6, "control": 3.0}
     out = []
     for n in range(32):
@@ -39,13 +41,27 @@ def specs(seed: int = 7) -> list[StudySpec]:
         uptake = n not in (8, 21)
         out.append(StudySpec(f"S-{n + 1:03d}", diagnosis, group, round(lesion, 2) if uptake else 0.0,
                              round(marrow, 2), round(activity, 1), round(peptide_ug, 2), uptake=uptake))
+    out.append(StudySpec("S-033", "Mantle cell lymphoma", "control", 16.0, 3.1, 150.0, 9.0))  # a diagnosis of n = 1
     return out
+
+
+#: The exclusion written into the cohort table, as the AML study left out a patient with extramedullary disease.
+EXCLUSION = ("S-004", "marrow: extramedullary disease only")
 
 
 def run(out_dir: Path) -> Path:
     manifest = write_cohort(out_dir / "cohort", specs(), corrupt_id=None)
     assert main(["batch", str(manifest), "--out", str(out_dir / "batch"), "--no-bundle"]) == 0
-    assert main(["stats", str(out_dir / "batch" / "cohort.csv"), "--out", str(out_dir / "stats")]) == 0
+    cohort = out_dir / "batch" / "cohort.csv"
+    with cohort.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row["exclude"] = EXCLUSION[1] if row["study_id"] == EXCLUSION[0] else ""
+    with cohort.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["stats", str(cohort), "--out", str(out_dir / "stats")]) == 0
     return out_dir / "stats"
 
 

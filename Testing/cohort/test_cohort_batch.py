@@ -58,6 +58,49 @@ def test_batch_measures_every_study_to_its_design_values(cohort, cohort_run):
     assert "left_ilium" in rows["P-005"]["warnings"]
 
 
+def test_cohort_csv_numbers_carry_the_precision_they_have(cohort_run):
+    """Measured and derived numbers with 7 significant digits (the float32 image data), no float noise such as
+    5.1839999999999975; the injected activity and peptide mass as the manifest gives them."""
+    _, out = cohort_run
+    with open(out / "cohort.csv", newline="", encoding="utf-8") as fh:
+        records = list(csv.DictReader(fh))
+    numbers = 0
+    for record in records:
+        for key in ("specific_activity_mbq_per_ug", "suv_max", "suv_mean", "suv_peak", "volume_ml", "tbr",
+                    "blood_pool_suv_mean", *MARROW_SITES, "mean_suv_max"):
+            if record[key]:
+                numbers += 1
+                mantissa = record[key].lower().split("e")[0].replace(".", "").replace("-", "").lstrip("0")
+                assert len(mantissa) <= 7, f"{record['study_id']} {key} = {record[key]}"
+    assert numbers > 50
+    assert {r["activity_mbq"] for r in records} >= {"150.0", "140.0"}
+
+
+def test_a_scan_without_uptake_but_with_its_series_is_measured_for_the_marrow_analysis(cohort, tmp_path):
+    """The AML study's visually PET-negative patients have no lesion uptake but their marrow is read: with
+    ``uptake = no`` and the series and points given, the study is measured, counted as without uptake, left out
+    of the lesion statistics and kept in its marrow group."""
+    from PentixaforQuantLib.cohort.analysis import cohort_statistics
+
+    manifest = _copy_cohort(cohort, tmp_path)
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], [r for r in rows[1:] if r[0] in ("P-001", "P-004", "P-007")]
+    for r in body:
+        if r[0] == "P-004":
+            r[header.index("uptake")] = "no"
+    with open(manifest, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *body])
+    result = run_batch(read_manifest(manifest), tmp_path / "out", figure=False, bundle=False)
+    assert result.no_uptake == 2 and result.measured == 2 and result.failed == 0
+    table = read_cohort_csv(tmp_path / "out" / "cohort.csv")
+    negative = next(r for r in table if r["study_id"] == "P-004")
+    assert negative["uptake"] == "no" and negative["mean_suv_max"] == pytest.approx(3.6, rel=QUANT)
+    st = cohort_statistics(table)
+    assert st["no_uptake"] == 2 and st["overall"]["n"] == 1
+    assert st["marrow"]["groups"]["PET-negative"]["study_ids"] == ["P-004"]
+
+
 def test_a_corrupt_study_is_recorded_with_its_reason_and_the_rest_go_on(cohort_run):
     _, out = cohort_run
     row = _rows(out)["P-008"]
@@ -94,8 +137,10 @@ def test_stats_reproduces_numpy_and_scipy_on_the_cohort(cohort, cohort_run, tmp_
     for metric in ("suv_max", "suv_mean", "suv_peak", "tbr"):
         c = st["correlations"][metric]
         keep = [r for r in used if r["study_id"] not in c["outliers"]]
-        ref = sps.spearmanr([r["specific_activity_mbq_per_ug"] for r in keep], [r[metric] for r in keep])
-        assert c["n"] == len(keep) and c["rho"] == pytest.approx(ref.statistic) and c["p"] == pytest.approx(ref.pvalue)
+        x, y = [r["specific_activity_mbq_per_ug"] for r in keep], [r[metric] for r in keep]
+        ref = sps.spearmanr(x, y)
+        assert c["n"] == len(keep) and c["rho"] == pytest.approx(ref.statistic)
+        assert c["p_method"] == "exact" and c["p"] == pytest.approx(_all_pairings_p(x, y))  # n = 6 <= 17
         assert c["n_before_outlier_removal"] == 6 and c["rout"]["q"] == 0.01
     marrow = st["marrow"]
     positive = [rows[s]["mean_suv_max"] for s in ("P-001", "P-002", "P-003")]
@@ -105,13 +150,30 @@ def test_stats_reproduces_numpy_and_scipy_on_the_cohort(cohort, cohort_run, tmp_
     negative = [rows[s]["mean_suv_max"] for s in ("P-004", "P-005")]
     test = next(t for t in marrow["t_tests"] if {t["a"], t["b"]} == {"PET-positive", "PET-negative"})
     assert test["p"] == pytest.approx(sps.ttest_ind(positive, negative).pvalue)
-    assert len(marrow["t_tests"]) == 3
+    assert [(t["a"], t["b"]) for t in marrow["t_tests"]] == [("PET-positive", "PET-negative"),
+                                                             ("PET-positive", "control")]  # each against the first
     assert marrow["fewer_than_five_sites"] == {"P-005": 4}
     import matplotlib.image
 
-    for name in ("suv_max_by_diagnosis", "tbr_by_diagnosis", "correlations", "marrow_heatmap", "marrow_groups"):
+    from PIL import Image
+
+    for name in ("suv_max_by_diagnosis", "tbr_by_diagnosis", "suv_peak_by_diagnosis", "correlations", "marrow_heatmap",
+                 "marrow_groups"):
         image = matplotlib.image.imread(tmp_path / f"{name}.png")
-        assert image.shape[0] > 300 and image.shape[1] > 400 and image[..., :3].std() > 0.05
+        assert image.shape[0] > 600 and image.shape[1] > 900 and image[..., :3].std() > 0.05
+        with Image.open(tmp_path / f"{name}.png") as png:
+            assert png.info["dpi"] == pytest.approx((300, 300), abs=0.01)
+        assert (tmp_path / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _all_pairings_p(x, y) -> float:
+    """Two-sided permutation P of Spearman's rho by listing every pairing (independent of the library's method)."""
+    import itertools
+
+    rx, ry = sps.rankdata(x), sps.rankdata(y)
+    observed = abs(sps.spearmanr(x, y).statistic)
+    rhos = [abs(np.corrcoef(rx, ry[list(p)])[0, 1]) for p in itertools.permutations(range(len(x)))]
+    return float(np.mean(np.array(rhos) >= observed - 1e-12))
 
 
 def test_a_study_without_marrow_sites_is_left_out_and_listed(cohort_run, tmp_path):
@@ -153,7 +215,7 @@ def test_resume_skips_unchanged_studies_and_recomputes_changed_ones(cohort, tmp_
     (out / "studies" / "P-004.done.json").unlink()  # a folder finished but never recorded: not trusted
     third = run_batch(m, out, figure=False)
     assert third.measured == 3 and third.skipped == 3
-    assert {sid for sid, r in third.results.items() if not r.get("skipped") and r["status"] == "done"} == \
+    assert {sid for sid, r in third.results.items() if not r.skipped and r.done} == \
         {"P-002", "P-003", "P-004"}
     from PentixaforQuantLib.measure.protocol import ProtocolParameters
 
@@ -193,15 +255,15 @@ def test_local_worker_processes_with_a_worker_killed_mid_run(cohort, tmp_path, c
     killed = []
 
     def kill_worker(study_id, result):
-        if not killed and result.get("worker_pid"):
-            killed.append(result["worker_pid"])
-            os.kill(result["worker_pid"], signal.SIGKILL)
+        if not killed and result.worker_pid:
+            killed.append(result.worker_pid)
+            os.kill(result.worker_pid, signal.SIGKILL)
 
     result = run_batch(m, tmp_path / "out", workers=2, figure=False, bundle=False, on_result=kill_worker)
     assert killed and result.restarted  # the kill broke the pool and studies in flight were started again
     rows = _rows(tmp_path / "out")
     assert list(rows) == list(_rows(cohort_run[1]))  # each study once, in manifest order
-    assert result.failed == 1 and [f["study_id"] for f in result.failures] == ["P-008"]
+    assert result.failed == 1 and [f.study_id for f in result.failures] == ["P-008"]
     reference = _rows(cohort_run[1])
     for sid, row in rows.items():
         assert row["suv_max"] == reference[sid]["suv_max"] and row["mean_suv_max"] == reference[sid]["mean_suv_max"]

@@ -30,7 +30,7 @@ def test_dask_batch_equals_the_local_batch_with_a_worker_killed_mid_run(cohort, 
             return
         # The worker that did not just answer is busy with a study: kill it (its nanny starts a new one).
         pids = client.run(os.getpid)
-        victim = next((pid for pid in pids.values() if pid != result.get("worker_pid")), None)
+        victim = next((pid for pid in pids.values() if pid != result.worker_pid), None)
         if victim:
             killed.append(victim)
             os.kill(victim, signal.SIGKILL)
@@ -51,7 +51,7 @@ def test_dask_batch_equals_the_local_batch_with_a_worker_killed_mid_run(cohort, 
         if not row["error"]:
             assert row["suv_max"] == ref["suv_max"] and row["mean_suv_max"] == ref["mean_suv_max"]
     assert result.failed == len(result.failures) >= 1
-    assert len({f["study_id"] for f in result.failures}) == len(result.failures)
+    assert len({f.study_id for f in result.failures}) == len(result.failures)
 
 
 def test_dask_batch_through_the_command_line_by_scheduler_address(cohort, cluster, tmp_path):
@@ -63,3 +63,21 @@ def test_dask_batch_through_the_command_line_by_scheduler_address(cohort, cluste
     assert code == 3  # the corrupt study
     rows = {r["study_id"]: r for r in read_cohort_csv(tmp_path / "cohort.csv")}
     assert rows["P-004"]["suv_max"] == pytest.approx(25.0, rel=2e-3) and rows["P-008"]["error"]
+
+
+def test_a_relative_out_reaches_the_workers_as_an_absolute_path(cohort, cluster, tmp_path, monkeypatch, capsys):
+    """The workers run in their own working folder (the one the cluster started in): a relative --out must be
+    resolved before the tasks go to them, or the study folders land there and a rerun recomputes everything."""
+    from PentixaforQuantLib.cli.main import main
+
+    manifest, _ = cohort
+    monkeypatch.chdir(tmp_path)
+    args = ["batch", str(manifest), "--out", "relative/out", "--scheduler", cluster.scheduler_address, "--no-figure",
+            "--no-bundle"]
+    assert main(args) == 3
+    studies = tmp_path / "relative" / "out" / "studies"
+    assert sorted(p.name for p in studies.glob("*.done.json")) == [f"P-00{i}.done.json" for i in range(1, 7)
+                                                                    if i != 7]
+    capsys.readouterr()
+    assert main(args) == 3
+    assert "6 unchanged (kept)" in capsys.readouterr().out

@@ -125,9 +125,9 @@ def test_stats_refuses_a_bad_cohort_table_naming_line_and_column(tmp_path, capsy
     from PentixaforQuantLib.cohort.table import COLUMN_KEYS
 
     missing = tmp_path / "missing.csv"
-    missing.write_text("study_id,diagnosis\nS1,lymphoma\n")
+    missing.write_text("id,diagnosis\nS1,lymphoma\n")
     assert main(["stats", str(missing), "--out", str(tmp_path / "s")]) == 2
-    assert "missing.csv line 1: missing column(s) group, uptake" in capsys.readouterr().err
+    assert "missing.csv line 1: missing column(s) study_id" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     cells = dict.fromkeys(COLUMN_KEYS, "")
     cells.update(study_id="S1", uptake="yes", suv_max="high")

@@ -32,7 +32,8 @@ def test_cohort_charts_are_plot_chart_nodes_over_table_nodes(headless, cohort_ru
     rows = read_cohort_csv(cohort_run[1] / "cohort.csv")
     stats = cohort_statistics(rows)
     charts = cohort_plot_charts(headless.scene, stats, rows)
-    assert set(charts) == {"suv_max_by_diagnosis", "tbr_by_diagnosis", "correlation_suv_max", "correlation_suv_mean",
+    assert set(charts) == {"suv_max_by_diagnosis", "tbr_by_diagnosis", "suv_peak_by_diagnosis", "correlation_suv_max",
+                           "correlation_suv_mean",
                            "correlation_suv_peak", "correlation_tbr", "marrow_groups"}
     bar = charts["suv_max_by_diagnosis"]
     assert bar.IsA("vtkMRMLPlotChartNode") and bar.GetNumberOfPlotSeriesNodes() == 4  # bars, 2 cut-offs, blood pool
@@ -40,11 +41,12 @@ def test_cohort_charts_are_plot_chart_nodes_over_table_nodes(headless, cohort_ru
     assert bars.GetPlotType() == bars.PlotTypeBar
     values = bars.GetTableNode()
     means = _column(values, "mean")
-    assert means == pytest.approx([stats["by_diagnosis"][d]["suv_max"]["mean"] for d in stats["by_diagnosis"]])
-    assert _column(values, "category")[0] == "lymphoma (n = 2)"
+    expected = sorted((g["suv_max"]["mean"], d, g["suv_max"]["n"]) for d, g in stats["by_diagnosis"].items())[::-1]
+    assert means == pytest.approx([m for m, _, _ in expected])  # sorted from the highest mean, as the figure
+    assert _column(values, "category") == [f"{d} (n = {n})" for _, d, n in expected]
     cutoff = headless.scene.GetNodeByID(bar.GetNthPlotSeriesNodeID(1))
     assert _column(cutoff.GetTableNode(), cutoff.GetYColumnName()) == [6.0, 6.0]
-    assert cutoff.GetName().endswith("cut-off 6")
+    assert cutoff.GetName().endswith("cut-off 6") and cutoff.GetLineStyle() == cutoff.LineStyleDot
     scatter = charts["correlation_suv_max"]
     used = headless.scene.GetNodeByID(scatter.GetNthPlotSeriesNodeID(0))
     assert used.GetXColumnName() == "specific_activity" and used.GetTableNode().GetNumberOfRows() == 6

@@ -84,6 +84,10 @@ def test_lesion_cut_by_the_image_border_is_measured_and_flagged():
 def test_parameters_round_trip_and_validate():
     params = ProtocolParameters(peak_variant="local", peak_radius_mm=6.0).with_isocontour(connectivity=26)
     assert ProtocolParameters.from_dict(params.to_dict()) == params
+    # Results written before the shoulder check was retired carry its two parameters: read, ignored.
+    old = params.to_dict()
+    old["isocontour"].update(core_fraction=0.95, max_core_distance_mm=15.0)
+    assert ProtocolParameters.from_dict(old) == params
     with pytest.raises(ValueError, match="peak_variant"):
         ProtocolParameters(peak_variant="max")
     assert isinstance(StudyResult(params).warnings, list)

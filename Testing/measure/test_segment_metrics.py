@@ -83,7 +83,9 @@ def test_plugin_keys_are_the_library_keys_and_each_has_codes():
             info = segment_statistic_info(key, units)
             assert info["quantity"] and info["units_code"] and info["name"] and info["description"]
             assert all(info["quantity"]) and all(info["units_code"])
-    assert segment_statistic_info("suv_peak", "{SUVlbm}g/ml")["units_code"].value == "{SUVlbm}g/ml"
+    # The CID 85 code, from either spelling of the volume's units (the legacy one is what Slicer's PET tools set).
+    assert segment_statistic_info("suv_peak", "{SUVlbm}g/ml")["units_code"].value == "g/ml{SUVlbm}"
+    assert segment_statistic_info("suv_max", "g/ml{SUVbw}")["units_code"].value == "g/ml{SUVbw}"
     peak = segment_statistic_info("suv_peak", "{SUVbw}g/ml")
     assert tuple(peak["derivation"]) == ("126031", "DCM", "Peak Value Within ROI")
     assert tuple(peak["quantity"]) == ("126400", "DCM", "Standardized Uptake Value")

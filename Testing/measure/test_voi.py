@@ -12,7 +12,7 @@ import pytest
 from scipy.optimize import brentq
 from scipy.special import erf
 
-from PentixaforQuantLib.errors import MeasurementError
+from PentixaforQuantLib.errors import MeasurementError, ParameterError
 from PentixaforQuantLib.geometry import VoxelGrid
 from PentixaforQuantLib.measure.metrics import region_statistics, suv_peak
 from PentixaforQuantLib.measure.isocontour import IsocontourParameters, find_peak, grow_isocontour
@@ -390,30 +390,28 @@ def _lesion_next_to_bladder():
 def test_lesion_touching_bladder_is_flagged_and_an_roi_confines_it():
     grid, image, lesion, bladder, lesion_c = _lesion_next_to_bladder()
     click = lesion_c - [2.0, 0.0, 0.0]
-    # Default: the VOI is the clicked lesion, split from the bladder at their contact, and flagged.
-    split = grow_isocontour(image, grid, click)
-    assert split.leaked and split.split
-    assert np.array_equal(split.region.full_mask(grid.shape_kji), lesion)
-    assert split.suv_max == 10.0
-    assert [n["suv_max"] for n in split.neighbours] == [40.0]
-    assert split.neighbours[0]["voxels"] == bladder.sum()
-    assert len(split.warnings) == 1
-    assert "joins the clicked lesion (SUVmax 10.0) to 1 other structure" in split.warnings[0]
-    assert "bounding ROI" in split.warnings[0]
-    # Without the split (the behaviour before the rule): the component, reported as the bladder, flagged.
-    voi = grow_isocontour(image, grid, click, IsocontourParameters(split_at_saddle=False))
-    assert voi.leaked
-    assert voi.suv_max == 40.0
-    assert len(voi.warnings) == 1
-    assert voi.warnings[0].startswith("VOI grew from the clicked lesion (peak SUV 10.0) into a structure with SUV 40.0")
-    assert "mm from the click; place a bounding ROI to confine it" in voi.warnings[0]
+    # Default: the VOI is the clicked lesion; the 4 x hotter bladder is left out at their contact, and flagged.
+    kept = grow_isocontour(image, grid, click)
+    assert kept.leaked and not kept.split
+    assert np.array_equal(kept.region.full_mask(grid.shape_kji), lesion)
+    assert kept.suv_max == 10.0
+    assert [n.suv_max for n in kept.neighbours] == [40.0]
+    assert kept.neighbours[0].voxels == bladder.sum()
+    [w] = kept.warnings
+    assert w.code == "hotter_structure_excluded" and w.values["ratio"] == 4.0 and "bounding ROI" in w.detail
+    # With leak_ratio above the bladder's ratio the whole component is taken in: its peak is then the bladder's,
+    # far from the click and 4 x hotter than the clicked lesion, and the result says so.
+    voi = grow_isocontour(image, grid, click, IsocontourParameters(leak_ratio=5.0))
+    assert voi.suv_max == 40.0 and voi.leaked
+    [w] = voi.warnings
+    assert w.code == "peak_not_at_click" and w.values["clicked_suv"] == 10.0 and w.values["distance_mm"] > 10
 
     roi = box_region(grid, lesion_c, (11.0, 11.0, 11.0))
     confined = grow_isocontour(image, grid, click, allowed=roi)
     assert not confined.leaked
     assert np.array_equal(confined.region.full_mask(grid.shape_kji), lesion)
     assert confined.suv_max == 10.0
-    assert any("bounding ROI cuts the VOI" in w for w in confined.warnings)
+    assert confined.codes == ["roi_cuts"]
     # The ROI also confines the peak search: a click next to the bladder stays in the lesion.
     near_bladder = lesion_c + [9.0, 0.0, 0.0]
     assert grow_isocontour(image, grid, near_bladder, allowed=roi).suv_max == 10.0
@@ -434,7 +432,7 @@ def test_size_limit_flags_leak():
     image, sphere = sphere_phantom(grid, centre, 20.0, 10.0)  # 33 mL
     voi = grow_isocontour(image, grid, centre, IsocontourParameters(max_volume_ml=5.0))
     assert voi.leaked
-    assert any(w.startswith("VOI exceeds the 5 mL size limit") for w in voi.warnings)
+    assert voi.codes == ["size_limit"] and voi.warnings[0].values["max_volume_ml"] == 5.0
     assert voi.region.voxel_count * grid.voxel_volume_ml > 5.0
 
 
@@ -463,7 +461,7 @@ def test_lesion_touching_image_border():
     voi = grow_isocontour(image, grid, centre + [1.0, 0, 0])
     assert np.array_equal(voi.region.full_mask(grid.shape_kji), sphere)
     assert voi.touches_border and not voi.leaked
-    assert any("touches the image border" in w for w in voi.warnings)
+    assert voi.codes == ["touches_border"] and str(voi.warnings[0]) == "VOI touches the image border"
 
 
 # -- refusals ------------------------------------------------------------------------------------------------------
@@ -517,8 +515,8 @@ def test_parameters_are_checked_and_round_trip():
     assert IsocontourParameters(**params.to_dict()) == params
     with pytest.raises(MeasurementError, match="connectivity"):
         IsocontourParameters(connectivity=8)
-    with pytest.raises(MeasurementError, match="threshold_fraction"):
-        IsocontourParameters(threshold_fraction=40)
+    with pytest.raises(ParameterError, match="threshold_fraction 40: must be from 0.1 to 0.9"):
+        IsocontourParameters(threshold_fraction=40)  # the protocol's range (inputs.py), as ProtocolParameters
     with pytest.raises(MeasurementError, match="method"):
         IsocontourParameters(method="a41")
 

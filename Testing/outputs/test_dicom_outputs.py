@@ -4,6 +4,7 @@ value by value and reference by reference, and validated with dciodvfy (dicom3to
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pydicom
@@ -18,9 +19,11 @@ from PentixaforQuantLib.measure.protocol import ProtocolParameters, run_protocol
 from PentixaforQuantLib.measure.sites import AORTA, LESION, MARROW_SITES, SITE_TITLES  # noqa: E402
 from PentixaforQuantLib.outputs.dicom_codes import (  # noqa: E402
     DERIVATIONS,
+    INTEGRATED_INTENSITY,
     LOCAL_SCHEME,
     SITE_CODES,
     TBR,
+    TBR_BACKGROUND,
     UNITS_ML,
     VOLUME,
 )
@@ -158,7 +161,8 @@ def test_sr_groups_carry_every_measured_value_with_codes_and_units(exported):
     pet, study, paths = exported
     sr = hd.sr.srread(paths["sr"])
     seg = pydicom.dcmread(paths["seg"])
-    units = pet.conversion.units
+    units = "g/ml{SUVbw}"  # the CID 85 code of the volume's {SUVbw}g/ml
+    assert pet.conversion.units == "{SUVbw}g/ml"
     groups = sr.content.get_volumetric_roi_measurement_groups()
     assert [g.tracking_identifier for g in groups] == [SITE_TITLES[s] for s in ALL_MEASURED]
     seg_tracking = {int(s.SegmentNumber): str(s.TrackingUID) for s in seg.SegmentSequence}
@@ -192,15 +196,38 @@ def test_sr_groups_carry_every_measured_value_with_codes_and_units(exported):
             tbr = _measurement(group, TBR)
             assert tbr.value == pytest.approx(study.tbr, rel=1e-12)
             assert tbr.unit.value == "{ratio}"
-            assert len(group.get_measurements()) == 6
+            background = _measurement(group, TBR_BACKGROUND)
+            assert background.value == study.blood_pool.stats.suv_mean and background.unit.value == units
+            tla = _measurement(group, INTEGRATED_INTENSITY)
+            assert tla.value == pytest.approx(stats.tla, rel=1e-12) and tla.unit.value == "g/ml{SUVbw}.ml"
+            assert len(group.get_measurements()) == 8
         else:
             assert len(group.get_measurements()) == 4
-    (marrow,) = sr.content.get_image_measurement_groups()
-    assert marrow.tracking_identifier == "meanSUVmax"
-    (mean_max,) = marrow.get_measurements()
-    assert mean_max.value == pytest.approx(study.mean_suv_max, rel=1e-12)
-    assert mean_max.unit.value == units
-    assert [s.value.value for s in marrow.finding_sites] == [SITE_CODES[s].anatomic_region.value for s in MARROW_SITES]
+        # One order in every group: SUVmax, SUVmean, SD, volume first.
+        names = [(m.name.value, m.derivation.value if m.derivation else None) for m in group.get_measurements()]
+        assert names[:4] == [("126400", "56851009"), ("126400", "373098007"), ("126400", "386136009"),
+                             ("118565006", None)]
+        # No group-level Measurement Method (its slot holds response criteria, CID 6147).
+        assert group.method is None
+    # meanSUVmax has no segment: no measurement group of its own, but a derived measurement (TID 1420).
+    assert sr.content.get_image_measurement_groups() == []
+    assert len(groups) == 7
+
+
+def test_mean_suv_max_is_a_derived_measurement_of_the_report(exported):
+    pet, study, paths = exported
+    sr = pydicom.dcmread(paths["sr"])
+    containers = [i for i in sr.ContentSequence if i.ValueType == "CONTAINER"]
+    assert [_code(c.ConceptNameCodeSequence[0]) for c in containers] == [
+        ("126010", "DCM", "Imaging Measurements"), ("126011", "DCM", "Derived Imaging Measurements")]
+    (num,) = containers[1].ContentSequence
+    assert num.ValueType == "NUM" and num.RelationshipType == "CONTAINS"
+    assert _code(num.ConceptNameCodeSequence[0]) == ("373098007", "SCT", "Mean Value of population")
+    value = num.MeasuredValueSequence[0]
+    assert float(value.FloatingPointValue) == study.mean_suv_max
+    assert value.MeasurementUnitsCodeSequence[0].CodeValue == "g/ml{SUVbw}"
+    texts = [str(i.TextValue) for i in num.ContentSequence if i.ValueType == "TEXT"]
+    assert any(t.startswith("meanSUVmax: mean of the marrow-site SUVmax (5 of 5 sites)") for t in texts)
 
 
 def _content_items(ds):
@@ -218,12 +245,9 @@ def test_sr_values_and_parameters_read_with_pydicom_alone(exported):
     expected = []
     for site in ALL_MEASURED:
         r = study.lesion if site == LESION else study.blood_pool if site == AORTA else study.marrow[site]
-        expected += [r.stats.suv_max, r.stats.suv_mean, r.stats.suv_sd]
+        expected += [r.stats.suv_max, r.stats.suv_mean, r.stats.suv_sd, r.stats.volume_ml]
         if site == LESION:
-            expected.append(r.peak.suv_peak)
-        expected.append(r.stats.volume_ml)
-        if site == LESION:
-            expected.append(study.tbr)
+            expected += [r.peak.suv_peak, r.stats.tla, study.blood_pool.stats.suv_mean, study.tbr]
     expected.append(study.mean_suv_max)
     assert len(measured) == len(expected)
     assert [float(m.FloatingPointValue) for m in measured] == [float(v) for v in expected]  # the exact doubles
@@ -236,15 +260,46 @@ def test_sr_values_and_parameters_read_with_pydicom_alone(exported):
     assert any(t.startswith("SUVpeak global, sphere radius 6.2035 mm") for t in texts)
     assert any("SUVmax(target lesion) / SUVmean(blood pool)" in t for t in texts)
     assert any(t == f"SUV units {pet.conversion.units}" for t in texts)
+    # The VOI method comes first among a group's parameters (dcmqi keeps only the first).
+    first_params = [str(g.ContentSequence[n].TextValue) for g in _content_items(sr)
+                    if g.ValueType == "CONTAINER" and g.ConceptNameCodeSequence[0].CodeValue == "125007"
+                    for n, i in enumerate(g.ContentSequence)
+                    if i.ConceptNameCodeSequence[0].CodeValue == "111002"][:1]
+    assert first_params and "isocontour of SUVmax" in first_params[0]
     audit = json.loads(next(t for t in texts if t.startswith("SUV conversion ")).removeprefix("SUV conversion "))
     assert audit["factor"] == pet.conversion.to_dict()["factor"] and audit["source_units"] == "BQML"
     assert audit["decisions"] == pet.conversion.to_dict()["decisions"]
 
 
-def test_dciodvfy_reports_no_errors_on_seg_and_sr(exported):
+def test_dciodvfy_reports_no_errors_on_seg_sr_and_rwvm(exported):
     pet, study, paths = exported
+    assert set(paths) == {"seg", "sr", "rwvm"}
     assert_valid_dicom(paths["seg"])
     assert_valid_dicom(paths["sr"])
+    assert_valid_dicom(paths["rwvm"])
+
+
+def test_seg_colours_are_the_scene_colours_and_the_algorithm_says_the_voi_method(exported):
+    from PentixaforQuantLib.outputs.dicom_codes import SITE_DISPLAY_RGB
+    from PentixaforQuantLib.scene.logic import SEGMENT_COLORS
+
+    assert SITE_DISPLAY_RGB == SEGMENT_COLORS  # one colour per site, in the scene and in the SEG
+    pet, study, paths = exported
+    seg = hd.seg.segread(paths["seg"])
+    colours = set()
+    for number, site in enumerate(ALL_MEASURED, start=1):
+        description = seg.get_segment_description(number)
+        rgb = hd.color.CIELabColor.from_dicom_value(description.RecommendedDisplayCIELabValue).to_rgb()
+        assert np.allclose(rgb, [255 * v for v in SITE_DISPLAY_RGB[site]], atol=1.5), site
+        colours.add(rgb)
+        algorithm = description.algorithm_identification
+        family = algorithm[0].AlgorithmFamilyCodeSequence[0].CodeValue
+        assert family == ("123101" if site == LESION else "123109")  # Neighborhood Analysis / Manual Processing
+        parameters = algorithm.parameters
+        assert list(parameters) == ["VOI"]
+        assert ("isocontour of SUVmax" in parameters["VOI"]) if site == LESION else \
+            parameters["VOI"].startswith("sphere ")
+    assert len(colours) == 7
 
 
 # ------------------------------------------------------------------------------------------------- robust
@@ -294,10 +349,12 @@ def test_non_ascii_identifiers_give_valid_objects(charset, name, description, ph
 
 @pytest.mark.parametrize("keyword, tag, value, vr", [
     ("PatientID", "(0010,0020)", "X" * 70, "LO"),  # LO allows 64 characters
-    ("StudyID", "(0020,0010)", "S" * 17, "SH"),  # SH allows 16
+    ("StudyID", "(0020,0010)", "IBSI_1_STS_001_PET", "SH"),  # SH allows 16: the 51 real IBSI STS PETs have this
     ("AccessionNumber", "(0008,0050)", "A" * 17, "SH"),
 ])
-def test_overlong_identifier_is_refused_naming_attribute_and_file(keyword, tag, value, vr, phantom_copy, tmp_path):
+def test_overlong_identifier_is_copied_unchanged_and_said(keyword, tag, value, vr, phantom_copy, tmp_path):
+    """An identifier only longer than its VR allows is never shortened (a shortened PatientID could name another
+    patient): the objects carry it as the PET does, and a warning names the attribute, the VR and the file."""
     phantom, folder = phantom_copy
 
     def change(ds):
@@ -307,11 +364,29 @@ def test_overlong_identifier_is_refused_naming_attribute_and_file(keyword, tag, 
         files = _rewrite_series(folder, change)
     pet = read_pet_volume(folder)
     study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points)
-    with pytest.raises(DicomExportError) as refusal:
-        _build(pet, study)
-    message = str(refusal.value)
-    assert f"{keyword} {tag}" in message and f"DICOM {vr}" in message and "\n" not in message
-    assert any(f.name in message for f in files)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pydicom and highdicom say the same about the value
+        outputs = _build(pet, study)
+        paths = write_dicom_outputs(outputs, tmp_path / "out")
+    (message,) = outputs.warnings
+    assert f"{keyword} {tag}" in message and f"DICOM {vr}" in message and "copied unchanged" in message
+    assert any(f.name in message for f in files) and "\n" not in message
+    for path in paths.values():
+        assert pydicom.dcmread(path).get(keyword) == value
+        assert_valid_dicom(path, inherited=files[0])  # dciodvfy says of the objects what it says of the PET
+
+
+def test_overlong_patient_name_component_is_copied_unchanged(phantom_copy, tmp_path):
+    phantom, folder = phantom_copy
+    name = "A" * 70 + "^B"
+    _rewrite_series(folder, lambda ds: setattr(ds, "PatientName", name))
+    pet = read_pet_volume(folder)
+    study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        outputs = _build(pet, study)
+    assert str(outputs.segmentation.PatientName) == name and str(outputs.report.PatientName) == name
+    assert len(outputs.warnings) == 1 and "PatientName (0010,0010)" in outputs.warnings[0]
 
 
 def test_pet_without_frame_of_reference_is_refused(phantom_copy, tmp_path):
@@ -427,3 +502,26 @@ def test_the_dicom_extra_is_the_requirement_the_module_installs():
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'^dicom = \["(.+?)"\]', pyproject, re.M).group(1) == HIGHDICOM_REQUIREMENT
     assert f'"{HIGHDICOM_REQUIREMENT}",' in pyproject.split("[project.optional-dependencies]")[1].split("bench")[0]
+
+
+def test_no_value_map_for_a_volume_that_was_already_suv(phantom_study):
+    """A volume already in SUV (Slicer's PET plugin) has the audit factor 1 of its own values: it says nothing of
+    the PET files' Bq/ml, so no RWVM is made (an RWVM with slope 1 would load the PET wrongly)."""
+    from PentixaforQuantLib.outputs.dicom_rwvm import suv_factors_by_instance
+    from PentixaforQuantLib.suv.conversion import suv_conversion_for_suv_volume
+
+    phantom, folder = phantom_study
+    pet = read_pet_volume(folder / "dicom")
+    datasets = pet.headers.datasets
+    assert suv_factors_by_instance(datasets, suv_conversion_for_suv_volume("{SUVbw}g/ml").to_dict()) is None
+    assert suv_factors_by_instance(datasets, None) is None
+    factors = suv_factors_by_instance(datasets, pet.conversion.to_dict())
+    assert set(factors) == {str(ds.SOPInstanceUID) for ds in datasets}
+    assert set(factors.values()) == {pet.conversion.to_dict()["factor"]}
+    study = run_protocol(pet.suv, pet.grid, phantom.truth.seed_points)
+    h = pet.headers
+    outputs = build_dicom_outputs(study, pet.grid, h.datasets, h.grid, h.series_uid, units="{SUVbw}g/ml",
+                                  suv_audit=suv_conversion_for_suv_volume("{SUVbw}g/ml").to_dict())
+    assert outputs.value_map is None
+    refs = [i for i in _content_items(outputs.report) if i.ValueType == "COMPOSITE"]
+    assert refs == []

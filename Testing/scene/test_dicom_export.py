@@ -79,3 +79,19 @@ def test_export_from_a_volume_loaded_by_slicers_dicom_reader(headless, phantom_s
     assert masks[1].sum() == study.lesion.stats.voxels
     aorta = masks[2]
     assert aorta.sum() == phantom.truth.expected["blood_pool"]["voxels"] and phantom.mask("aorta")[aorta].all()
+
+
+@pytest.mark.parametrize("code, expected", [("g/ml{SUVbw}", "{SUVbw}g/ml"), ("{SUVbw}g/ml", "{SUVbw}g/ml"),
+                                            ("g/ml{SUVlbm(Janma)}", "{SUVlbm(Janma)}g/ml"), ("Bq/ml", None)])
+def test_volume_units_are_read_in_either_spelling(headless, code, expected):
+    """A PET loaded through a Real World Value Map (Slicer's RWVM plugin sets the map's CID 85 units code, as in
+    this module's own rwvm.dcm) is SUV as much as one with the legacy spelling Slicer's PET plugin sets."""
+    import slicer
+
+    from PentixaforQuantLib.scene.mrml import volume_suv_units
+
+    node = headless.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode")
+    entry = slicer.vtkCodedEntry()
+    entry.SetValueSchemeMeaning(code, "UCUM", "units")
+    node.SetVoxelValueUnits(entry)
+    assert volume_suv_units(node) == expected

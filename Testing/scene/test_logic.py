@@ -196,9 +196,11 @@ def test_bladder_leak_is_flagged_and_a_bounding_roi_confines_it(headless):
     pet = add_suv_volume_node(headless.scene, phantom.suv, phantom.grid, name="PET", units="{SUVbw}g/ml")
     points = logic.new_points_node(points_ras={"lesion": lesion.center_ras})
     study = logic.measure(pet, points)
-    assert study.lesion.voi.leaked
+    assert study.lesion.voi.leaked and study.lesion.voi.codes == ["hotter_structure_excluded"]
     row = results_table_cells(logic.output_nodes(points).results_table)["lesion"]
-    assert row["Status"] == "warning" and "bounding ROI" in row["Notes"]
+    # The table shows one short line per warning; the detail (with what to do) is in study.json and the records.
+    assert row["Status"] == "warning" and row["Notes"] == "; ".join(study.lesion.warnings)
+    assert "bounding ROI" in study.lesion.warning_records[0].detail
 
     roi = headless.scene.AddNewNodeByClass("vtkMRMLMarkupsROINode")
     # A box around the lesion whose lower face stays above the bladder dome (the bladder top is at S = -260).

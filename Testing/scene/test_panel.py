@@ -52,7 +52,7 @@ def test_one_fixed_list_of_seven_prelabelled_unplaced_points(panel):
     assert points.GetNumberOfControlPoints() == 7
     assert points.GetFixedNumberOfControlPoints()
     assert [points.GetNthControlPointLabel(n) for n in range(7)] == list(PANEL_SITES)
-    assert points.GetNthControlPointDescription(1) == "Aortic arch"
+    assert points.GetNthControlPointDescription(1) == SITE_TITLES["aorta"] == "Blood pool (aortic arch)"  # as the outputs
     assert all(points.GetNthControlPointPositionStatus(n) == M.PositionUndefined for n in range(7))
     assert controller.next_site == "lesion"
     assert [s.line for s in controller.site_statuses()] == ["not placed"] * 7

@@ -53,23 +53,24 @@ def running_station(args: list[str], *, timeout_s: float = 90.0):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
     lines: list[str] = []  # what the server prints (the address to open, with the token when there is one)
     threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
-    url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
                 time.sleep(0.2)
                 raise RuntimeError(f"the web server exited with {proc.returncode}: {''.join(lines)}")
+            # The address to open, with its access token (printed once the study is loaded).
+            opened = next((line.split()[1] for line in list(lines) if line.startswith("Open ")), None)
             try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
+                if opened is not None:
+                    with urllib.request.urlopen(opened, timeout=2) as r:
+                        if r.status == 200:
+                            break
             except OSError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the web server did not answer within {timeout_s:.0f} s")
             time.sleep(0.25)
-        opened = next((line.split()[1] for line in lines if line.startswith("Open ")), url)
         yield opened, proc
     finally:
         proc.terminate()
@@ -196,17 +197,32 @@ class Station:
         return self.page.locator(f'#results tr[data-site="{site}"] td[data-col="{column}"]').inner_text()
 
     def jump_to(self, ras, *, view: str = "Red"):
-        """Click the MIP at ``ras`` (R, S) and wait for ``view`` to show the plane through the hottest voxel."""
-        before = self.data()["measure_count"]
-        self.click(self.ras_to_page("MIP", ras))
+        """Click the MIP at ``ras`` (R, S) and wait for ``view`` to show the plane through the hottest voxel.
+
+        The plane is a voxel centre looked up along the clicked pixel's ray, and a MIP pixel (about 2 mm) may
+        land on either side of a voxel boundary: when the view lands a voxel off, the click is repeated nudged by
+        the difference (at most three times)."""
         axis = {"Red": 2, "Green": 1, "Yellow": 0}[view]
+        ras = np.asarray(ras, float)
+        aim = ras.copy()
 
-        def moved(data):
-            m = np.array(data["view_geometry"][view]["xy_to_ras"]).reshape(4, 4)
-            return abs(m[axis, 3] - ras[axis]) < 2.5
+        def offset(data):
+            return np.array(data["view_geometry"][view]["xy_to_ras"]).reshape(4, 4)[axis, 3]
 
-        del before
-        return self.wait(moved, what=f"the {view} view to move to {list(ras)}")
+        for _attempt in range(3):
+            before = offset(self.data())
+            self.click(self.ras_to_page("MIP", aim))
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                landed = offset(self.data())
+                if abs(landed - ras[axis]) < 2.5:
+                    return self.data()
+                if landed != before:
+                    break
+                time.sleep(0.05)
+            aim[axis] += (ras[axis] - landed) / 2  # half a voxel: the click lands within a pixel of its aim
+        return self.wait(lambda d: abs(offset(d) - ras[axis]) < 2.5, timeout_s=5.0,
+                         what=f"the {view} view to move to {list(ras)}")
 
     def place(self, site: str, ras, *, view: str = "Red") -> tuple[float, float]:
         """Press the site's button, click ``ras`` in ``view``; returns the clicked page position."""

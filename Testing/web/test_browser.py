@@ -136,7 +136,7 @@ def test_worklist_token_refusal_save_and_reload(phantom_study, tmp_path, screens
     (root / "a_broken" / "IM0001.dcm").write_bytes(b"not a DICOM file")
     shutil.copytree(folder / "dicom", root / "b_phantom")
     out = tmp_path / "readings"
-    args = ["--worklist", str(root), "--out", str(out), "--require-token"]
+    args = ["--worklist", str(root), "--out", str(out)]
     with running_station(args) as (url, _proc), browser_page(url.split("?")[0]) as page:
         assert "?secret=" in url
         page.wait_for_timeout(3000)

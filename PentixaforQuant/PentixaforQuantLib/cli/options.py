@@ -1,81 +1,91 @@
 """Options shared by several commands: the SUV inputs and the protocol parameters, and their up-front checks.
 
 Every numeric option is checked before any file is read: NaN, infinity and values outside the stated range are
-refused with one line naming the option, the value and the range. The protocol ranges are those of
-``measure/parameter_ranges.py`` (the same table the Python API checks); the SUV overrides must be finite and
-positive here, and their plausibility is checked by the SUV conversion.
+refused with one line naming the option, the value and the range. The options, their defaults, choices and help
+are made from the table of inputs (``inputs.py``); the protocol ranges are those the Python API checks; the SUV
+overrides must be finite and positive here, and their plausibility is checked by the SUV conversion.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from ..inputs import INPUTS, OVERRIDE, PROTOCOL, SUV, Input, inputs_of
+
+
+def _dest(i: Input) -> str:
+    return i.cli_flag[2:].replace("-", "_")
+
+
+def _add_option(group, i: Input) -> None:
+    """The option of one input of the table (``inputs.py``): its flag, type, default (in the shown unit), choices
+    and help (the input's definition, with its unit)."""
+    help_text = i.help.replace("%", "%%")  # argparse formats help texts with %
+    if i.type is bool:  # a switch with both forms (--split-at-saddle, --no-split-at-saddle)
+        group.add_argument(i.cli_flag, action=argparse.BooleanOptionalAction, default=i.default, help=help_text)
+    elif i.flag_choice is not None:  # a two-way choice given as a switch (--a50)
+        group.add_argument(i.cli_flag, action="store_true", help=help_text)
+    elif i.choices:
+        default = i.default if i.group != OVERRIDE else None
+        group.add_argument(i.cli_flag, default=default, type=i.type if i.type is not str else None,
+                           choices=list(i.choice_values), help=help_text)
+    elif i.unit == "datetime":
+        group.add_argument(i.cli_flag, metavar="ISO", help=f"{help_text}; ISO 8601, e.g. 2024-05-02T09:58 (a UTC "
+                                                           "offset +02:00 is honoured)")
+    else:
+        kind = i.type if i.type is not str else None
+        group.add_argument(i.cli_flag, type=kind, default=i.shown_default, help=help_text)
+
 
 def add_suv_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("SUV (values from the DICOM headers unless overridden)")
-    g.add_argument("--suv", default="bw", choices=["bw", "lbm", "lbm-james128", "bsa", "ibw"],
-                   help="normalisation: body weight (default), lean body mass (Janmahasatian; or James-128), "
-                        "body surface area, ideal body weight")
-    g.add_argument("--series-uid", help="SeriesInstanceUID to use when the folder holds several PET series")
-    g.add_argument("--weight-kg", type=float, help="override PatientWeight")
-    g.add_argument("--height-m", type=float, help="override PatientSize")
-    g.add_argument("--sex", choices=["M", "F", "O"], help="override PatientSex")
-    g.add_argument("--dose-mbq", type=float, help="override the injected activity (MBq)")
-    g.add_argument("--injection-time", metavar="ISO",
-                   help="override the injection date-time, e.g. 2024-05-02T09:58 (a UTC offset +02:00 is honoured)")
-    g.add_argument("--scan-time", metavar="ISO", help="override the scan date-time (as --injection-time)")
-    g.add_argument("--half-life-s", type=float, help="override the radionuclide half-life (s)")
+    for i in (*inputs_of(SUV), *inputs_of(OVERRIDE)):
+        _add_option(g, i)
     g.add_argument("--accept-implausible", metavar="REASON",
                    help="accept values outside the plausibility limits (docs/suv.md), stating why they are right; "
                         "recorded as a warning in the audit")
 
 
+def add_normalization_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--suv`` alone (the batch: a manifest column may override it per study)."""
+    i = INPUTS["normalization"]
+    p.add_argument(i.cli_flag, default=i.default, choices=list(i.choice_values), help=help_text)
+
+
 def suv_overrides(args):
     from ..suv import SUVOverrides
 
-    return SUVOverrides(
-        weight_kg=args.weight_kg, height_m=args.height_m, sex=args.sex,
-        dose_bq=None if args.dose_mbq is None else args.dose_mbq * 1e6,
-        injection_datetime=args.injection_time, scan_datetime=args.scan_time, half_life_s=args.half_life_s,
-        accept_implausible=args.accept_implausible,
-    )
+    values = {}
+    for i in inputs_of(OVERRIDE):
+        value = getattr(args, _dest(i))
+        values[i.key] = i.from_shown(value) if value is not None and i.type is float else value
+    return SUVOverrides(**values, accept_implausible=args.accept_implausible)
 
 
 def add_protocol_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("protocol (defaults: SPEC §2-4)")
-    g.add_argument("--threshold", type=float, default=40.0,
-                   help="isocontour threshold in %% of SUVmax (default 40; 41, 50 ...)")
-    g.add_argument("--a50", action="store_true",
-                   help="background-adjusted isocontour: BG + threshold x (SUVmax - BG) (use with --threshold 50)")
-    g.add_argument("--background-suv", type=float, help="background SUV for --a50 (default: measured around the VOI)")
-    g.add_argument("--connectivity", type=int, default=6, choices=[6, 18, 26])
-    g.add_argument("--search-radius-mm", type=float, default=10.0, help="peak search radius around the lesion point")
-    g.add_argument("--max-volume-ml", type=float, default=1000.0, help="lesion VOI size limit (leak guard)")
-    g.add_argument("--no-split-at-saddle", action="store_true",
-                   help="keep structures the isocontour joins to the lesion in its VOI (flagged) instead of splitting "
-                        "them off at the saddle")
-    g.add_argument("--peak", default="global", choices=["global", "local"], help="SUVpeak centring")
-    g.add_argument("--peak-radius-mm", type=float, default=6.2035, help="SUVpeak sphere radius (6.2035 = 1 mL)")
-    g.add_argument("--blood-pool-diameter-mm", type=float, default=15.0)
-    g.add_argument("--marrow-diameter-mm", type=float, default=15.0)
-    g.add_argument("--tbr-numerator", default="suv_max", choices=["suv_max", "suv_peak", "suv_mean"])
+    for i in inputs_of(PROTOCOL):
+        _add_option(g, i)
 
 
 def protocol_parameters(args):
+    """The ``ProtocolParameters`` the options say (each option in its shown unit: the threshold in %)."""
     from ..measure.protocol import ProtocolParameters
-    from ..measure.isocontour import IsocontourParameters
 
-    fraction = args.threshold / 100.0
-    iso = IsocontourParameters(
-        threshold_fraction=fraction, method="a50" if args.a50 else "fixed", connectivity=args.connectivity,
-        search_radius_mm=args.search_radius_mm, max_volume_ml=args.max_volume_ml, background_suv=args.background_suv,
-        split_at_saddle=not args.no_split_at_saddle,
-    )
-    return ProtocolParameters(
-        isocontour=iso, peak_variant=args.peak, peak_radius_mm=args.peak_radius_mm,
-        blood_pool_diameter_mm=args.blood_pool_diameter_mm, marrow_diameter_mm=args.marrow_diameter_mm,
-        tbr_numerator=args.tbr_numerator,
-    )
+    iso, top = {}, {}
+    for i in inputs_of(PROTOCOL):
+        value = getattr(args, _dest(i))
+        if i.type is bool:
+            value = bool(value)
+        elif i.flag_choice is not None:
+            value = i.flag_choice if value else i.default
+        elif value is not None and i.type is float:
+            value = i.from_shown(value)
+        if i.key.startswith("isocontour."):
+            iso[i.key.split(".", 1)[1]] = value
+        else:
+            top[i.key] = value
+    return ProtocolParameters(**top).with_isocontour(**iso)
 
 
 # ------------------------------------------------------------------- the checks of the options, before any file is read
@@ -96,16 +106,8 @@ def check_positive_options(args, names) -> None:
 
 
 #: Protocol option (argparse ``dest``) -> (parameter in ``parameter_ranges.PROTOCOL_RANGES``, option units per
-#: parameter unit, the option's unit).
-PROTOCOL_OPTIONS = {
-    "threshold": ("isocontour.threshold_fraction", 100.0, "% of SUVmax"),
-    "search_radius_mm": ("isocontour.search_radius_mm", 1.0, None),
-    "max_volume_ml": ("isocontour.max_volume_ml", 1.0, None),
-    "background_suv": ("isocontour.background_suv", 1.0, None),
-    "peak_radius_mm": ("peak_radius_mm", 1.0, None),
-    "blood_pool_diameter_mm": ("blood_pool_diameter_mm", 1.0, None),
-    "marrow_diameter_mm": ("marrow_diameter_mm", 1.0, None),
-}
+#: parameter unit, the option's unit), from the table of inputs.
+PROTOCOL_OPTIONS = {_dest(i): (i.key, i.scale, i.shown_unit) for i in inputs_of(PROTOCOL) if i.range is not None}
 
 
 def check_protocol_options(args) -> None:

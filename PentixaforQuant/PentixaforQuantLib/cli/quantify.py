@@ -69,7 +69,7 @@ def cmd_quantify(args) -> int:
 
     study, doc, paths = quantify(args.dicom_dir, args.points, args.out, protocol_parameters(args),
                                  normalization=args.suv, overrides=suv_overrides(args), series_uid=args.series_uid,
-                                 figure=not args.no_figure, dicom_out=args.dicom_out)
+                                 figure=not args.no_figure, dicom_out=args.dicom_out, reader_name=args.reader_name)
     print_study(study, doc["units"])
     for path in paths.values():
         print(f"wrote {path}")
@@ -88,7 +88,10 @@ def register(sub) -> None:
     p.add_argument("--no-figure", action="store_true", help="skip the PNG picture")
     p.add_argument("--dicom-out", metavar="DIR",
                    help="also write the VOIs as DICOM SEG and the numbers as DICOM SR TID 1500 into DIR (seg.dcm, "
-                        "sr.dcm; needs the 'dicom' extra: highdicom)")
+                        "sr.dcm, and rwvm.dcm, the SUV mapping; needs the 'dicom' extra: highdicom)")
+    p.add_argument("--reader-name", metavar="NAME",
+                   help="the reader who placed the points, as a DICOM person name (Family^Given): the SR's person "
+                        "observer and the SEG's content creator")
     add_suv_options(p)
     add_protocol_options(p)
     p.set_defaults(func=cmd_quantify)

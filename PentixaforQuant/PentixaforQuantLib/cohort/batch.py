@@ -28,9 +28,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..outputs.atomic import MARKER, write_file_atomically
-from .table import COHORT_COLUMNS, MEASUREMENT_KEYS, cohort_csv_text, manifest_row
+from ..outputs.json_text import json_text
+from .table import COHORT_COLUMNS, EXCLUDE_COLUMN, MEASUREMENT_KEYS, cohort_csv_text, manifest_row
 
-__all__ = ["StudyTask", "BatchResult", "study_fingerprint", "run_study", "run_batch", "ProgressBar",
+__all__ = ["StudyTask", "StudyOutcome", "Failure", "BatchResult", "study_fingerprint", "run_study", "run_batch", "ProgressBar",
            "COHORT_FILE", "FAILURES_FILE", "RUN_FILE", "STUDIES_FOLDER", "EXIT_SOME_FAILED"]
 
 COHORT_FILE = "cohort.csv"
@@ -42,6 +43,41 @@ DONE_SUFFIX = ".done.json"
 EXIT_SOME_FAILED = 3
 #: How often a study is started again after the process running it died (killed, out of memory).
 MAX_ATTEMPTS = 2
+
+
+@dataclass
+class StudyOutcome:
+    """What running one study gave: ``status`` "done" (``measurements``: the cohort measurement keys, with the
+    study's warnings and site errors) or "failed" (``error``: its one-line reason); ``skipped`` when an unchanged
+    earlier result was kept; the worker's timings (s) and peak memory (MB)."""
+
+    study_id: str
+    status: str
+    measurements: dict | None = None
+    warnings: str = ""
+    site_errors: str = ""
+    error: str = ""
+    skipped: bool = False
+    timings: dict = field(default_factory=dict)
+    max_rss_mb: float | None = None
+    worker_pid: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    @classmethod
+    def failed(cls, study_id: str, why: str, **extra) -> StudyOutcome:
+        return cls(study_id, "failed", error=why, **extra)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A study that failed, as ``failures.csv`` lists it."""
+
+    study_id: str
+    line: int
+    error: str
 
 
 @dataclass(frozen=True)
@@ -126,7 +162,7 @@ def _max_rss_mb() -> float | None:
     return rss / 1024.0 / 1024.0 if sys.platform == "darwin" else rss / 1024.0
 
 
-def run_study(task: StudyTask) -> dict:
+def run_study(task: StudyTask) -> StudyOutcome:
     """Run one study (in a worker): ``quantify`` into its folder, then its done record. Never raises for a
     study's own problem: a failure comes back as ``status = "failed"`` with its one-line reason."""
     from ..measure.protocol import ProtocolParameters
@@ -138,7 +174,6 @@ def run_study(task: StudyTask) -> dict:
     start, cpu_start = time.perf_counter(), time.process_time()
     task.done_file.unlink(missing_ok=True)
     timings: dict = {}
-    result = {"study_id": task.study_id, "worker_pid": os.getpid()}
     # A scene of its own, emptied at the end: a worker runs study after study, and the last study's volume must
     # not stay alive (through the global slicer.mrmlScene) while the next one is read.
     headless = HeadlessSlicer.create(install_globals=False)
@@ -155,17 +190,17 @@ def run_study(task: StudyTask) -> dict:
             "measurements": {k: row[k] for k in MEASUREMENT_KEYS}, "warnings": row["warnings"] or "",
             "site_errors": row["error"] or "", "timings": timings,
         }
-        write_file_atomically(task.done_file, json.dumps(record, indent=1) + "\n")
-        result.update(status="done", measurements=record["measurements"], warnings=record["warnings"],
-                      site_errors=record["site_errors"], error="")
+        write_file_atomically(task.done_file, json_text(record, indent=1))
+        result = StudyOutcome(task.study_id, "done", record["measurements"], record["warnings"],
+                              record["site_errors"])
     except Exception as exc:  # a study's failure is recorded, the batch goes on
-        result.update(status="failed", measurements=None, warnings="", error=_one_line(exc))
+        result = StudyOutcome.failed(task.study_id, _one_line(exc))
     finally:
         headless.scene.Clear(1)
         del headless
     timings["total_s"] = time.perf_counter() - start
     timings["cpu_s"] = time.process_time() - cpu_start  # this process's CPU time (all its threads)
-    result.update(timings=timings, max_rss_mb=_max_rss_mb())
+    result.timings, result.max_rss_mb, result.worker_pid = timings, _max_rss_mb(), os.getpid()
     return result
 
 
@@ -250,8 +285,8 @@ class BatchResult:
     skipped: int = 0
     failed: int = 0
     no_uptake: int = 0
-    failures: list[dict] = field(default_factory=list)
-    results: dict = field(default_factory=dict)  # study_id -> worker result (timings, memory)
+    failures: list[Failure] = field(default_factory=list)
+    results: dict[str, StudyOutcome] = field(default_factory=dict)  # study_id -> outcome (timings, memory)
     restarted: list[str] = field(default_factory=list)  # studies started again after their worker died
     paths: dict = field(default_factory=dict)
 
@@ -260,9 +295,40 @@ class BatchResult:
         return EXIT_SOME_FAILED if self.failed else 0
 
 
-def _lost(task: StudyTask, why: str) -> dict:
-    return {"study_id": task.study_id, "status": "failed", "measurements": None, "warnings": "", "error": why,
-            "timings": {}, "max_rss_mb": None}
+def _lost(task: StudyTask, why: str) -> StudyOutcome:
+    return StudyOutcome.failed(task.study_id, why)
+
+
+def _worker_start(parent_pid: int) -> None:
+    """In each local worker process: leave Ctrl-C to the batch process (which stops the workers itself, so a
+    terminal's SIGINT to the whole process group does not print a traceback per worker), and end when the batch
+    process is gone (killed with SIGKILL, its workers must not go on computing and writing for nobody)."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def stop_worker_processes(processes, grace_s: float = 3.0) -> None:
+    """Terminate the given worker processes (SIGTERM), wait ``grace_s`` for them, then kill those left."""
+    processes = [p for p in processes if p.is_alive()]
+    for p in processes:
+        p.terminate()
+    deadline = time.monotonic() + grace_s
+    for p in processes:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in processes:
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
 
 
 def _run_serial(tasks, on_done):
@@ -281,7 +347,8 @@ def _run_processes(tasks, workers: int, on_done, on_restart):
     pending = list(tasks)
     context = multiprocessing.get_context("spawn")
     while pending:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_start,
+                                   initargs=(os.getpid(),))
         try:
             futures = {pool.submit(run_study, task): task for task in pending}
             pending = []
@@ -300,7 +367,12 @@ def _run_processes(tasks, workers: int, on_done, on_restart):
                     continue
                 on_done(task, result)
         except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or failed: no worker may go on running a study. shutdown() alone
+            # only cancels the studies not yet started; the running ones are stopped here. (The executor has no
+            # public list of its processes before Python 3.14's terminate_workers().)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            stop_worker_processes(processes)
             raise
         pool.shutdown(wait=True)
 
@@ -314,9 +386,16 @@ def _run_dask(tasks, on_done, *, scheduler=None, client=None):
         from ..errors import PentixaforQuantError
 
         raise PentixaforQuantError("--scheduler needs Dask distributed: pip install 'pentixaforquant[dask]'") from None
+    from ..errors import PentixaforQuantError
+
     own = client is None
     if own:
-        client = Client(scheduler, timeout="30s")
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise PentixaforQuantError(f"--scheduler {scheduler}: cannot reach the Dask scheduler "
+                                       f"({_one_line(exc)})") from None
+    futures = {}
     try:
         run = uuid.uuid4().hex[:8]
         futures = {client.submit(run_study, task, key=f"pentixaforquant-{run}-{task.folder}", pure=False): task
@@ -332,17 +411,41 @@ def _run_dask(tasks, on_done, *, scheduler=None, client=None):
             else:
                 on_done(task, future.result())
             future.release()
+    except BaseException:
+        # Interrupted: the studies not started are cancelled; one already running finishes on its worker and
+        # writes its done record only when its folder is complete, so a rerun resumes from it either way.
+        try:
+            client.cancel(list(futures))
+        except Exception:  # noqa: BLE001 - the client may be the thing that failed
+            pass
+        raise
     finally:
         if own:
             client.close()
 
 
-def _failures_csv_text(failures: list[dict]) -> str:
+def _exclusions_of(cohort_file: Path) -> dict[str, str]:
+    """The ``exclude`` cells of an earlier ``cohort.csv`` (the user's analysis choices survive a rerun)."""
+    try:
+        text = cohort_file.read_text(encoding="utf-8-sig")
+        return {(r.get("study_id") or "").strip(): (r.get(EXCLUDE_COLUMN) or "").strip()
+                for r in csv.DictReader(io.StringIO(text)) if (r.get(EXCLUDE_COLUMN) or "").strip()}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+
+
+def _measured(entry) -> bool:
+    """A study is measured when it has uptake, or when it has none in the target lesion but its series and points
+    are given (a visually negative patient of the AML study still has its marrow read)."""
+    return entry.uptake or bool(entry.dicom and entry.points)
+
+
+def _failures_csv_text(failures: list[Failure]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["study_id", "manifest_line", "error"])
     for f in failures:
-        w.writerow([f["study_id"], f["line"], f["error"]])
+        w.writerow([f.study_id, f.line, f.error])
     return buf.getvalue()
 
 
@@ -379,17 +482,18 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
     from .manifest import protocol_for
 
     base = parameters or ProtocolParameters()
-    out = Path(out_dir)
+    # Absolute before anything goes to a worker: a Dask worker runs in its own working folder.
+    out = Path(out_dir).expanduser().resolve()
     studies_dir = out / STUDIES_FOLDER
     studies_dir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc)
 
     outcome = BatchResult(rows=[])
-    results: dict[str, dict] = {}
+    results: dict[str, StudyOutcome] = {}
     tasks: list[StudyTask] = []
-    bar = ProgressBar(sum(e.uptake for e in manifest.entries), progress) if progress is not None else None
+    bar = ProgressBar(sum(_measured(e) for e in manifest.entries), progress) if progress is not None else None
     for entry in manifest.entries:
-        if not entry.uptake:
+        if not _measured(entry):
             continue
         study_parameters = protocol_for(entry.protocol, base).to_dict()
         study_normalization = entry.normalization or normalization
@@ -401,21 +505,20 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
                          bundle, fingerprint)
         record = None if force else _trusted_record(task)
         if record is not None:
-            results[entry.study_id] = {"status": "done", "measurements": record["measurements"],
-                                       "warnings": record.get("warnings", ""),
-                                       "site_errors": record.get("site_errors", ""), "error": "", "skipped": True,
-                                       "timings": record.get("timings", {})}
+            results[entry.study_id] = StudyOutcome(
+                entry.study_id, "done", record["measurements"], record.get("warnings", ""),
+                record.get("site_errors", ""), skipped=True, timings=record.get("timings", {}))
             outcome.skipped += 1
             continue
         tasks.append(task)
     if bar is not None:
         bar.update(skipped=outcome.skipped)
 
-    def on_done(task: StudyTask, result: dict) -> None:
+    def on_done(task: StudyTask, result: StudyOutcome) -> None:
         if task.study_id in results:  # a second answer for one study (a retried task) is not counted twice
             return
         results[task.study_id] = result
-        failed = result["status"] != "done"
+        failed = not result.done
         if bar is not None:
             bar.update(done=0 if failed else 1, failed=1 if failed else 0)
         if on_result is not None:
@@ -435,20 +538,21 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
 
     for entry in manifest.entries:
         if not entry.uptake:
-            outcome.rows.append(manifest_row(entry))
             outcome.no_uptake += 1
+        if not _measured(entry):
+            outcome.rows.append(manifest_row(entry))
             continue
-        result = results.get(entry.study_id) or {"status": "failed", "measurements": None, "warnings": "",
-                                                 "error": "no result came back for this study"}
-        if result["status"] == "done":
-            if not result.get("skipped"):
+        result = results.get(entry.study_id) or StudyOutcome.failed(entry.study_id,
+                                                                     "no result came back for this study")
+        if result.done:
+            if not result.skipped:
                 outcome.measured += 1
-            outcome.rows.append(manifest_row(entry, result["measurements"], warnings=result["warnings"],
-                                             error=result.get("site_errors", "")))
+            outcome.rows.append(manifest_row(entry, result.measurements, warnings=result.warnings,
+                                             error=result.site_errors))
         else:
             outcome.failed += 1
-            outcome.failures.append({"study_id": entry.study_id, "line": entry.line, "error": result["error"]})
-            outcome.rows.append(manifest_row(entry, error=result["error"]))
+            outcome.failures.append(Failure(entry.study_id, entry.line, result.error))
+            outcome.rows.append(manifest_row(entry, error=result.error))
     outcome.results = results
 
     run_doc = {
@@ -472,9 +576,12 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
         "columns": [{"key": c.key, "unit": c.unit, "description": c.description} for c in COHORT_COLUMNS],
         "studies_folder": STUDIES_FOLDER,
     }
+    kept = _exclusions_of(out / COHORT_FILE)
+    for row in outcome.rows:
+        row[EXCLUDE_COLUMN] = kept.get(row["study_id"], "")
     outcome.paths = {
         "cohort": write_file_atomically(out / COHORT_FILE, cohort_csv_text(outcome.rows)),
         "failures": write_file_atomically(out / FAILURES_FILE, _failures_csv_text(outcome.failures)),
-        "run": write_file_atomically(out / RUN_FILE, json.dumps(run_doc, indent=2, default=str) + "\n"),
+        "run": write_file_atomically(out / RUN_FILE, json_text(run_doc, default=str)),
     }
     return outcome

@@ -90,10 +90,18 @@ def lorentzian_line_fit(x, y, *, max_iterations: int = 500, tolerance: float = 1
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
+    # Residuals at the level of rounding (points exactly on the line, up to the last bits of the fit) are 0: a
+    # scale of 4e-15 would make every other point an outlier.
+    rounding = 1e-12 * (1.0 + float(np.max(np.abs(y))))
+
+    def robust_scale(residuals) -> float:
+        scale = rsdr(residuals)
+        return 0.0 if scale <= rounding else scale
+
     a, b = _weighted_line(x, y, np.ones_like(x))  # least squares start
     for _ in range(max_iterations):
         r = y - (a + b * x)
-        scale = rsdr(r)
+        scale = robust_scale(r)
         if scale == 0.0:
             break
         w = 1.0 / (1.0 + (r / scale) ** 2)
@@ -102,7 +110,7 @@ def lorentzian_line_fit(x, y, *, max_iterations: int = 500, tolerance: float = 1
         a, b = a_new, b_new
         if step <= tolerance * (1.0 + abs(a) + abs(b) * (np.ptp(x) or 1.0)):
             break
-    return float(a), float(b), rsdr(y - (a + b * x))
+    return float(a), float(b), robust_scale(y - (a + b * x))
 
 
 def fdr_outliers(abs_residuals, scale: float, q: float, dof: int) -> np.ndarray:

@@ -1,14 +1,14 @@
 """The cohort in a Slicer scene: the cohort table as a table node, the statistics' charts as plot chart nodes.
 
-Works on Slicer's own scene or a headless ``slicer-core`` scene (through ``scene.mrml`` and ``scene.plots``; no
-Qt). The charts mirror the PNG figures: SUVmax and TBR per diagnosis (bars of the mean, with the cut-off lines and
-the blood-pool level), specific activity against each metric (points used, ROUT outliers apart) and meanSUVmax per
-group.
+Works on Slicer's own scene or a headless ``slicer-core`` scene (through ``scene.mrml`` and ``scene.plots``; no Qt).
+The charts mirror the figures: SUVmax, TBR and SUVpeak per diagnosis (bars of the mean sorted from the highest, with
+the dotted cut-off lines and blood-pool level), specific activity against each metric (points used, ROUT outliers
+apart) and meanSUVmax per group.
 """
 
 from __future__ import annotations
 
-from .analysis import LESION_METRICS, METRIC_LABELS, correlation_text, measured_rows
+from .analysis import LESION_METRICS, METRIC_LABELS, correlation_text, lesion_rows
 from .figures import CUTOFFS
 from .table import COHORT_COLUMNS, TEXT_COLUMNS
 
@@ -66,25 +66,29 @@ def _bar_chart(scene, title, categories, means, ns, y_title, lines):
 def cohort_plot_charts(scene, stats: dict, rows: list[dict]) -> dict:
     """Plot chart nodes of the cohort statistics (``stats`` from :func:`~.analysis.cohort_statistics`).
 
-    Returns name -> chart node: ``suv_max_by_diagnosis``, ``tbr_by_diagnosis``, ``correlation_<metric>`` for
+    Returns name -> chart node: ``suv_max_by_diagnosis``, ``tbr_by_diagnosis``, ``suv_peak_by_diagnosis`` (sorted
+    from the highest mean, dotted lines), ``correlation_<metric>`` for
     SUVmax, SUVmean, SUVpeak and TBR, ``marrow_groups`` (charts without data are left out).
     """
     from ..scene.plots import PlotSeries, add_plot_chart
 
     charts = {}
-    diagnoses = list(stats["by_diagnosis"])
-    if diagnoses:
+    if stats["by_diagnosis"]:
         bp = _value(stats["blood_pool_suv_mean"]["mean"])
-        for metric in ("suv_max", "tbr"):
-            lines = [(f"cut-off {c:g}", c, _GREY, style) for c, style in zip(CUTOFFS[metric], ("dash", "dot"))]
-            level = bp if metric == "suv_max" else 1.0
+        for metric in ("suv_max", "tbr", "suv_peak"):
+            # as the figures: sorted from the highest mean, diagnoses without a value left out, dotted lines
+            means = {d: _value(g[metric]["mean"]) for d, g in stats["by_diagnosis"].items()}
+            diagnoses = sorted((d for d in means if means[d] is not None), key=lambda d: -means[d])
+            if not diagnoses:
+                continue
+            lines = [(f"cut-off {c:g}", c, _GREY, "dot") for c in CUTOFFS[metric]]
+            level = 1.0 if metric == "tbr" else bp
             if level is not None:
-                lines.append(("blood pool", level, _BLOOD, "solid"))
+                lines.append(("blood pool", level, _BLOOD, "dot"))
             charts[f"{metric}_by_diagnosis"] = _bar_chart(
-                scene, f"{METRIC_LABELS[metric]} by diagnosis", diagnoses,
-                [_value(stats["by_diagnosis"][d][metric]["mean"]) for d in diagnoses],
+                scene, f"{METRIC_LABELS[metric]} by diagnosis", diagnoses, [means[d] for d in diagnoses],
                 [stats["by_diagnosis"][d][metric]["n"] for d in diagnoses], f"{METRIC_LABELS[metric]} (mean)", lines)
-        measured = measured_rows(rows)
+        measured = lesion_rows(rows)
         for metric in LESION_METRICS:
             c = stats["correlations"][metric]
             outliers = set(c["outliers"])

@@ -17,12 +17,14 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from ..errors import MeasurementError
+from ..errors import MeasurementError, PentixaforQuantError
 from ..geometry import VoxelGrid
-from .parameter_ranges import check_protocol_parameters
+from .parameter_ranges import check_choice, check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
-from .sites import AORTA, LESION, MARROW_SITES
+from .sites import AORTA, BLOOD_POOL_KIND, ISOCONTOUR, LESION, LESION_KIND, MARROW_SITES, SITES
 from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
+from .lesion_checks import peak_sphere_hotter
+from .voi_warnings import VOIWarning
 from .regions import RegionMask, _fmt_ras, sphere_region
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "StudyResult",
     "measure_lesion",
     "measure_sphere",
+    "measure_site",
     "run_protocol",
 ]
 
@@ -42,6 +45,9 @@ __all__ = [
 BLOOD_POOL_SUV_MAX = 10.0
 #: How each lesion metric (and the TBR) is written for people: tables, method texts, figure labels.
 METRIC_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
+
+
+_RETIRED_ISOCONTOUR_PARAMETERS = frozenset({"core_fraction", "max_core_distance_mm"})
 
 
 @dataclass(frozen=True)
@@ -77,10 +83,8 @@ class ProtocolParameters:
     min_body_suv: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.peak_variant not in ("global", "local"):
-            raise ValueError(f"peak_variant must be 'global' or 'local', not {self.peak_variant!r}")
-        if self.tbr_numerator not in ("suv_max", "suv_peak", "suv_mean"):  # the TBR's numerator is a lesion metric
-            raise ValueError(f"tbr_numerator must be suv_max, suv_peak or suv_mean, not {self.tbr_numerator!r}")
+        check_choice("peak_variant", self.peak_variant)
+        check_choice("tbr_numerator", self.tbr_numerator)  # the TBR's numerator is a lesion metric
         check_protocol_parameters(self)  # the stated ranges (parameter_ranges.py; radii and diameters above 0)
 
     def to_dict(self) -> dict:
@@ -90,9 +94,12 @@ class ProtocolParameters:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ProtocolParameters:
+        """Rebuild from :meth:`to_dict`. The parameters of the retired shoulder check (``core_fraction``,
+        ``max_core_distance_mm``), found in results written before it was removed, are ignored: they changed no
+        VOI, only a warning."""
         d = dict(d)
-        iso = IsocontourParameters(**d.pop("isocontour", {}))
-        return cls(isocontour=iso, **d)
+        iso = {k: v for k, v in d.pop("isocontour", {}).items() if k not in _RETIRED_ISOCONTOUR_PARAMETERS}
+        return cls(isocontour=IsocontourParameters(**iso), **d)
 
     def with_isocontour(self, **changes) -> ProtocolParameters:
         """A copy with some isocontour parameters changed."""
@@ -109,16 +116,25 @@ class LesionResult:
     peak: PeakResult
     peak_ras: np.ndarray
     peak_center_ras: np.ndarray  # centre of the SUVpeak sphere
-    #: Structures the isocontour joined to the lesion (hottest first): suv_max, peak_ras (world), volume_ml.
+    #: Structures the isocontour joined to the lesion that are not in the VOI (hottest first): suv_max, peak_ras
+    #: (world), volume_ml.
     neighbours: list[dict] = field(default_factory=list)
+    #: Warnings on the numbers measured on the VOI (the SUVpeak sphere), after the VOI's own.
+    metric_warnings: list[VOIWarning] = field(default_factory=list)
 
     @property
     def region(self) -> RegionMask:
         return self.voi.region
 
     @property
+    def warning_records(self) -> list[VOIWarning]:
+        """The typed warnings: the VOI's, then the metrics' (code, numbers, ``short`` and ``detail`` texts)."""
+        return list(self.voi.warnings) + list(self.metric_warnings)
+
+    @property
     def warnings(self) -> list[str]:
-        return list(self.voi.warnings)
+        """One short line per warning (``warning_records`` has the code, the numbers and the full text)."""
+        return [w.short for w in self.warning_records]
 
 
 @dataclass
@@ -146,6 +162,25 @@ class StudyResult:
     blood_pool: SphereResult | None = None
     marrow: dict[str, SphereResult] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+    def site_result(self, site: str) -> LesionResult | SphereResult | None:
+        """The result of one site (None when it was not measured), found by its kind in the table of sites."""
+        kind = SITES[site].kind
+        if kind == LESION_KIND:
+            return self.lesion
+        if kind == BLOOD_POOL_KIND:
+            return self.blood_pool
+        return self.marrow.get(site)
+
+    def put(self, site: str, result: LesionResult | SphereResult) -> None:
+        """Store the result of one site where its kind belongs (``lesion``, ``blood_pool`` or ``marrow``)."""
+        kind = SITES[site].kind
+        if kind == LESION_KIND:
+            self.lesion = result
+        elif kind == BLOOD_POOL_KIND:
+            self.blood_pool = result
+        else:
+            self.marrow[site] = result
 
     @property
     def tbr(self) -> float | None:
@@ -231,14 +266,16 @@ def measure_lesion(
     peak_ras = to_world(grid.ijk_to_ras_points(np.asarray(voi.peak_kji[::-1], float)))
     peak_center_ras = to_world(grid.ijk_to_ras_points(np.asarray(peak.center_kji[::-1], float)))
     neighbours = [
-        {"suv_max": n["suv_max"],
-         "peak_ras": np.asarray(to_world(grid.ijk_to_ras_points(np.asarray(n["peak_kji"][::-1], float))), float),
-         "volume_ml": n["voxels"] * grid.voxel_volume_ml}
+        {"suv_max": n.suv_max,
+         "peak_ras": np.asarray(to_world(grid.ijk_to_ras_points(np.asarray(n.peak_kji[::-1], float))), float),
+         "volume_ml": n.voxels * grid.voxel_volume_ml}
         for n in voi.neighbours
     ]
+    sphere = peak_sphere_hotter(image, grid, voi.region, stats.suv_max, peak.suv_peak, peak.center_kji,
+                                parameters.peak_radius_mm)
     return LesionResult(
         np.asarray(to_world(click_ras), float), voi, stats, peak, np.asarray(peak_ras, float),
-        np.asarray(peak_center_ras, float), neighbours,
+        np.asarray(peak_center_ras, float), neighbours, [] if sphere is None else [sphere],
     )
 
 
@@ -326,19 +363,38 @@ def run_protocol(
     """
     result = StudyResult(parameters)
     for site, point in points_ras.items():
-        try:
-            if site == LESION:
-                result.lesion = measure_lesion(image, grid, point, parameters, allowed=allowed, to_world=to_world)
-            elif site == AORTA:
-                result.blood_pool = measure_sphere(
-                    image, grid, AORTA, point, parameters.blood_pool_diameter_mm, parameters, to_world=to_world
-                )
-            elif site in MARROW_SITES:
-                result.marrow[site] = measure_sphere(
-                    image, grid, site, point, parameters.marrow_diameter_mm, parameters, to_world=to_world
-                )
-            else:
-                raise MeasurementError(f"unknown site {site!r}")
-        except MeasurementError as exc:
-            result.errors[site] = str(exc)
+        outcome = measure_site(image, grid, site, point, parameters, allowed=allowed, to_world=to_world)
+        if isinstance(outcome, str):
+            result.errors[site] = outcome
+        else:
+            result.put(site, outcome)
     return result
+
+
+def measure_site(
+    image: np.ndarray,
+    grid: VoxelGrid,
+    site: str,
+    point_ras,
+    parameters: ProtocolParameters = ProtocolParameters(),
+    *,
+    allowed: RegionMask | None = None,
+    to_world: Callable = _identity,
+) -> LesionResult | SphereResult | str:
+    """Measure one site as its entry in the table of sites says (the isocontour of the target lesion, within
+    ``allowed``; a sphere of the site's diameter parameter otherwise).
+
+    Returns the result, or the reason the site is refused (any :class:`~..errors.PentixaforQuantError`: a click
+    outside the body, NaNs, an unknown site), so one refused site never stops the others. The one per-site
+    dispatch of :func:`run_protocol` and the scene Logic.
+    """
+    try:
+        spec = SITES.get(site)
+        if spec is None:
+            raise MeasurementError(f"unknown site {site!r}")
+        if spec.voi == ISOCONTOUR:
+            return measure_lesion(image, grid, point_ras, parameters, allowed=allowed, to_world=to_world)
+        return measure_sphere(image, grid, site, point_ras, spec.diameter_mm(parameters), parameters,
+                              to_world=to_world)
+    except PentixaforQuantError as exc:
+        return str(exc)

@@ -1,4 +1,5 @@
-"""The measurement sites of the Pentixafor protocol and the labels users give them.
+"""The measurement sites of the Pentixafor protocol, declared once (:data:`SITES`: key, title, kind, sphere or
+isocontour, DICOM codes, display colour), and the labels users give them.
 
 Sites (SPEC §2-4): the target lesion, the aortic arch (blood pool) and five bone-marrow sites with active
 haematopoiesis (Herhaus et al., Haematologica 2016): C7, T12, L5, right and left os ilium.
@@ -7,6 +8,7 @@ haematopoiesis (Herhaus et al., Haematologica 2016): C7, T12, L5, right and left
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..errors import PointsError
 
@@ -17,26 +19,117 @@ __all__ = [
     "MARROW_SITES_PAPER_ORDER",
     "ALL_SITES",
     "SITE_TITLES",
+    "Site",
+    "SITES",
+    "LESION_KIND",
+    "BLOOD_POOL_KIND",
+    "MARROW_KIND",
+    "ISOCONTOUR",
+    "SPHERE",
+    "sites_of",
     "canonical_site",
 ]
 
 LESION = "lesion"
 AORTA = "aorta"
+
+#: Kinds of site: what is measured there and how (SPEC §2-4).
+LESION_KIND, BLOOD_POOL_KIND, MARROW_KIND = "lesion", "blood_pool", "marrow"
+#: VOI shapes.
+ISOCONTOUR, SPHERE = "isocontour", "sphere"
+
+# SNOMED CT (and one NCIt) codes (DICOM PS3.16: CID 7150 categories, CID 7151 types, CID 4 regions, CID 244
+# laterality) as (code value, scheme, meaning); ``outputs/dicom_codes.py`` makes its coded concepts from them.
+_MORPHOLOGICALLY_ABNORMAL = ("49755003", "SCT", "Morphologically Abnormal Structure")
+_LESION = ("52988006", "SCT", "Lesion")
+_TISSUE = ("85756007", "SCT", "Tissue")
+# The blood pool is the PET reference region (the TBR's background): QIICR's convention for PET reference regions
+# (PETLiverUptakeMeasurement; CID 7150 category, CID 7165 type), with the aortic arch as its anatomic region.
+_SPATIAL_AND_RELATIONAL = ("309825002", "SCT", "Spatial and Relational Concept")
+_REFERENCE_REGION = ("C94970", "NCIt", "Reference Region")
+_BONE_MARROW = ("14016003", "SCT", "Bone Marrow")
+_AORTIC_ARCH = ("57034009", "SCT", "Aortic arch")
+_C7 = ("87391001", "SCT", "C7 vertebra")
+_T12 = ("23215003", "SCT", "T12 vertebra")
+_L5 = ("49668003", "SCT", "L5 vertebra")
+_ILIUM = ("22356005", "SCT", "Ilium")
+_RIGHT = ("24028007", "SCT", "Right")
+_LEFT = ("7771000", "SCT", "Left")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One measurement site, declared once for the measurement, the outputs, the panel and the web page.
+
+    Attributes
+    ----------
+    key : str
+        The site's name in points files, results and code (``"right_ilium"``).
+    title : str
+        How people see it named: tables, segments, the panel's row, the figure, the DICOM segment label.
+    kind : {"lesion", "blood_pool", "marrow"}
+    voi : {"isocontour", "sphere"}
+        The target lesion's isocontour; a sphere for the blood pool and the marrow sites.
+    diameter_parameter : str or None
+        The ``ProtocolParameters`` attribute giving a sphere's diameter.
+    main_value : str
+        The value its panel row shows: ``suv_max``, or ``suv_mean`` for the blood pool.
+    category, property_type, anatomic_region, laterality : tuple
+        DICOM codes (value, scheme, meaning): segmented property category and type, anatomic region (None for the
+        target lesion, whose location the protocol does not record) and laterality (the ilia).
+    colour : (r, g, b)
+        Display colour of its VOI (0-1), in the scene, the figure and the web page.
+    widget_name : str
+        The name part of its row's widgets in the Slicer panel (``place<Name>Button``).
+    """
+
+    key: str
+    title: str
+    kind: str
+    voi: str
+    diameter_parameter: str | None
+    main_value: str
+    category: tuple
+    property_type: tuple
+    anatomic_region: tuple | None
+    laterality: tuple | None
+    colour: tuple[float, float, float]
+    widget_name: str
+
+    def diameter_mm(self, parameters) -> float:
+        """The sphere diameter of this site under ``parameters`` (``ProtocolParameters``)."""
+        return float(getattr(parameters, self.diameter_parameter))
+
+
+def _marrow(key, title, region, colour, widget_name, laterality=None) -> Site:
+    return Site(key, title, MARROW_KIND, SPHERE, "marrow_diameter_mm", "suv_max", _TISSUE, _BONE_MARROW, region,
+                laterality, colour, widget_name)
+
+
+#: Every site in protocol (input) order.
+SITES: dict[str, Site] = {s.key: s for s in (
+    Site(LESION, "Target lesion", LESION_KIND, ISOCONTOUR, None, "suv_max", _MORPHOLOGICALLY_ABNORMAL, _LESION,
+         None, None, (0.95, 0.15, 0.10), "Lesion"),
+    Site(AORTA, "Blood pool (aortic arch)", BLOOD_POOL_KIND, SPHERE, "blood_pool_diameter_mm", "suv_mean",
+         _SPATIAL_AND_RELATIONAL, _REFERENCE_REGION, _AORTIC_ARCH, None, (0.20, 0.45, 0.95), "Aorta"),
+    _marrow("C7", "Marrow C7", _C7, (0.95, 0.75, 0.10), "C7"),
+    _marrow("T12", "Marrow T12", _T12, (0.55, 0.85, 0.20), "T12"),
+    _marrow("L5", "Marrow L5", _L5, (0.10, 0.75, 0.65), "L5"),
+    _marrow("right_ilium", "Marrow right ilium", _ILIUM, (0.70, 0.35, 0.85), "RightIlium", _RIGHT),
+    _marrow("left_ilium", "Marrow left ilium", _ILIUM, (0.95, 0.45, 0.70), "LeftIlium", _LEFT),
+)}
+
+SITE_TITLES = {key: site.title for key, site in SITES.items()}
+ALL_SITES = tuple(SITES)
 #: Marrow sites in protocol (input) order.
-MARROW_SITES = ("C7", "T12", "L5", "right_ilium", "left_ilium")
+MARROW_SITES = tuple(key for key, site in SITES.items() if site.kind == MARROW_KIND)
 #: The order of Herhaus et al. 2016 (site numbers 1-5), used for heat maps.
 MARROW_SITES_PAPER_ORDER = ("C7", "T12", "right_ilium", "L5", "left_ilium")
-ALL_SITES = (LESION, AORTA, *MARROW_SITES)
 
-SITE_TITLES = {
-    LESION: "Target lesion",
-    AORTA: "Blood pool (aortic arch)",
-    "C7": "Marrow C7",
-    "T12": "Marrow T12",
-    "L5": "Marrow L5",
-    "right_ilium": "Marrow right ilium",
-    "left_ilium": "Marrow left ilium",
-}
+
+def sites_of(kind: str) -> tuple[str, ...]:
+    """The site keys of one kind, in protocol order."""
+    return tuple(key for key, site in SITES.items() if site.kind == kind)
 
 # Normalised label (lower case, words joined by "_") -> site. Accepts the names users type in Slicer.
 _ALIASES = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import ParameterError
 from ..measure.protocol import StudyResult
 from ..measure.sites import MARROW_SITES
 from .results import study_wide_row
@@ -32,9 +33,9 @@ def _number(name: str, value) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, not {value!r}") from None
+        raise ParameterError(f"{name} must be a number, not {value!r}", field=name) from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
+        raise ParameterError(f"{name} must be a finite number >= 0, not {value!r}", field=name)
     return number
 
 
@@ -52,10 +53,10 @@ def cohort_row(study: StudyResult | None, *, study_id: str, diagnosis: str = "",
         Injected activity (MBq) and peptide mass (µg); strings are parsed, "" = not given.
     """
     if not str(study_id).strip():
-        raise ValueError("study_id must not be empty")
+        raise ParameterError("study_id must not be empty", field="study_id")
     uptake = str(uptake or "").strip().lower()
     if uptake not in ("yes", "no", ""):
-        raise ValueError(f"uptake must be 'yes', 'no' or empty, not {uptake!r}")
+        raise ParameterError(f"uptake must be 'yes', 'no' or empty, not {uptake!r}", field="uptake")
     activity = _number("activity_mbq", activity_mbq)
     mass = _number("peptide_mass_ug", peptide_mass_ug)
     row = dict.fromkeys(COHORT_COLUMNS)

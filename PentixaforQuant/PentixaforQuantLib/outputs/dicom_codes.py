@@ -1,24 +1,28 @@
 """Coded concepts of the DICOM outputs: what each site is, where it lies, what each number measures.
 
-One table for the DICOM SEG (segment category, type, anatomic region and laterality), the SR TID 1500 report
-(finding, finding site, measurement names, derivations, units) and the Segment Statistics plugin, so the three say
-the same thing. Plain :class:`~..suv.codes.Code` tuples: no highdicom needed to read them.
+One table for the DICOM SEG (segment category, type, anatomic region, laterality and display colour), the SR TID
+1500 report (finding, finding site, measurement names, derivations, units) and the Segment Statistics plugin, so
+the three say the same thing. Plain :class:`~..suv.codes.Code` tuples: no highdicom needed to read them.
 
 Sources: SNOMED CT codes as DICOM PS3.16 lists them (CID 7150 segmentation property categories, CID 7151 types,
 CID 4 anatomic regions, CID 244 laterality, CID 7464 general region-of-interest measurement modifiers such as
-Mean 373098007 / Maximum 56851009 / Standard Deviation 386136009); DCM codes of CID 7180 (126400 Standardized
-Uptake Value), CID 7466 (126031 Peak Value Within ROI), CID 7465 (126030 Sum of segmented voxel method for volume)
-and 126039 Lesion to Background SUV Ratio. The SUV quantity and its UCUM units come from :mod:`..suv.codes`.
-Concepts DICOM has no code for (the isocontour and sphere VOI methods, meanSUVmax) use the private coding scheme
-:data:`LOCAL_SCHEME` (PS3.16 §8: designators starting with "99" are private).
+Mean 373098007 / Maximum 56851009 / Standard Deviation 386136009, CID 7465 "Mean Value of population"); DCM codes
+of CID 7180 (126400 Standardized Uptake Value), CID 7466 (126031 Peak Value Within ROI, 126039 Lesion to
+Background SUV Ratio, 126040 Background for Lesion to Background SUV Ratio), CID 7474 (126030 Sum of segmented
+voxel method for volume), 126011 Derived Imaging Measurements and 126100 Real World Value Map used for
+measurement (TID 1500 / 1411); the IBSI code 99N0 "Integrated Intensity" (CID 218); the QIICR convention for a PET
+reference region (SCT 309825002 Spatial and Relational Concept / NCIt C94970 Reference Region, CID 7165).
+The SUV quantity and its UCUM units come from :mod:`..suv.codes`.
+Concepts DICOM has no code for (the SUVpeak centring) use the private coding scheme :data:`LOCAL_SCHEME` (PS3.16
+§8: designators starting with "99" are private).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..measure.sites import AORTA, LESION, SITE_TITLES
-from ..suv.codes import SUV_QUANTITY, Code, suv_units_code
+from ..measure.sites import SITES
+from ..suv.codes import SUV_QUANTITY, Code, standard_suv_units_code
 
 __all__ = [
     "LOCAL_SCHEME",
@@ -32,11 +36,19 @@ __all__ = [
     "VOLUME",
     "VOLUME_METHOD",
     "TBR",
-    "MEAN_SUV_MAX",
-    "METHOD_ISOCONTOUR",
-    "METHOD_A50",
-    "METHOD_SPHERE",
+    "TBR_BACKGROUND",
+    "INTEGRATED_INTENSITY",
+    "suv_ml_units",
+    "MEAN_OF_POPULATION",
+    "DERIVED_MEASUREMENTS",
+    "RWVM_USED",
+    "RWVM_QUANTITY",
+    "RWVM_METHODS",
+    "MEASUREMENT_METHOD",
     "PEAK_METHODS",
+    "SITE_DISPLAY_RGB",
+    "MEASUREMENT_ORDER",
+    "ALGORITHM_FAMILY_SPHERE",
     "PROCEDURE_PET",
     "SEGMENT_STATISTICS_KEYS",
     "SegmentStatisticKey",
@@ -47,20 +59,6 @@ __all__ = [
 #: Private coding scheme designator of this project's own concepts (PS3.16 §8: "99" prefix = local).
 LOCAL_SCHEME = "99PXFQ"
 LOCAL_SCHEME_NAME = "PentixaforQuant local codes"
-
-# SNOMED CT (scheme SCT).
-_MORPHOLOGICALLY_ABNORMAL = Code("49755003", "SCT", "Morphologically Abnormal Structure")
-_LESION = Code("52988006", "SCT", "Lesion")
-_TISSUE = Code("85756007", "SCT", "Tissue")
-_BLOOD = Code("87612001", "SCT", "Blood")
-_BONE_MARROW = Code("14016003", "SCT", "Bone Marrow")
-_AORTIC_ARCH = Code("57034009", "SCT", "Aortic arch")
-_C7 = Code("87391001", "SCT", "C7 vertebra")
-_T12 = Code("23215003", "SCT", "T12 vertebra")
-_L5 = Code("49668003", "SCT", "L5 vertebra")
-_ILIUM = Code("22356005", "SCT", "Ilium")
-_RIGHT = Code("24028007", "SCT", "Right")
-_LEFT = Code("7771000", "SCT", "Left")
 
 
 @dataclass(frozen=True)
@@ -87,18 +85,23 @@ class SiteCodes:
     laterality: Code | None = None
 
 
+def _code(triple) -> Code | None:
+    return None if triple is None else Code(*triple)
+
+
+#: The site table's codes (``measure/sites.py``) as coded concepts.
 SITE_CODES: dict[str, SiteCodes] = {
-    LESION: SiteCodes(SITE_TITLES[LESION], _MORPHOLOGICALLY_ABNORMAL, _LESION),
-    AORTA: SiteCodes(SITE_TITLES[AORTA], _TISSUE, _BLOOD, _AORTIC_ARCH),
-    "C7": SiteCodes(SITE_TITLES["C7"], _TISSUE, _BONE_MARROW, _C7),
-    "T12": SiteCodes(SITE_TITLES["T12"], _TISSUE, _BONE_MARROW, _T12),
-    "L5": SiteCodes(SITE_TITLES["L5"], _TISSUE, _BONE_MARROW, _L5),
-    "right_ilium": SiteCodes(SITE_TITLES["right_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _RIGHT),
-    "left_ilium": SiteCodes(SITE_TITLES["left_ilium"], _TISSUE, _BONE_MARROW, _ILIUM, _LEFT),
+    key: SiteCodes(site.title, _code(site.category), _code(site.property_type), _code(site.anatomic_region),
+                   _code(site.laterality))
+    for key, site in SITES.items()
 }
 
+#: Display colour (RGB 0-1) of each site, from the site table: the SEG's Recommended Display CIELab Value, as the
+#: scene's segment colour.
+SITE_DISPLAY_RGB: dict[str, tuple[float, float, float]] = {key: site.colour for key, site in SITES.items()}
+
 #: Derivation (CID 7464 / 7466) of each SUV statistic; the measurement name is the SUV quantity (DCM 126400) and
-#: the unit the UCUM code of the normalisation (``{SUVbw}g/ml``, ...), as Slicer's PET tools write them.
+#: the unit the CID 85 UCUM code of the normalisation (``g/ml{SUVbw}``, ...).
 DERIVATIONS = {
     "suv_max": Code("56851009", "SCT", "Maximum"),
     "suv_mean": Code("373098007", "SCT", "Mean"),
@@ -112,6 +115,11 @@ MEASUREMENT_NAMES = {
     "suv_peak": "SUVpeak",
 }
 
+#: The order of the measurements in every SR group: the four every site has, then the lesion-only ones.
+#: QuantitativeReporting builds its table columns from the first group and fills the others by position, so the
+#: common ones come first, in one order.
+MEASUREMENT_ORDER = ("suv_max", "suv_mean", "suv_sd", "volume_ml", "suv_peak", "tla", "tbr_background", "tbr")
+
 VOLUME = Code("118565006", "SCT", "Volume")
 #: Volume = voxel count x voxel volume.
 VOLUME_METHOD = Code("126030", "DCM", "Sum of segmented voxel method for volume")
@@ -119,20 +127,49 @@ UNITS_ML = Code("ml", "UCUM", "milliliter")
 UNITS_RATIO = Code("{ratio}", "UCUM", "ratio")
 #: TBR = lesion SUV / blood-pool SUVmean (Buck et al., J Nucl Med 2022), a lesion-to-background SUV ratio.
 TBR = Code("126039", "DCM", "Lesion to Background SUV Ratio")
-#: meanSUVmax (Herhaus et al., Haematologica 2016): the mean of the marrow-site SUVmax.
-MEAN_SUV_MAX = Code("MEANSUVMAX", LOCAL_SCHEME, "Mean of marrow-site SUVmax")
+#: The TBR's denominator: the blood-pool (reference region) SUVmean.
+TBR_BACKGROUND = Code("126040", "DCM", "Background for Lesion to Background SUV Ratio")
+#: TLA = SUVmean x volume. IBSI "Integrated Intensity" (CID 218), not DCM 126033 TLG, whose definition is limited
+#: to glucose metabolism.
+INTEGRATED_INTENSITY = Code("99N0", "IBSI", "Integrated Intensity")
 
-METHOD_ISOCONTOUR = Code("ISOCONTOUR", LOCAL_SCHEME, "Connected isocontour of SUVmax around peak")
-METHOD_A50 = Code("ISOCONTOUR-A50", LOCAL_SCHEME, "Background-adjusted isocontour (A50)")
-METHOD_SPHERE = Code("SPHERE", LOCAL_SCHEME, "Sphere VOI, voxel centres inside")
-#: SUVpeak centring (SPEC §2; IBSI global / local intensity peak).
+
+def suv_ml_units(units: str) -> Code:
+    """UCUM units of the integrated intensity: the SUV units times ml (``g/ml{SUVbw}.ml`` ...)."""
+    suv = standard_suv_units_code(units)
+    return Code(f"{suv.value}.ml", "UCUM", f"{suv.meaning} times milliliter")
+
+
+#: meanSUVmax (Herhaus et al., Haematologica 2016), the mean of the marrow-site SUVmax: a measurement derived from
+#: several ROI measurements (TID 1420, concept from CID 7465) under "Derived Imaging Measurements" (TID 1500 row 10).
+MEAN_OF_POPULATION = Code("373098007", "SCT", "Mean Value of population")
+DERIVED_MEASUREMENTS = Code("126011", "DCM", "Derived Imaging Measurements")
+
+#: Reference from a measurement group to the Real World Value Map that gave the SUV (TID 1411 row 14).
+RWVM_USED = Code("126100", "DCM", "Real World Value Map used for measurement")
+#: The RWVM's quantity definition (TID 1000 via the Quantity Definition Sequence): quantity and method of SUV.
+RWVM_QUANTITY = Code("246205007", "SCT", "Quantity")
+MEASUREMENT_METHOD = Code("370129005", "SCT", "Measurement Method")
+#: SUV calculation method of each normalisation (CID 85 notes, DCM 126410-126413).
+RWVM_METHODS = {
+    "bw": Code("126410", "DCM", "SUV body weight calculation method"),
+    "lbm": Code("126411", "DCM", "SUV lean body mass calculation method"),
+    "lbm-james128": Code("126411", "DCM", "SUV lean body mass calculation method"),
+    "lbm-unspecified": Code("126411", "DCM", "SUV lean body mass calculation method"),
+    "bsa": Code("126412", "DCM", "SUV body surface area calculation method"),
+    "ibw": Code("126413", "DCM", "SUV ideal body weight calculation method"),
+}
+
+#: SUVpeak centring (SPEC §2; IBSI global / local intensity peak): no standard code.
 PEAK_METHODS = {
     "global": Code("PEAK-GLOBAL", LOCAL_SCHEME, "Highest mean of sphere centred on a VOI voxel"),
     "local": Code("PEAK-LOCAL", LOCAL_SCHEME, "Mean of sphere centred on the SUVmax voxel"),
 }
 
-#: Algorithm family of the VOIs (CID 7162): growing from a clicked point over neighbouring voxels.
+#: Algorithm family of the lesion VOI (CID 7162): grown from a clicked point over neighbouring voxels.
 ALGORITHM_FAMILY = Code("123101", "DCM", "Neighborhood Analysis")
+#: Algorithm family of the sphere VOIs: a sphere of fixed size placed where the reader clicked.
+ALGORITHM_FAMILY_SPHERE = Code("123109", "DCM", "Manual Processing")
 
 #: Procedure reported in the SR (LOINC, CID 100).
 PROCEDURE_PET = Code("44139-4", "LN", "PET whole body")
@@ -178,9 +215,9 @@ def segment_statistic_info(key: str, units: str | None) -> dict | None:
     key : str
         One of :data:`SEGMENT_STATISTICS_KEYS`.
     units : str or None
-        UCUM SUV units of the volume (``{SUVbw}g/ml`` ...). SUV keys always carry a units code (QuantitativeReporting
-        reads it without a fallback); when the volume is not in SUV no values are reported at all, and the code
-        stays that of SUVbw.
+        SUV units of the volume (``{SUVbw}g/ml`` or ``g/ml{SUVbw}`` ...). SUV keys always carry the CID 85 units
+        code (``g/ml{SUVbw}`` ...; QuantitativeReporting reads it without a fallback); when the volume is not in SUV
+        no values are reported at all, and the code stays that of SUVbw.
 
     Returns
     -------
@@ -194,7 +231,10 @@ def segment_statistic_info(key: str, units: str | None) -> dict | None:
     if spec.units is not None:
         units_code = spec.units
     else:
-        units_code = suv_units_code(units if units and units.startswith("{SUV") else "{SUVbw}g/ml")
+        try:
+            units_code = standard_suv_units_code(units or "")
+        except KeyError:
+            units_code = standard_suv_units_code("{SUVbw}g/ml")
     return {
         "name": spec.title,
         "title": spec.title,

@@ -1,8 +1,11 @@
 """DICOM Segmentation (SEG) of the study's VOIs, on the frames of the PET series they were measured on.
 
 One binary segment per measured site, labelled with the site's title and coded with its segmented property
-category and type, its anatomic region and, for the ilia, laterality (:mod:`.dicom_codes`). Every frame of the SEG
-references the PET instance it was derived from, so a viewer overlays the VOIs exactly on the PET.
+category and type, its anatomic region and, for the ilia, laterality (:mod:`.dicom_codes`), with the site's
+display colour (Recommended Display CIELab Value) and the algorithm that made the VOI: family Neighborhood Analysis
+for the lesion isocontour, Manual Processing for the spheres placed where the reader clicked, and the VOI method
+as Algorithm Parameters. Every frame of the SEG references the PET instance it was derived from, so a viewer
+overlays the VOIs exactly on the PET.
 
 Geometry: the VOIs are masks ``[k, j, i]`` on the grid of the scene's PET volume (RAS). Each voxel is mapped to
 the PET series through patient coordinates (RAS of the volume grid -> (i, j, k) of the series grid, whose k is
@@ -23,7 +26,8 @@ from ..errors import DicomExportError
 from ..geometry import VoxelGrid
 from ..measure.regions import RegionMask
 from ..suv.codes import Code
-from .dicom_codes import ALGORITHM_FAMILY, SITE_CODES
+from ..measure.sites import LESION
+from .dicom_codes import ALGORITHM_FAMILY, ALGORITHM_FAMILY_SPHERE, SITE_CODES, SITE_DISPLAY_RGB
 
 __all__ = ["HIGHDICOM_REQUIREMENT", "require_highdicom", "coded", "MANUFACTURER", "UTF8", "regions_on_series", "study_segmentation"]
 
@@ -56,6 +60,12 @@ def coded(code: Code):
     """A highdicom ``CodedConcept`` of a :class:`~..suv.codes.Code`."""
     hd = require_highdicom()
     return hd.sr.CodedConcept(value=code.value, scheme_designator=code.scheme, meaning=code.meaning)
+
+
+def _parameter_value(text: str) -> str:
+    """A text as one value of the SEG's Algorithm Parameters, which readers (highdicom) split as
+    ``key=value,key=value``: without commas or equals signs."""
+    return text.replace(">=", "at least").replace(",", ";").replace("=", ":")
 
 
 def regions_on_series(regions: Mapping[str, RegionMask], volume_grid: VoxelGrid, series_grid: VoxelGrid
@@ -98,6 +108,9 @@ def study_segmentation(
     series_instance_uid: str,
     sop_instance_uid: str,
     series_number: int = 9001,
+    voi_methods: Mapping[str, str] | None = None,
+    content_creator_name: str | None = None,
+    series_datetime=None,
 ):
     """The DICOM SEG (highdicom ``Segmentation``) of the VOIs.
 
@@ -114,6 +127,12 @@ def study_segmentation(
         Grid of the PET series (``PetSeriesHeaders.grid``).
     tracking_uids : mapping
         Site -> tracking UID, shared with the SR measurement group of the same site.
+    voi_methods : mapping, optional
+        Site -> text of its VOI method, written as the segment's Algorithm Parameters.
+    content_creator_name : str, optional
+        The reader who placed the points (Content Creator's Name).
+    series_datetime : datetime, optional
+        Series Date/Time (and Content Date/Time) of the new series.
     """
     hd = require_highdicom()
     n_frames = len(pet_datasets)
@@ -131,12 +150,15 @@ def study_segmentation(
     frame_of[frames] = np.arange(frames.size)
     pixels = np.zeros((frames.size, rows, cols, len(sites)), dtype=bool)
     descriptions = []
-    algorithm = hd.AlgorithmIdentificationSequence(name=MANUFACTURER, family=coded(ALGORITHM_FAMILY),
-                                                   version=__version__)
     for n, site in enumerate(sites, start=1):
         k, j, i = on_series[site]
         pixels[frame_of[k], j, i, n - 1] = True
         c = SITE_CODES[site]
+        method = (voi_methods or {}).get(site)
+        algorithm = hd.AlgorithmIdentificationSequence(
+            name=MANUFACTURER, version=__version__,
+            family=coded(ALGORITHM_FAMILY if site == LESION else ALGORITHM_FAMILY_SPHERE),
+            parameters={"VOI": _parameter_value(method)} if method else None)
         description = hd.seg.SegmentDescription(
             segment_number=n,
             segment_label=c.label,
@@ -147,6 +169,7 @@ def study_segmentation(
             tracking_uid=tracking_uids[site],
             tracking_id=c.label,
             anatomic_regions=[coded(c.anatomic_region)] if c.anatomic_region is not None else None,
+            display_color=hd.color.CIELabColor.from_rgb(*(round(255 * v) for v in SITE_DISPLAY_RGB[site])),
         )
         if c.laterality is not None:
             # Laterality of the anatomic region (PS3.3 C.8.20.4, Anatomic Region Modifier Sequence; CID 244).
@@ -169,6 +192,11 @@ def study_segmentation(
         content_label="VOIS",
         content_description="PentixaforQuant VOIs: target lesion, blood pool, marrow sites",
         omit_empty_frames=True,
+        content_creator_name=content_creator_name or None,
     )
+    if series_datetime is not None:
+        # Series Date/Time: QuantitativeReporting sorts the objects of a study by them.
+        seg.SeriesDate = seg.ContentDate = series_datetime.strftime("%Y%m%d")
+        seg.SeriesTime = seg.ContentTime = series_datetime.strftime("%H%M%S.%f")
     seg.SpecificCharacterSet = UTF8  # text is held decoded; written as UTF-8 whatever the PET used
     return seg

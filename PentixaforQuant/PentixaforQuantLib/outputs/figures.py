@@ -12,20 +12,12 @@ import numpy as np
 
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
-from ..measure.sites import AORTA, LESION, SITE_TITLES
+from ..measure.sites import AORTA, LESION, SITE_TITLES, SITES
 from ..measure.regions import RegionMask
 
 __all__ = ["study_figure"]
 
-_COLORS = {
-    LESION: "#f22619",
-    AORTA: "#3373f2",
-    "C7": "#f2bf19",
-    "T12": "#8cd933",
-    "L5": "#19bfa6",
-    "right_ilium": "#b359d9",
-    "left_ilium": "#f273b3",
-}
+_COLORS = {key: site.colour for key, site in SITES.items()}  # the table of sites' display colours
 
 
 def _regions(study: StudyResult) -> dict[str, tuple[RegionMask, np.ndarray]]:
@@ -160,7 +152,7 @@ def _panel_title(site: str, study: StudyResult) -> str:
         s, peak = study.lesion.stats, study.lesion.peak
         return (f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVpeak {peak.suv_peak:.2f}\n"
                 f"SUVmean {s.suv_mean:.2f}  {s.volume_ml:.2f} mL")
-    sp = study.blood_pool if site == AORTA else study.marrow[site]
+    sp = study.site_result(site)
     if site == AORTA:
         tbr = study.tbr
         return f"{SITE_TITLES[site]}\nSUVmean {sp.stats.suv_mean:.2f}" + (f"  TBR {tbr:.2f}" if tbr else "")

@@ -7,7 +7,6 @@ audit, so a number never travels without its definition.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,8 @@ import numpy as np
 
 from .. import __version__
 from ..measure.protocol import METRIC_LABELS, StudyResult
-from ..measure.sites import ALL_SITES, AORTA, LESION, MARROW_SITES, SITE_TITLES
+from ..measure.sites import ALL_SITES, AORTA, ISOCONTOUR, LESION, MARROW_SITES, SITE_TITLES, SITES
+from .json_text import json_text
 
 __all__ = ["Column", "COLUMNS", "study_rows", "study_to_dict", "study_wide_row", "write_study_json",
            "write_rows_csv", "describe_methods"]
@@ -72,8 +72,9 @@ def describe_methods(study: StudyResult) -> dict[str, str]:
     return {
         LESION: f"{threshold}, {iso.connectivity}-connected, peak search r {iso.search_radius_mm:g} mm, "
         f"regrown until stable; {peak}; peak by ascent from the click, "
-        + (f"joined structures split at the saddle (depth {100 * iso.saddle_depth:g} %)" if iso.split_at_saddle
-           else "joined structures kept (no split at the saddle)")
+        + f"structures > {iso.leak_ratio:g} x hotter left out"
+        + (f", joined structures split at the saddle (depth {100 * iso.saddle_depth:g} %)" if iso.split_at_saddle
+           else "")
         + f", focus >= {iso.focus_contrast:g} x local background",
         AORTA: f"sphere {p.blood_pool_diameter_mm:g} mm diameter (voxel centres inside), SUVmean",
         "marrow": f"sphere {p.marrow_diameter_mm:g} mm diameter (voxel centres inside), SUVmax",
@@ -91,9 +92,9 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
         row = dict.fromkeys(c.key for c in COLUMNS)
         row.update(site=site, title=SITE_TITLES[site], method=methods[site] if site in methods else methods["marrow"])
         point = points_ras.get(site)
-        sphere = study.blood_pool if site == AORTA else study.marrow.get(site)
-        if site == LESION and study.lesion is not None:
-            les = study.lesion
+        result = study.site_result(site)
+        if result is not None and SITES[site].voi == ISOCONTOUR:
+            les = result
             s = les.stats
             row.update(
                 suv_max=s.suv_max, suv_mean=s.suv_mean, suv_sd=s.suv_sd, suv_peak=les.peak.suv_peak,
@@ -101,10 +102,10 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
                 peak_r=les.peak_ras[0], peak_a=les.peak_ras[1], peak_s=les.peak_ras[2],
             )
             point, warnings = les.click_ras, les.warnings
-        elif sphere is not None:  # the blood pool or a marrow site
-            s = sphere.stats
+        elif result is not None:  # a sphere: the blood pool or a marrow site
+            s = result.stats
             row.update(suv_max=s.suv_max, suv_mean=s.suv_mean, suv_sd=s.suv_sd, volume_ml=s.volume_ml, voxels=s.voxels)
-            point, warnings = sphere.center_ras, sphere.warnings
+            point, warnings = result.center_ras, result.warnings
         else:
             warnings = []
         if site in study.errors:
@@ -154,6 +155,7 @@ def study_to_dict(study: StudyResult, *, suv_audit: dict | None = None, units: s
         "split": les.voi.split,
         "neighbours": [{"suv_max": n["suv_max"], "peak_ras": [float(v) for v in n["peak_ras"]],
                         "volume_ml": n["volume_ml"]} for n in les.neighbours],
+        "warnings": [w.to_dict() for w in les.warning_records],
     }
     bp = study.blood_pool
     out["blood_pool"] = None if bp is None else {
@@ -224,7 +226,7 @@ def study_wide_row(study: StudyResult, **ids) -> dict:
 
 def write_study_json(doc: dict, path) -> Path:
     path = Path(path)
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json_text(doc), encoding="utf-8")  # valid JSON: a non-finite number becomes a text
     return path
 
 

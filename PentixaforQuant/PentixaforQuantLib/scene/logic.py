@@ -21,14 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DicomExportError, NodeError, ParameterError, PentixaforQuantError, PointsError, SUVError
-from ..measure.protocol import (LesionResult, ProtocolParameters, SphereResult, StudyResult, measure_lesion,
-                                measure_sphere)
-from ..measure.sites import ALL_SITES, AORTA, LESION, SITE_TITLES
-from ..outputs.dicom_export import build_dicom_outputs, write_dicom_outputs
+from ..measure.protocol import ProtocolParameters, StudyResult, measure_site
+from ..measure.sites import ALL_SITES, LESION, SITE_TITLES, SITES
+from ..outputs.dicom_export import build_dicom_outputs, check_dicom_export, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
-from ..suv import SUVOverrides, compute_suv_conversion, suv_conversion_for_suv_volume
-from ..suv.plausibility import check_suv_scale
-from ..suv.series_reader import read_pet_headers, read_pet_volume
+from ..suv import SUVOverrides, suv_conversion_for_suv_volume
+from ..suv.audit import AuditRecord
+from ..suv.series_reader import read_pet_headers, read_pet_volume, suv_of_loaded_volume
 from .mrml import (
     AUDIT_ATTRIBUTE,
     add_suv_volume_node,
@@ -48,15 +47,7 @@ __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM
            "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE", "REFUSAL_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
-SEGMENT_COLORS = {
-    LESION: (0.95, 0.15, 0.10),
-    AORTA: (0.20, 0.45, 0.95),
-    "C7": (0.95, 0.75, 0.10),
-    "T12": (0.55, 0.85, 0.20),
-    "L5": (0.10, 0.75, 0.65),
-    "right_ilium": (0.70, 0.35, 0.85),
-    "left_ilium": (0.95, 0.45, 0.70),
-}
+SEGMENT_COLORS = {key: site.colour for key, site in SITES.items()}  # the table of sites' display colours
 
 # Node references from the points node to its outputs: the association is saved with the scene.
 _REF_RESULTS = "PentixaforQuant.ResultsTable"
@@ -245,32 +236,14 @@ class StudyLogic:
         if missing:
             raise SUVError(f"{len(missing)} DICOM instances of {volume_node.GetName()!r} are not in the database "
                            f"(first: {missing[0]})")
-        headers = read_pet_headers(files)
-        conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
-        for warning in headers.warnings:
-            conversion.audit.warn(warning)
-        grid = volume_grid(volume_node)
-        values = volume_array(volume_node)
-        if len(headers.datasets) != grid.shape_kji[0]:
-            raise SUVError(f"volume {volume_node.GetName()!r} has {grid.shape_kji[0]} slices but "
-                           f"{len(headers.datasets)} DICOM instances")
-        # Match each instance to its slice by position (the volume's slice order need not be the file order).
-        k_of_instance = np.rint(grid.ras_to_continuous_ijk(headers.grid.ijk_to_ras_points(
-            np.column_stack([np.zeros(len(headers.datasets)), np.zeros(len(headers.datasets)),
-                             np.arange(len(headers.datasets))])))[:, 2]).astype(int)
-        if sorted(k_of_instance.tolist()) != list(range(grid.shape_kji[0])):
-            raise SUVError(f"the DICOM instances do not match the slices of {volume_node.GetName()!r}")
-        factors = np.empty(grid.shape_kji[0], np.float32)
-        factors[k_of_instance] = conversion.factors
-        suv = values.astype(np.float32) * factors[:, None, None]
-        files_by_slice = [None] * grid.shape_kji[0]
-        for instance, k in enumerate(k_of_instance):
-            files_by_slice[k] = headers.files[instance]
-        check_suv_scale(suv, suv.reshape(suv.shape[0], -1).max(axis=1), files_by_slice, conversion, overrides)
-        node = add_suv_volume_node(self.scene, suv, grid, name=f"{volume_node.GetName()} {conversion.units}",
+        pet = suv_of_loaded_volume(files, volume_array(volume_node), volume_grid(volume_node),
+                                   name=f"volume {volume_node.GetName()!r}", normalization=normalization,
+                                   overrides=overrides)
+        conversion = pet.conversion
+        node = add_suv_volume_node(self.scene, pet.suv, pet.grid, name=f"{volume_node.GetName()} {conversion.units}",
                                    units=conversion.units, audit=conversion.to_dict())
         node.SetAndObserveTransformNodeID(volume_node.GetTransformNodeID())
-        _remember_dicom_source(node, headers.datasets, headers.files)
+        _remember_dicom_source(node, pet.headers.datasets, pet.headers.files)
         return node
 
     def new_points_node(self, name: str = "Pentixafor points", points_ras: dict | None = None):
@@ -286,6 +259,23 @@ class StudyLogic:
         return node
 
     # ------------------------------------------------------------------------------------------ measuring
+    def clear_outputs(self, points_node, reason: str | None = None) -> None:
+        """Empty the results table and remove the VOI segments of the study placed with ``points_node`` (when
+        they exist), and forget its cached sites and :attr:`last_study`: no numbers stay under points or
+        parameters that were refused. ``reason`` (the refusal) is kept in the table's :data:`REFUSAL_ATTRIBUTE`;
+        the next measurement writes the outputs anew."""
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
+        results = points_node.GetNodeReference(_REF_RESULTS)
+        if results is not None:
+            write_table(results, [], COLUMNS)
+            if reason is not None:
+                results.SetAttribute(REFUSAL_ATTRIBUTE, str(reason))
+        seg = points_node.GetNodeReference(_REF_SEGMENTATION)
+        if seg is not None:
+            seg.GetSegmentation().RemoveAllSegments()
+        self._caches.pop(points_node.GetID() or str(id(points_node)), None)
+        self.last_study = None
+
     def output_nodes(self, points_node) -> StudyNodes:
         """The results table, parameters table and segmentation of the study placed with ``points_node``
         (created on first use and referenced from the points node)."""
@@ -354,19 +344,15 @@ class StudyLogic:
                 if site == LESION and roi_error is not None:
                     outcome = roi_error
                 else:
-                    outcome = self._measure_site(site, image, grid, to_local(ras_world), parameters, allowed,
-                                                 to_world)
+                    outcome = measure_site(image, grid, site, to_local(ras_world), parameters, allowed=allowed,
+                                           to_world=to_world)
                 # A refusal replaces the earlier result: the row shows the error and no numbers, and the site's
                 # segment is removed (it is not in the study's regions any more).
                 cache.keys[site], cache.results[site] = key, outcome
             if isinstance(outcome, str):
                 study.errors[site] = outcome
-            elif site == LESION:
-                study.lesion = outcome
-            elif site == AORTA:
-                study.blood_pool = outcome
             else:
-                study.marrow[site] = outcome
+                study.put(site, outcome)
         for site in [s for s in cache.keys if s not in points]:
             del cache.keys[site], cache.results[site]
             changed.add(site)
@@ -389,32 +375,6 @@ class StudyLogic:
             _require_node(roi_node, "vtkMRMLMarkupsROINode", "bounding ROI", self.scene)
         if points_ras is not None:
             _require_ras_points(points_ras, "points_ras", sites_only=True)
-
-    @staticmethod
-    def _measure_site(site, image, grid, ras_local, parameters, allowed, to_world) -> LesionResult | SphereResult | str:
-        try:
-            if site == LESION:
-                return measure_lesion(image, grid, ras_local, parameters, allowed=allowed, to_world=to_world)
-            diameter = parameters.blood_pool_diameter_mm if site == AORTA else parameters.marrow_diameter_mm
-            return measure_sphere(image, grid, site, ras_local, diameter, parameters, to_world=to_world)
-        except PentixaforQuantError as exc:  # any refusal of this site, never a traceback or a stale row
-            return str(exc)
-
-    def clear_outputs(self, points_node, reason: str) -> None:
-        """Withdraw the results of ``points_node`` when they no longer hold (the points were refused): the results
-        table is emptied and names ``reason`` in its :data:`REFUSAL_ATTRIBUTE`, the VOI segments are removed, the
-        cached results are forgotten and :attr:`last_study` is None. The next measurement writes them anew."""
-        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
-        nodes = self.output_nodes(points_node)
-        write_table(nodes.results_table, [], COLUMNS)
-        nodes.results_table.SetAttribute(REFUSAL_ATTRIBUTE, str(reason))
-        segmentation = nodes.segmentation.GetSegmentation()
-        for name in SITE_TITLES.values():
-            segment_id = segmentation.GetSegmentIdBySegmentName(name)
-            if segment_id:
-                segmentation.RemoveSegment(segment_id)
-        self._caches.pop(points_node.GetID() or str(id(points_node)), None)
-        self.last_study = None
 
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed,
                        cache: _Cache) -> None:
@@ -450,14 +410,36 @@ class StudyLogic:
                     segmentation.RemoveSegment(segment_id)
 
     # ------------------------------------------------------------------------------------------ DICOM
+    def dicom_headers(self, pet_node, *, dicom_source=None, resolver: Callable | None = None,
+                      observer_name: str | None = None):
+        """The PET series headers of a volume, checked for the DICOM export (:func:`check_dicom_export`) before
+        anything is measured: whether the export can be made is known from the headers alone.
+
+        Raises
+        ------
+        DicomExportError
+            No PET files for the volume, files of another series, highdicom missing, or an unfit PET header.
+        """
+        headers = read_pet_headers(_dicom_files(pet_node, dicom_source, resolver))
+        expected = set((pet_node.GetAttribute("DICOM.instanceUIDs") or "").split())
+        found = {str(ds.get("SOPInstanceUID", "")) for ds in headers.datasets}
+        if expected and found != expected:
+            raise DicomExportError(f"the DICOM files found are not the PET series of volume {pet_node.GetName()!r} "
+                                   f"({len(found & expected)} of {len(expected)} instances match)")
+        check_dicom_export(headers.datasets, headers.files, observer_name=observer_name)
+        return headers
+
     def dicom_outputs(self, pet_node, points_node, *, study: StudyResult | None = None,
                       parameters: ProtocolParameters | None = None, roi_node=None, dicom_source=None,
-                      resolver: Callable | None = None):
-        """The study as DICOM SEG + SR TID 1500 (built and checked, not written): see ``outputs.dicom_export``.
+                      resolver: Callable | None = None, observer_name: str | None = None, replaces=None):
+        """The study as DICOM SEG + SR TID 1500 + RWVM (built and checked, not written): see
+        ``outputs.dicom_export``.
 
         The PET instances are found from ``dicom_source`` (folder or files), else from the files this Logic read
         the volume from, else from the volume's ``DICOM.instanceUIDs`` through ``resolver`` (inside Slicer:
-        ``slicer.dicomDatabase.fileForInstance``). ``study`` defaults to measuring the placed points now.
+        ``slicer.dicomDatabase.fileForInstance``). ``study`` defaults to measuring the placed points now (after the
+        PET headers were checked). ``observer_name`` names the reader who placed the points; ``replaces`` is the
+        DICOM folder the export will replace (its report becomes the new one's predecessor).
 
         Raises
         ------
@@ -467,22 +449,20 @@ class StudyLogic:
         units = volume_suv_units(pet_node)
         if units is None:
             raise SUVError(f"volume {pet_node.GetName()!r} is not in SUV units: convert it first (suv_volume)")
+        headers = self.dicom_headers(pet_node, dicom_source=dicom_source, resolver=resolver,
+                                     observer_name=observer_name)
         if study is None:
             study = self.measure(pet_node, points_node, parameters=parameters, roi_node=roi_node)
-        headers = read_pet_headers(_dicom_files(pet_node, dicom_source, resolver))
-        expected = set((pet_node.GetAttribute("DICOM.instanceUIDs") or "").split())
-        found = {str(ds.get("SOPInstanceUID", "")) for ds in headers.datasets}
-        if expected and found != expected:
-            raise DicomExportError(f"the DICOM files found are not the PET series of volume {pet_node.GetName()!r} "
-                                   f"({len(found & expected)} of {len(expected)} instances match)")
         audit_json = pet_node.GetAttribute(AUDIT_ATTRIBUTE)
         return build_dicom_outputs(study, volume_grid(pet_node), headers.datasets, headers.grid, headers.series_uid,
                                    units=units, suv_audit=json.loads(audit_json) if audit_json else None,
-                                   pet_files=headers.files)
+                                   pet_files=headers.files, observer_name=observer_name, replaces=replaces)
 
     def export_dicom(self, pet_node, points_node, out_dir, **options) -> dict:
-        """Write ``seg.dcm`` and ``sr.dcm`` of the study into ``out_dir`` (atomically); options as
-        :meth:`dicom_outputs`. Returns {"seg": path, "sr": path}."""
+        """Write ``seg.dcm``, ``sr.dcm`` and ``rwvm.dcm`` of the study into ``out_dir`` (atomically); options as
+        :meth:`dicom_outputs`; a report written there before becomes the new one's predecessor. Returns
+        {"seg": path, "sr": path, "rwvm": path}."""
+        options.setdefault("replaces", out_dir)
         return write_dicom_outputs(self.dicom_outputs(pet_node, points_node, **options), out_dir)
 
     # ------------------------------------------------------------------------------------------ observing
@@ -617,19 +597,19 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
 
     flatten("", parameters.to_dict())
     if audit_json:
-        audit = json.loads(audit_json)
-        for name, entry in (audit.get("inputs") or {}).items():
-            if isinstance(entry, dict):
+        audit = AuditRecord.from_dict(json.loads(audit_json))
+        for entry in audit.inputs:
+            if entry.source is not None:
                 # Strings as they are: the table file (TSV) would drop JSON's quotes when the scene is reloaded.
-                value = entry.get("value")
-                items.append((f"SUV input: {name}", value if isinstance(value, str) else json.dumps(value),
-                              str(entry.get("source", ""))))
+                items.append((f"SUV input: {entry.name}", _json_text(entry.value), entry.source))
             else:
-                items.append((f"SUV input: {name}", json.dumps(entry), "SUV audit"))
-        for n, decision in enumerate(audit.get("decisions") or [], start=1):
-            items.append((f"SUV decision {n}", str(decision), "SUV audit"))
-        for key in ("factor", "units", "suv_type", "decay_correction", "scan_datetime", "injection_datetime"):
-            if key in audit and audit[key] is not None:
-                items.append((f"SUV {key}", json.dumps(audit[key]) if not isinstance(audit[key], str) else audit[key],
-                              "SUV audit"))
+                items.append((f"SUV input: {entry.name}", json.dumps(entry.value), "SUV audit"))
+        for n, decision in enumerate(audit.decisions, start=1):
+            items.append((f"SUV decision {n}", decision, "SUV audit"))
+        for key, value in audit.header.items():
+            items.append((f"SUV {key}", _json_text(value), "SUV audit"))
     return items
+
+
+def _json_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

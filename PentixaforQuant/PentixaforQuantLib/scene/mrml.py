@@ -17,7 +17,7 @@ from ..errors import PentixaforQuantError, PointsError
 from ..geometry import VoxelGrid
 from ..measure.sites import canonical_site
 from ..measure.regions import RegionMask, box_region
-from ..suv.codes import SUV_QUANTITY, suv_units_code
+from ..suv.codes import SUV_QUANTITY, project_suv_units, suv_units_code
 
 __all__ = [
     "AUDIT_ATTRIBUTE",
@@ -146,10 +146,15 @@ def set_suv_units(node, units: str) -> None:
 
 
 def volume_suv_units(node) -> str | None:
-    """The SUV units of a volume node (``{SUV...}...``), or None if the volume is not in SUV."""
+    """The SUV units of a volume node (``{SUV...}...``), or None if the volume is not in SUV.
+
+    Either spelling is read: ``{SUVbw}g/ml`` (Slicer's PET DICOM plugin, this module) and the CID 85 code
+    ``g/ml{SUVbw}`` (a Real World Value Map, e.g. this module's own, loaded by Slicer's RWVM plugin)."""
     entry = node.GetVoxelValueUnits()
     code = entry.GetCodeValue() if entry is not None else None
     code = code or node.GetAttribute("DICOM.MeasurementUnitsCodeValue")
+    if code and not code.startswith("{SUV"):
+        code = project_suv_units(code)
     return code if code and code.startswith("{SUV") else None
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from .dicom_time import format_datetime
 from .normalizations import normalization_label
 
-__all__ = ["SUVAudit", "SUVConversion", "short_text", "summary"]
+__all__ = ["SUVAudit", "SUVConversion", "AuditInput", "AuditRecord", "short_text", "summary"]
 
 
 @dataclass
@@ -180,6 +180,43 @@ class SUVConversion:
             series_notes=audit["series_notes"],
         )
         return out
+
+
+@dataclass(frozen=True)
+class AuditInput:
+    """One input of a recorded audit: its name, value and source (None when the record gave no source)."""
+
+    name: str
+    value: Any
+    source: str | None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An SUV audit as recorded (``SUVConversion.to_dict()``, e.g. the attribute of an SUV volume node), read back
+    once into typed parts; every face that shows it (the panel's rows, the scene's parameters table) walks this.
+
+    ``factor`` when all instances agree, else ``factors`` (one per instance); ``header`` holds the recorded
+    units, SUV type, decay correction and the scan and injection date-times, in that order, when present.
+    """
+
+    inputs: tuple[AuditInput, ...]
+    decisions: tuple[str, ...]
+    factor: float | None
+    factors: tuple[float, ...]
+    header: dict
+
+    @classmethod
+    def from_dict(cls, record: dict) -> AuditRecord:
+        inputs = tuple(
+            AuditInput(name, entry.get("value"), str(entry.get("source", ""))) if isinstance(entry, dict)
+            else AuditInput(name, entry, None)
+            for name, entry in (record.get("inputs") or {}).items()
+        )
+        header = {key: record[key] for key in ("factor", "units", "suv_type", "decay_correction", "scan_datetime",
+                                                "injection_datetime") if record.get(key) is not None}
+        return cls(inputs, tuple(str(d) for d in record.get("decisions") or ()), record.get("factor"),
+                   tuple((record.get("factors") or {}).values()), header)
 
 
 def summary(values) -> float | str:

@@ -43,9 +43,9 @@ SEXES = ("M", "F", "O")
 
 def _check(weight_kg: float | None, height_m: float | None, what: str) -> None:
     if weight_kg is not None and not (math.isfinite(weight_kg) and weight_kg > 0):
-        raise SUVError(f"{what} needs a positive weight; got {weight_kg!r} kg")
+        raise SUVError(f"{what} needs a positive weight; got {weight_kg!r} kg", field="weight_kg")
     if height_m is not None and not (math.isfinite(height_m) and height_m > 0):
-        raise SUVError(f"{what} needs a positive height; got {height_m!r} m")
+        raise SUVError(f"{what} needs a positive height; got {height_m!r} m", field="height_m")
 
 
 def _by_sex(sex: str, male: float, female: float) -> float:
@@ -55,7 +55,7 @@ def _by_sex(sex: str, male: float, female: float) -> float:
         return female
     if sex == "O":
         return 0.5 * (male + female)
-    raise SUVError(f"PatientSex (0010,0040) must be M, F or O for this normalisation; got {sex!r}")
+    raise SUVError(f"PatientSex (0010,0040) must be M, F or O for this normalisation; got {sex!r}", field="sex")
 
 
 def lbm_james_kg(weight_kg: float, height_m: float, sex: str, male_coefficient: float = 128.0) -> float:
@@ -80,13 +80,15 @@ def lbm_james_kg(weight_kg: float, height_m: float, sex: str, male_coefficient: 
         if w > w_max:
             raise SUVError(
                 f"James lean body mass is not valid for weight {w:g} kg at height {height_m:g} m (sex {s}): the "
-                f"formula decreases above {w_max:.1f} kg; use the Janmahasatian formula (normalization 'lbm')"
+                f"formula decreases above {w_max:.1f} kg; use the Janmahasatian formula (normalization 'lbm')",
+                field="weight_kg",
             )
         return a * w - b * (w / h_cm) ** 2
 
     value = _by_sex(sex, one("M") if sex in ("M", "O") else 0.0, one("F") if sex in ("F", "O") else 0.0)
     if not value > 0:
-        raise SUVError(f"James lean body mass is not positive ({value:g} kg) for {w:g} kg, {height_m:g} m")
+        raise SUVError(f"James lean body mass is not positive ({value:g} kg) for {w:g} kg, {height_m:g} m",
+                       field="height_m")
     return value
 
 
@@ -119,5 +121,6 @@ def ibw_kg(height_m: float, sex: str) -> float:
     h_cm = 100.0 * height_m
     value = _by_sex(sex, 48.0 + 1.06 * (h_cm - 152.0), 45.5 + 0.91 * (h_cm - 152.0))
     if not value > 0:
-        raise SUVError(f"ideal body weight is not positive ({value:g} kg) for height {height_m:g} m")
+        raise SUVError(f"ideal body weight is not positive ({value:g} kg) for height {height_m:g} m",
+                       field="height_m")
     return value

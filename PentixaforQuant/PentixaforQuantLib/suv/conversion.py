@@ -148,7 +148,7 @@ def _check_unused_overrides(ctx: SeriesInputs, spec) -> None:
             continue
         why = ctx.scanner_applied.get(label)
         if why:
-            raise SUVError(f"the {label} override cannot apply: {why}; remove the override")
+            raise SUVError(f"the {label} override cannot apply: {why}; remove the override", field=field)
         ctx.audit.warn(f"the {label} override was not used: SUV by {spec.label} does not need it")
         ctx.note(f"the {label} override was not used (not needed for SUV by {spec.label})")
 

@@ -78,7 +78,8 @@ def activity_factors(ctx: SeriesInputs, bqml_per_unit: np.ndarray, spec: Normali
     # NONE: every image carries its own decay to its acquisition; bring dose and activity to the injection time.
     if ctx.ov.scan_datetime is not None:
         raise SUVError(
-            "a scan-time override does not apply to DecayCorrection NONE, where each image has its own acquisition time"
+            "a scan-time override does not apply to DecayCorrection NONE, where each image has its own acquisition time",
+            field="scan_datetime",
         )
     acq = acquisition_datetimes(ctx)
     if any(a is None for a in acq):
@@ -118,11 +119,12 @@ def decay_time_s(injection: datetime, scan: datetime, half_life_s: float) -> flo
     if dt_s < 0:
         raise SUVError(
             f"injection time {format_datetime(injection)} is after the scan time {format_datetime(scan)} "
-            f"(decay time {dt_s:g} s); check RadiopharmaceuticalStartDateTime/Time (0018,1078)/(0018,1072)"
+            f"(decay time {dt_s:g} s); check RadiopharmaceuticalStartDateTime/Time (0018,1078)/(0018,1072)",
+            field="injection_datetime",
         )
     if dt_s > MAX_DECAY_HALF_LIVES * half_life_s:
         raise SUVError(
             f"decay time from injection {format_datetime(injection)} to scan {format_datetime(scan)} is "
-            f"{dt_s / half_life_s:.1f} half-lives; the dates or times are implausible"
+            f"{dt_s / half_life_s:.1f} half-lives; the dates or times are implausible", field="injection_datetime",
         )
     return dt_s

@@ -26,9 +26,11 @@ def half_life_s(ctx: SeriesInputs) -> float:
         try:
             t = float(ctx.ov.half_life_s)
         except (TypeError, ValueError):
-            raise SUVError(f"the half-life override must be a number of seconds; got {ctx.ov.half_life_s!r}") from None
+            raise SUVError(f"the half-life override must be a number of seconds; got {ctx.ov.half_life_s!r}",
+                           field="half_life_s") from None
         if not (math.isfinite(t) and t > 0):
-            raise SUVError(f"the half-life override must be a positive number of seconds; got {ctx.ov.half_life_s!r}")
+            raise SUVError(f"the half-life override must be a positive number of seconds; got {ctx.ov.half_life_s!r}",
+                           field="half_life_s")
         if nuclide is not None and abs(t - nuclide.half_life_s) > HALF_LIFE_TOLERANCE * nuclide.half_life_s:
             def near(v: float) -> bool:
                 return abs(v - nuclide.half_life_s) <= HALF_LIFE_TOLERANCE * nuclide.half_life_s
@@ -36,7 +38,7 @@ def half_life_s(ctx: SeriesInputs) -> float:
             hint = unit_hint(t, near, [(60.0, "in minutes", "s"), (3600.0, "in hours", "s")])
             ctx.implausible(
                 f"the half-life override {t:g} s contradicts {nuclide.symbol} ({nuclide.half_life_s:g} s) identified "
-                f"from {how}{hint}"
+                f"from {how}{hint}", field="half_life_s",
             )
         elif nuclide is None:
             _check_range(ctx, t, "the half-life override")
@@ -47,7 +49,7 @@ def half_life_s(ctx: SeriesInputs) -> float:
             )
     elif header is not None:
         if header <= 0:
-            raise SUVError(f"{tag_label('RadionuclideHalfLife')} must be positive; got {header:g}")
+            raise SUVError(f"{tag_label('RadionuclideHalfLife')} must be positive; got {header:g}", field="half_life_s")
         candidates = [nuclide] if nuclide is not None else list(conflict)
         if candidates:
             agree = [n for n in candidates if abs(header - n.half_life_s) <= HALF_LIFE_TOLERANCE * n.half_life_s]
@@ -55,7 +57,7 @@ def half_life_s(ctx: SeriesInputs) -> float:
                 names = " or ".join(f"{n.symbol} ({n.half_life_s:g} s)" for n in candidates)
                 raise SUVError(
                     f"{tag_label('RadionuclideHalfLife')} {header:g} s contradicts the radionuclide {names} "
-                    f"identified from {how}"
+                    f"identified from {how}", field="half_life_s",
                 )
             if nuclide is None:
                 ctx.note(f"the header half-life {header:g} s fits {agree[0].symbol}; {how}")
@@ -70,7 +72,7 @@ def half_life_s(ctx: SeriesInputs) -> float:
         if nuclide is None:
             raise SUVError(
                 f"half-life missing: {tag_label('RadionuclideHalfLife')} is absent and the radionuclide cannot be "
-                f"identified ({how}); give the half-life as an override"
+                f"identified ({how}); give the half-life as an override", field="half_life_s",
             )
         t = nuclide.half_life_s
         ctx.record("half_life_s", t, f"table value for {nuclide.symbol} (NNDC), identified from {how}")
@@ -86,7 +88,8 @@ def _check_range(ctx: SeriesInputs, t: float, what: str) -> None:
     if not lo <= t <= hi:
         hint = unit_hint(t, lambda v: lo <= v <= hi, [(60.0, "in minutes", "s"), (3600.0, "in hours", "s")])
         ctx.implausible(
-            f"{what} {t:g} s is outside {lo:g} s-{hi / 86400:g} d, the half-lives of PET radionuclides{hint}"
+            f"{what} {t:g} s is outside {lo:g} s-{hi / 86400:g} d, the half-lives of PET radionuclides{hint}",
+            field="half_life_s",
         )
 
 

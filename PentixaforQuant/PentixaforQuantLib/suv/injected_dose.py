@@ -34,22 +34,26 @@ def dose_bq(ctx: SeriesInputs) -> float:
         try:
             d = float(ctx.ov.dose_bq)
         except (TypeError, ValueError):
-            raise SUVError(f"the dose override must be a number of Bq; got {ctx.ov.dose_bq!r}") from None
+            raise SUVError(f"the dose override must be a number of Bq; got {ctx.ov.dose_bq!r}",
+                           field="dose_bq") from None
         if not (math.isfinite(d) and d > 0):
-            raise SUVError(f"the dose override must be a positive number of Bq; got {ctx.ov.dose_bq!r}")
+            raise SUVError(f"the dose override must be a positive number of Bq; got {ctx.ov.dose_bq!r}",
+                           field="dose_bq")
         if not _in_range(d):
             # The command line takes MBq; a Python caller gives Bq.
             hint = unit_hint(d, _in_range, [(37.0, "mCi given as MBq", "MBq"), (1e3, "GBq given as MBq", "MBq"),
                                             (1e6, "MBq given as Bq", "MBq"), (1e-3, "kBq given as MBq", "MBq")])
-            ctx.implausible(f"the dose override {d:g} Bq ({d / 1e6:.4g} MBq) is outside {_range_text()}{hint}")
+            ctx.implausible(f"the dose override {d:g} Bq ({d / 1e6:.4g} MBq) is outside {_range_text()}{hint}",
+                            field="dose_bq")
         ctx.record("dose_bq", d, "user override")
         if header:
             ctx.note(f"dose {d:g} Bq from user override replaces {tag} {header:g}")
     else:
         if header is None:
-            raise SUVError(f"injected dose missing: {where} is absent or empty; give the dose as an override")
+            raise SUVError(f"injected dose missing: {where} is absent or empty; give the dose as an override",
+                           field="dose_bq")
         if header <= 0:
-            raise SUVError(f"injected dose is {header:g}: {tag} must be positive")
+            raise SUVError(f"injected dose is {header:g}: {tag} must be positive", field="dose_bq")
         d = header
         source = where
         as_mbq = header < DOSE_MBQ_BELOW
@@ -62,7 +66,7 @@ def dose_bq(ctx: SeriesInputs) -> float:
                           else [(1e3, "in kBq", "MBq"), (37e3, "in uCi", "MBq")])
             hint = unit_hint(d, _in_range, candidates)
             read = f"{d / 1e6:.4g} MBq (read as {'MBq' if as_mbq else 'Bq'})"
-            ctx.implausible(f"{tag} {header:g} is implausible: {read} is outside {_range_text()}{hint}")
+            ctx.implausible(f"{tag} {header:g} is implausible: {read} is outside {_range_text()}{hint}", field="dose_bq")
         ctx.record("dose_bq", d, source)
     ctx.cache["dose"] = d
     return d

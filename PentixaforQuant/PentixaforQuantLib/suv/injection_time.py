@@ -48,7 +48,7 @@ def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
                 f"{tag_label('RadiopharmaceuticalStartTime')} {start_tm.isoformat()} disagree by "
                 f"{_duration(apart)}{' (a time-zone offset?)' if apart % 900 < 1 else ''}, and the decay time "
                 "depends on which is right: give the injection time as an override (--injection-time); the "
-                "StartDateTime is used only when accepted"
+                "StartDateTime is used only when accepted", field="injection_datetime",
             )
         elif start_tm is not None and start_tm != start_dt.time():
             ctx.note(
@@ -60,7 +60,8 @@ def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
     if start_tm is None:
         raise SUVError(
             f"injection time missing: {tag_label('RadiopharmaceuticalStartDateTime')} and "
-            f"{tag_label('RadiopharmaceuticalStartTime')} in {where} are absent; give it as an override"
+            f"{tag_label('RadiopharmaceuticalStartTime')} in {where} are absent; give it as an override",
+            field="injection_datetime",
         )
     inj = datetime.combine(reference.date(), start_tm)
     source = f"{tag_label('RadiopharmaceuticalStartTime')} in {where}, on the scan date"
@@ -72,7 +73,8 @@ def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
                 f"{tag_label('RadiopharmaceuticalStartTime')} {start_tm.isoformat()} is later in the day than the "
                 f"scan {format_datetime(reference)}; taking it on the previous day would mean {uptake_s / 3600:.1f} h "
                 f"of uptake (more than the {MIDNIGHT_SHIFT_MAX_S / 3600:g} h of the midnight rule), so the time is "
-                "wrong: give RadiopharmaceuticalStartDateTime or the injection time as an override"
+                "wrong: give RadiopharmaceuticalStartDateTime or the injection time as an override",
+                field="injection_datetime",
             )
         inj = shifted
         ctx.note(

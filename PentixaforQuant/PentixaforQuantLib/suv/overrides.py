@@ -47,8 +47,9 @@ class SUVOverrides:
 _ISO_DATE_ONLY = re.compile(r"^\s*\d{4}-?\d{2}-?\d{2}\s*$")
 
 
-def parse_override_datetime(value, what: str) -> datetime:
-    """A date-time override from a ``datetime`` or an ISO 8601 text with a clock time.
+def parse_override_datetime(value, what: str, *, field: str | None = None) -> datetime:
+    """A date-time override from a ``datetime`` or an ISO 8601 text with a clock time; ``field`` (the
+    ``SUVOverrides`` field, e.g. ``"injection_datetime"``) is carried by the refusal.
 
     Raises
     ------
@@ -60,12 +61,13 @@ def parse_override_datetime(value, what: str) -> datetime:
     text = str(value).strip()
     if _ISO_DATE_ONLY.match(text):
         raise SUVError(
-            f"the {what} override {text!r} has a date but no time of day; give the clock time, e.g. {text}T09:58"
+            f"the {what} override {text!r} has a date but no time of day; give the clock time, e.g. {text}T09:58",
+            field=field,
         )
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
         raise SUVError(
             f"the {what} override {text!r} is not an ISO 8601 date-time (e.g. 2024-05-02T09:58 or "
-            "2024-05-02T09:58+02:00)"
+            "2024-05-02T09:58+02:00)", field=field,
         ) from None

@@ -23,7 +23,7 @@ def _in(bounds):
     return lambda v: lo <= v <= hi
 
 
-def _replaces_scanner_value(ctx: SeriesInputs, what: str, override, header, tag: str) -> None:
+def _replaces_scanner_value(ctx: SeriesInputs, what: str, override, header, tag: str, field: str) -> None:
     """Refuse an override of a value the scanner already applied to stored SUV (Units GML, CM2ML, Philips SUV).
 
     An override standing in for a missing header value is accepted (the scanner's value is unknown).
@@ -31,7 +31,8 @@ def _replaces_scanner_value(ctx: SeriesInputs, what: str, override, header, tag:
     why = ctx.scanner_applied.get(what)
     if why and header is not None and override != header:
         shown = f"{header:g}" if isinstance(header, float) else str(header)
-        raise SUVError(f"the {what} override cannot apply: {why} with {tag} {shown}; remove the override")
+        raise SUVError(f"the {what} override cannot apply: {why} with {tag} {shown}; remove the override",
+                       field=field)
 
 
 @dataclass(frozen=True)
@@ -65,13 +66,15 @@ def _body_measure(ctx: SeriesInputs, spec: _BodyMeasure, override) -> float:
     header = ctx.header_or_none(lambda: ctx.series_number(spec.keyword), override)
     lo, hi = spec.bounds
     unit, tag = spec.unit, tag_label(spec.keyword)
+    field = f"{spec.name}_{unit}"  # the SUVOverrides field: weight_kg, height_m
     if override is not None:
-        value = _positive_number(override, spec.name, unit)
+        value = _positive_number(override, spec.name, unit, field)
         if not lo <= value <= hi:
             hint = unit_hint(value, _in(spec.bounds), spec.override_hints)
-            ctx.implausible(f"the {spec.name} override {value:g} {unit} is outside {lo:g}-{hi:g} {unit}{hint}")
+            ctx.implausible(f"the {spec.name} override {value:g} {unit} is outside {lo:g}-{hi:g} {unit}{hint}",
+                            field=field)
         header_value = None if not header else (header / spec.alt_divisor if header > spec.alt_above else header)
-        _replaces_scanner_value(ctx, spec.name, value, header_value, tag)
+        _replaces_scanner_value(ctx, spec.name, value, header_value, tag, field)
         ctx.record(f"{spec.name}_{unit}", value, "user override")
         if header:
             ctx.note(f"{spec.name} {value:g} {unit} from user override replaces {tag} {header:g}")
@@ -79,10 +82,10 @@ def _body_measure(ctx: SeriesInputs, spec: _BodyMeasure, override) -> float:
         if header is None or header == 0:
             raise SUVError(
                 f"patient {spec.name} missing: {tag} is {'absent or empty' if header is None else '0'}; give the "
-                f"{spec.name} as an override"
+                f"{spec.name} as an override", field=field,
             )
         if header < 0:
-            raise SUVError(f"{tag} is negative ({header:g})")
+            raise SUVError(f"{tag} is negative ({header:g})", field=field)
         value, source, converted = header, tag, header > spec.alt_above
         if converted:
             value = header / spec.alt_divisor
@@ -93,7 +96,7 @@ def _body_measure(ctx: SeriesInputs, spec: _BodyMeasure, override) -> float:
             hint = unit_hint(header, _in(spec.bounds), spec.header_hints)
             read_as = f" (read as {spec.alt_name})" if converted else ""
             ctx.implausible(f"{tag} {header:g} is implausible: {value:g} {unit}{read_as} is outside "
-                            f"{lo:g}-{hi:g} {unit}{hint}")
+                            f"{lo:g}-{hi:g} {unit}{hint}", field=field)
         ctx.record(f"{spec.name}_{unit}", value, source)
     ctx.cache[spec.name] = value
     return value
@@ -109,13 +112,13 @@ def height_m(ctx: SeriesInputs) -> float:
     return _body_measure(ctx, _HEIGHT, ctx.ov.height_m)
 
 
-def _positive_number(value, what: str, unit: str) -> float:
+def _positive_number(value, what: str, unit: str, field: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise SUVError(f"the {what} override must be a number of {unit}; got {value!r}") from None
+        raise SUVError(f"the {what} override must be a number of {unit}; got {value!r}", field=field) from None
     if not (math.isfinite(number) and number > 0):
-        raise SUVError(f"the {what} override must be a positive number of {unit}; got {value!r}")
+        raise SUVError(f"the {what} override must be a positive number of {unit}; got {value!r}", field=field)
     return number
 
 
@@ -126,15 +129,15 @@ def sex(ctx: SeriesInputs) -> str:
     if ctx.ov.sex is not None:
         s = str(ctx.ov.sex).strip().upper()
         if s not in body_size.SEXES:
-            raise SUVError(f"sex override must be M, F or O; got {ctx.ov.sex!r}")
+            raise SUVError(f"sex override must be M, F or O; got {ctx.ov.sex!r}", field="sex")
         if header in body_size.SEXES:
-            _replaces_scanner_value(ctx, "sex", s, header, tag_label("PatientSex"))
+            _replaces_scanner_value(ctx, "sex", s, header, tag_label("PatientSex"), "sex")
         ctx.record("sex", s, "user override")
     else:
         if header not in body_size.SEXES:
             raise SUVError(
                 f"{tag_label('PatientSex')} is {'absent or empty' if header is None else repr(header)}; this "
-                "normalisation needs M, F or O (give the sex as an override)"
+                "normalisation needs M, F or O (give the sex as an override)", field="sex",
             )
         s = header
         ctx.record("sex", s, tag_label("PatientSex"))

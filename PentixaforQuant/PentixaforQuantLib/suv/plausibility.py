@@ -40,11 +40,13 @@ def _shown(value: float, unit: str) -> str:
     return f"{value:.4g} {unit}"
 
 
-def implausible(message: str, audit: SUVAudit, overrides: SUVOverrides | None) -> None:
-    """Refuse ``message`` as an :class:`SUVError`, or record it as a warning when the user gave a reason."""
+def implausible(message: str, audit: SUVAudit, overrides: SUVOverrides | None, *, field: str | None = None) -> None:
+    """Refuse ``message`` as an :class:`SUVError` (about the input ``field``), or record it as a warning when the
+    user gave a reason."""
     reason = _reason(overrides)
     if reason is None:
-        raise SUVError(f"{message}; if it is right, accept it with a stated reason (--accept-implausible REASON)")
+        raise SUVError(f"{message}; if it is right, accept it with a stated reason (--accept-implausible REASON)",
+                       field=field)
     audit.warn(f"{message}; accepted as right: {reason}")
 
 

@@ -132,7 +132,7 @@ def scan_datetime(ctx: SeriesInputs, half_life_s: float) -> datetime:
     if earliest is None:
         raise SUVError(
             "no scan time: SeriesDate/SeriesTime (0008,0021)/(0008,0031) and AcquisitionDate/AcquisitionTime "
-            "(0008,0022)/(0008,0032) are absent"
+            "(0008,0022)/(0008,0032) are absent", field="scan_datetime",
         )
     back, why_not = (None, "SeriesTime is absent") if series is None else _back_computed(ctx, acq, half_life_s)
     if back is not None:

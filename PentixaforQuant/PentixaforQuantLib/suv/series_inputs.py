@@ -131,9 +131,10 @@ class SeriesInputs:
         values = [None if item is None else number(item, keyword) for item in self.radiopharm_items()]
         return self.same(keyword, values, self.instances_for("RadiopharmaceuticalInformationSequence"))
 
-    def implausible(self, message: str) -> None:
-        """Refuse a value outside a plausibility limit, or record it as a warning when the user gave a reason."""
-        implausible(message, self.audit, self.ov)
+    def implausible(self, message: str, *, field: str | None = None) -> None:
+        """Refuse a value outside a plausibility limit, or record it as a warning when the user gave a reason;
+        ``field``: the input (``SUVOverrides`` field) the refusal concerns."""
+        implausible(message, self.audit, self.ov, field=field)
 
     # -- time zones -------------------------------------------------------------------------------------------
     def _timezone_offset(self):
@@ -196,7 +197,8 @@ class SeriesInputs:
         raise SUVError(
             f"{label} {text.strip()} carries the UTC offset {offset} but the header gives no "
             f"{tag_label('TimezoneOffsetFromUTC')} and {why}, so it cannot be compared with the scanner's clock "
-            f"times; give the time as an override{f' ({override})' if override else ''} in the scanner's local time"
+            f"times; give the time as an override{f' ({override})' if override else ''} in the scanner's local time",
+            field={"--injection-time": "injection_datetime", "--scan-time": "scan_datetime"}.get(override),
         )
 
     def _parse_dt(self, text: str, label: str) -> datetime:
@@ -253,7 +255,7 @@ class SeriesInputs:
         if value is None:
             return None
         what = f"{which}-time"
-        dt = parse_override_datetime(value, what)
+        dt = parse_override_datetime(value, what, field=f"{which}_datetime")
         if dt.tzinfo is None:
             return dt
         if self._local_offset is not None:
@@ -265,7 +267,8 @@ class SeriesInputs:
             return local
         other_name = "scan" if which == "injection" else "injection"
         other = getattr(self.ov, f"{other_name}_datetime")
-        other_dt = parse_override_datetime(other, f"{other_name}-time") if other is not None else None
+        other_dt = (parse_override_datetime(other, f"{other_name}-time", field=f"{other_name}_datetime")
+                    if other is not None else None)
         if other_dt is not None and other_dt.tzinfo is not None and self.cache.get("decay") == "START":
             utc = dt.astimezone(timezone.utc).replace(tzinfo=None)
             self.note("the injection- and scan-time overrides both carry UTC offsets; they are compared in UTC")
@@ -273,7 +276,8 @@ class SeriesInputs:
         raise SUVError(
             f"the {what} override {dt.isoformat()} has a UTC offset but the header gives no "
             f"{tag_label('TimezoneOffsetFromUTC')}, so the header's clock times cannot be compared with it; give "
-            "the override as the scanner's local clock time, without an offset"
+            "the override as the scanner's local clock time, without an offset",
+            field=f"{which}_datetime",
         )
 
     def header_or_none(self, read, override):

@@ -41,7 +41,7 @@ from .series_files import (
     parse_file,
 )
 from .. import interruption
-from ..errors import DicomSeriesError
+from ..errors import DicomSeriesError, SUVError
 from ..geometry import LPS_TO_RAS, VoxelGrid
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "read_pet_headers",
     "read_pet_volume",
     "read_stored_slices",
+    "suv_of_loaded_volume",
 ]
 
 _ENHANCED_PET = {uid: name for uid, name in PET_SOP_CLASSES.items() if uid != PET_IMAGE_STORAGE}
@@ -777,13 +778,59 @@ def read_pet_volume(
     ------
     DicomSeriesError, SUVError
     """
-    headers = read_pet_headers(source, series_uid=series_uid)
-    conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
+    headers, conversion = _headers_and_conversion(source, series_uid, normalization, overrides)
     slopes, intercepts = _rescale_arrays(headers)
     # SUV = (stored * slope + intercept) * factor; the SUV rules guarantee intercept == 0.
     suv, maxima = _fill(headers, slopes * conversion.factors, intercepts * conversion.factors, progress)
+    check_suv_scale(suv, maxima, headers.files, conversion, overrides)
+    return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
+
+
+def _headers_and_conversion(source, series_uid, normalization, overrides) -> tuple[PetSeriesHeaders, SUVConversion]:
+    """The series' headers and their SUV conversion, with the series notes in its audit."""
+    headers = read_pet_headers(source, series_uid=series_uid)
+    conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
     conversion.audit.series_notes = list(headers.notes)
     for warning in headers.warnings:
         conversion.audit.warn(warning)
-    check_suv_scale(suv, maxima, headers.files, conversion, overrides)
-    return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
+    return headers, conversion
+
+
+def suv_of_loaded_volume(
+    files,
+    values: np.ndarray,
+    grid: VoxelGrid,
+    *,
+    name: str = "the volume",
+    normalization: str = "bw",
+    overrides: SUVOverrides | None = None,
+) -> PetVolume:
+    """SUV of a PET volume another reader loaded (Slicer's DICOM module: modality values, its own slice order),
+    with the factors :func:`read_pet_volume` computes from the headers of its files.
+
+    Each instance is matched to the volume's slice at its position (the volume's slice order need not be the file
+    order) and the volume's values are multiplied by that instance's factor; the SUV maximum is checked per slice,
+    naming the slice's file.
+
+    Raises
+    ------
+    DicomSeriesError, SUVError
+        The files are not one PET series, SUV cannot be computed, or the instances do not match the slices.
+    """
+    headers, conversion = _headers_and_conversion(files, None, normalization, overrides)
+    slices = grid.shape_kji[0]
+    if len(headers.datasets) != slices:
+        raise SUVError(f"{name} has {slices} slices but {len(headers.datasets)} DICOM instances")
+    n = len(headers.datasets)
+    k_of_instance = np.rint(grid.ras_to_continuous_ijk(headers.grid.ijk_to_ras_points(
+        np.column_stack([np.zeros(n), np.zeros(n), np.arange(n)])))[:, 2]).astype(int)
+    if sorted(k_of_instance.tolist()) != list(range(slices)):
+        raise SUVError(f"the DICOM instances do not match the slices of {name}")
+    factors = np.empty(slices, np.float32)
+    factors[k_of_instance] = conversion.factors
+    suv = values.astype(np.float32) * factors[:, None, None]
+    files_by_slice = [None] * slices
+    for instance, k in enumerate(k_of_instance):
+        files_by_slice[k] = headers.files[instance]
+    check_suv_scale(suv, suv.reshape(slices, -1).max(axis=1), files_by_slice, conversion, overrides)
+    return PetVolume(suv=suv, grid=grid, conversion=conversion, headers=headers)

@@ -9,18 +9,37 @@ Two readers on the same study (two servers with one ``--out``; the tabs of one s
 remembers the revision it opened; a save whose
 revision is no longer the one on disk is refused with a message naming who saved meanwhile and when, and nothing
 is written. The check and the folder replacement happen under an exclusive lock file, so two saves never interleave.
+
+The saved files name no folder of the server: ``study.json`` names the study by its id, and the scene bundle
+``study.mrb`` is written without the PET's source paths (the DICOM files it was read from). A server stopped in the
+middle of a save leaves a hidden scratch folder beside the readings; :func:`remove_stale_folders` removes them at
+the next start, under a lock every save holds while it writes, so a save in progress in another server is never
+touched.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import PentixaforQuantError
 
-__all__ = ["SaveConflict", "save_reading", "read_reading", "read_saved_points"]
+__all__ = ["SaveConflict", "save_reading", "read_reading", "read_saved_points", "remove_stale_folders",
+           "SERVER_PATH_ATTRIBUTES"]
+
+#: Attributes of the PET volume node that name files on the server (its DICOM files, its source folder); left out
+#: of the saved scene bundle. The names are those of ``scene/logic.py`` and ``scene/panel.py``.
+SERVER_PATH_ATTRIBUTES = ("PentixaforQuant.DicomFiles", "PentixaforQuant.Source")
+
+#: The scratch and set-aside folders of ``outputs/atomic.py`` (``.pfq-partial-*``, ``.pfq-old-*``; before,
+#: ``.<name>.partial-*`` and ``.<name>.old-*``).
+_STALE = re.compile(r"^\.(?:pfq-(?:partial|old)-|.+\.(?:partial|old)-)[A-Za-z0-9_]+$")
+#: Held shared by every save in ``--out`` (by any server), exclusively while stale folders are removed.
+_SAVING_LOCK = ".pentixaforquant-saving.lock"
 
 
 class SaveConflict(PentixaforQuantError):
@@ -28,8 +47,8 @@ class SaveConflict(PentixaforQuantError):
 
 
 @contextmanager
-def _exclusive(lock_path: Path):
-    """An exclusive advisory lock (POSIX ``flock``; on systems without it, no lock)."""
+def _exclusive(lock_path: Path, *, shared: bool = False):
+    """An advisory lock, exclusive or ``shared`` (POSIX ``flock``; on systems without it, no lock)."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+b") as fh:
         try:
@@ -37,7 +56,7 @@ def _exclusive(lock_path: Path):
         except ImportError:  # Windows: the atomic folder replacement still keeps the outputs whole
             yield
             return
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        fcntl.flock(fh.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -78,14 +97,13 @@ def save_reading(controller, folder, *, reader: str, seen_revision: int | None, 
     """
     from ..scene.panel import OVERRIDE_FIELDS
     from ..scene.quantify import write_study_outputs
+    from .security import check_reader_name
 
-    reader = " ".join((reader or "").split())
-    if not reader:
-        raise PentixaforQuantError("enter the reader's name before saving")
+    reader = check_reader_name(reader)
     if controller.study is None:
         raise PentixaforQuantError("nothing to save: the study is not measured")
     folder = Path(folder)
-    with _exclusive(folder.parent / f".{folder.name}.lock"):
+    with _exclusive(folder.parent / _SAVING_LOCK, shared=True), _exclusive(folder.parent / f".{folder.name}.lock"):
         current = read_reading(folder)
         current_revision = None if current is None else current.get("revision")
         if current_revision != seen_revision:
@@ -102,9 +120,42 @@ def save_reading(controller, folder, *, reader: str, seen_revision: int | None, 
             "normalization": controller.get_parameter("normalization"),
             "overrides": overrides,
         }
-        write_study_outputs(controller.logic, controller.pet_node, controller.points_node, controller.study, folder,
-                            source=source, figure=False, extra={"reading": reading}, points_file=True)
+        with _without_server_paths(controller.pet_node):
+            write_study_outputs(controller.logic, controller.pet_node, controller.points_node, controller.study,
+                                folder, source=source, figure=False, extra={"reading": reading}, points_file=True)
     return reading
+
+
+@contextmanager
+def _without_server_paths(node):
+    """The node without its server-path attributes while the outputs are written (they come back afterwards: the
+    open study still converts again from its DICOM files)."""
+    kept = {name: node.GetAttribute(name) for name in SERVER_PATH_ATTRIBUTES if node.GetAttribute(name) is not None}
+    for name in kept:
+        node.RemoveAttribute(name)
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            node.SetAttribute(name, value)
+
+
+def remove_stale_folders(out_dir) -> int:
+    """Remove the unfinished save folders a stopped server left in ``out_dir``; returns how many were removed.
+
+    They are removed under the lock every save holds (shared) while it writes, so a save in progress in another
+    server on the same folder finishes first (its own scratch folder is then gone)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return 0
+    removed = 0
+    with _exclusive(out_dir / _SAVING_LOCK):
+        for path in sorted(out_dir.iterdir()):
+            if _STALE.match(path.name) is None or not path.is_dir() or path.is_symlink():
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed += not path.exists()
+    return removed
 
 
 def read_saved_points(folder) -> dict | None:

@@ -7,12 +7,12 @@ worklist, and every file the station reads or writes is derived here from the fo
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PentixaforQuantError
 from ..outputs.folder_names import safe_folder_name
+from ..outputs.manifest import ManifestError, read_manifest_table
 
 __all__ = ["WorklistError", "Study", "Worklist", "safe_study_id", "NOT_READ", "IN_PROGRESS", "DONE", "REFUSED"]
 
@@ -57,12 +57,42 @@ class Study:
     points : Path or None
         A points file of the manifest (``points`` column), placed when the study is opened without a saved
         reading (e.g. an expert checking a reader's points).
+    panel_settings : dict
+        The manifest row's SUV normalisation, overrides and protocol parameters as panel fields (parameter-node
+        name -> value), set when the study is opened without a saved reading: the numbers the batch gives.
+    series_uid : str or None
+        The manifest row's series, when the folder holds several PET series.
+    anatomy : Path or None
+        A CT or MR series folder of the manifest (``ct`` column), shown under the PET; without it, a CT or MR
+        series in the study's own folder is shown (see ``anatomy.py``).
     """
 
     study_id: str
     dicom: Path | None
     problem: str | None = None
     points: Path | None = None
+    panel_settings: dict = field(default_factory=dict)
+    series_uid: str | None = None
+    anatomy: Path | None = None
+
+
+def _with_optional_files(study: Study, cells: dict, root: Path, where: str) -> Study:
+    """The study with its manifest's ``points`` file and ``ct`` folder (each inside the manifest's folder and
+    present), or refused naming the line."""
+    from dataclasses import replace
+
+    for column, name, is_there, what in (("points", "points", Path.is_file, "points file"),
+                                         ("ct", "anatomy", Path.is_dir, "CT/MR folder")):
+        given = cells.get(column)
+        if not given:
+            continue
+        path = (root / given).resolve()
+        if not _inside(path, root):
+            return Study(study.study_id, None, f"{where}: {given} is outside the manifest's folder")
+        if not is_there(path):
+            return Study(study.study_id, None, f"{where}: no such {what} {given}")
+        study = replace(study, **{name: path})
+    return study
 
 
 class Worklist:
@@ -120,51 +150,45 @@ class Worklist:
 
     @classmethod
     def from_manifest(cls, manifest, out_dir) -> Worklist:
-        """A manifest CSV in the cohort format: at least the columns ``study_id`` and ``dicom`` (optional
-        ``points``; other columns are ignored here).
+        """A manifest CSV in the cohort format, read by the one manifest reader (``outputs/manifest.py``, the
+        batch's rules: delimiter, known columns, every value range-checked): at least the columns ``study_id`` and
+        ``dicom`` (optional ``points``, ``ct`` (a CT or MR folder shown under the PET), the cohort columns, and the per-row SUV and protocol columns, which open
+        the study with those panel fields).
 
-        ``dicom`` and ``points`` paths are relative to the manifest's folder and must stay inside it (after
-        resolving links); an entry that breaks this, or whose folder or file is missing, is kept as a refused study
-        naming the line.
+        ``dicom``, ``points`` and ``ct`` paths are relative to the manifest's folder and must stay inside it (after
+        resolving links); an entry that breaks this, whose folder or file is missing, or whose row the reader
+        refuses, is kept as a refused study naming the line.
         """
         manifest = Path(manifest)
-        root = manifest.resolve().parent
         try:
-            with manifest.open(newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh)
-                columns = [c.strip() for c in (reader.fieldnames or [])]
-                missing = [c for c in ("study_id", "dicom") if c not in columns]
-                if missing:
-                    raise WorklistError(f"{manifest}: missing column {missing[0]!r} (found: {', '.join(columns)})")
-                rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
-        except UnicodeDecodeError:
-            raise WorklistError(f"{manifest} is not a UTF-8 CSV file") from None
+            table = read_manifest_table(manifest)
+        except ManifestError as exc:
+            raise WorklistError(str(exc), field=exc.field) from None
+        root = table.root
         studies = []
-        for line, row in enumerate(rows, start=2):
-            raw_id = row["study_id"]
-            if not raw_id:
-                raise WorklistError(f"{manifest} line {line}: empty study_id")
-            study_id = safe_study_id(raw_id)
-            given = row["dicom"]
-            where = f"{manifest.name} line {line}"
+        for row in table.rows:
+            study_id = row.folder or f"line_{row.line}"
+            where = f"{manifest.name} line {row.line}"
+            if row.problems:
+                studies.append(Study(study_id, None, "; ".join(row.problems)))
+                continue
+            unpanelled = row.unpanelled()
+            if unpanelled:
+                studies.append(Study(study_id, None, f"{where}: the reading station has no field for column "
+                                                     f"{unpanelled[0]!r} ({row.cells[unpanelled[0]]}); use the batch"))
+                continue
+            given = row.cells["dicom"]
             if not given:
                 studies.append(Study(study_id, None, f"{where}: empty dicom column"))
                 continue
             dicom = (root / given).resolve()
+            settings = {"panel_settings": row.panel_settings, "series_uid": row.series_uid}
             if not _inside(dicom, root):
                 studies.append(Study(study_id, None, f"{where}: {given} is outside the manifest's folder"))
             elif not dicom.is_dir():
                 studies.append(Study(study_id, None, f"{where}: no such folder {given}"))
-            elif row.get("points"):
-                points = (root / row["points"]).resolve()
-                if not _inside(points, root):
-                    studies.append(Study(study_id, None, f"{where}: {row['points']} is outside the manifest's folder"))
-                elif not points.is_file():
-                    studies.append(Study(study_id, None, f"{where}: no such points file {row['points']}"))
-                else:
-                    studies.append(Study(study_id, dicom, points=points))
             else:
-                studies.append(Study(study_id, dicom))
+                studies.append(_with_optional_files(Study(study_id, dicom, **settings), row.cells, root, where))
         return cls(studies, out_dir)
 
     # ------------------------------------------------------------------------------------------ state
