@@ -11,6 +11,7 @@ from ..errors import PentixaforQuantError
 from ..measure.protocol import METRIC_LABELS
 from ..measure.sites import (ALL_SITES, BLOOD_POOL_KIND, LESION, LESION_KIND, MARROW_SITES, SITE_TITLES, SITES,
                              canonical_site)
+from . import arguments
 from .logic import observe_point_changes
 from .panel_text import person_units
 
@@ -69,6 +70,7 @@ class PanelSites:
 
     def use_points_node(self, points_node) -> None:
         """Measure the points of an existing list instead (labels name the sites; the list need not be fixed)."""
+        arguments.node_or_none(points_node, "vtkMRMLMarkupsFiducialNode", "use_points_node", self.scene)
         self._set_reference("pointsNode", points_node)
         self._observe_points()
         self._input_changed()
@@ -153,8 +155,8 @@ class PanelSites:
 
     def place_site(self, site: str, ras) -> None:
         """Place (or move) the point of ``site`` at world RAS ``ras`` (mm); recomputes that site."""
+        r, a, s = arguments.ras_point(ras, "place_site")
         index = self._index(site)
-        r, a, s = (float(v) for v in ras)
         if self.placing_site == site:
             self.placing_site = None
             self._leave_place_mode()
@@ -162,6 +164,7 @@ class PanelSites:
 
     def place_at(self, ras) -> str | None:
         """A click at world RAS ``ras``: fills :attr:`next_site` and returns it (None when all are placed)."""
+        ras = arguments.ras_point(ras, "place_at")
         if self.points_node is None:
             raise PentixaforQuantError("load a PET volume first: the site points belong to it")
         site = self.next_site
@@ -227,6 +230,7 @@ class PanelSites:
 
     def site_status(self, site: str) -> SiteStatus:
         """The row of one site: placed or not, its main value and its status line."""
+        arguments.site_name(site, "site_status", PANEL_SITES)
         title = PANEL_TITLES[site]
         placing = self.placing_site == site
         placed = self.is_placed(site)
