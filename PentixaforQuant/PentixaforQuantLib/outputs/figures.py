@@ -12,7 +12,7 @@ import numpy as np
 
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
-from ..measure.sites import AORTA, LESION, SITE_TITLES, SITES
+from ..measure.sites import BLOOD_POOL_KIND, ISOCONTOUR, LESION_KIND, SITE_TITLES, SITES
 from ..measure.regions import RegionMask
 
 __all__ = ["study_figure"]
@@ -21,10 +21,10 @@ _COLORS = {key: site.colour for key, site in SITES.items()}  # the table of site
 
 
 def _regions(study: StudyResult) -> dict[str, tuple[RegionMask, np.ndarray]]:
-    """Site -> (region, centre voxel (k, j, i)) of every measured VOI, in protocol order: the lesion's peak voxel,
-    a sphere's mean voxel."""
+    """Site -> (region, centre voxel (k, j, i)) of every measured VOI, in protocol order: an isocontour's peak
+    voxel, a sphere's mean voxel."""
     return {
-        site: (region, np.asarray(study.lesion.voi.peak_kji) if site == LESION
+        site: (region, np.asarray(study.site_result(site).voi.peak_kji) if SITES[site].voi == ISOCONTOUR
                else np.rint(region.indices_kji().mean(axis=0)).astype(int))
         for site, region in study.regions.items()
     }
@@ -115,7 +115,8 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
         crop = tuple(slice(max(0, c[m] - half[m]), c[m] + half[m] + 1) for m in range(2))
         p = display(plane[crop], rc)
         mk = display(mask_plane[crop].astype(float), rc)
-        local_vmax = max(vmax, float(np.nanmax(region.values(image)))) if site == LESION else vmax
+        # An isocontour's own grey scale reaches its maximum (a sphere's stays at the reading window).
+        local_vmax = max(vmax, float(np.nanmax(region.values(image)))) if SITES[site].voi == ISOCONTOUR else vmax
         sub.imshow(p, cmap="gray_r", vmin=0, vmax=local_vmax, aspect=spacing_kji[rc[0]] / spacing_kji[rc[1]],
                    interpolation="nearest")
         if mk.any():
@@ -148,12 +149,14 @@ def _flat_region(shape, region: RegionMask, axis: int, index: int | None = None)
 
 
 def _panel_title(site: str, study: StudyResult) -> str:
-    if site == LESION:
-        s, peak = study.lesion.stats, study.lesion.peak
-        return (f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVpeak {peak.suv_peak:.2f}\n"
+    """The site's title (table of sites) and the values of its kind: the lesion's, the blood pool's with the TBR,
+    a marrow site's."""
+    result, kind = study.site_result(site), SITES[site].kind
+    s = result.stats
+    if kind == LESION_KIND:
+        return (f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVpeak {result.peak.suv_peak:.2f}\n"
                 f"SUVmean {s.suv_mean:.2f}  {s.volume_ml:.2f} mL")
-    sp = study.site_result(site)
-    if site == AORTA:
+    if kind == BLOOD_POOL_KIND:
         tbr = study.tbr
-        return f"{SITE_TITLES[site]}\nSUVmean {sp.stats.suv_mean:.2f}" + (f"  TBR {tbr:.2f}" if tbr else "")
-    return f"{SITE_TITLES[site]}\nSUVmax {sp.stats.suv_max:.2f}  SUVmean {sp.stats.suv_mean:.2f}"
+        return f"{SITE_TITLES[site]}\nSUVmean {s.suv_mean:.2f}" + (f"  TBR {tbr:.2f}" if tbr else "")
+    return f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVmean {s.suv_mean:.2f}"

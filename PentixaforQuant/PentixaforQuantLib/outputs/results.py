@@ -15,11 +15,11 @@ import numpy as np
 
 from .. import __version__
 from ..measure.protocol import METRIC_LABELS, StudyResult
-from ..measure.sites import ALL_SITES, AORTA, ISOCONTOUR, LESION, MARROW_SITES, SITE_TITLES, SITES
+from ..measure.sites import ALL_SITES, AORTA, ISOCONTOUR, LESION, MARROW_KIND, MARROW_SITES, SITE_TITLES, SITES
 from .json_text import json_text
 
 __all__ = ["Column", "COLUMNS", "study_rows", "study_to_dict", "study_wide_row", "write_study_json",
-           "write_rows_csv", "describe_methods"]
+           "write_rows_csv", "describe_methods", "site_method"]
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,16 @@ def describe_methods(study: StudyResult) -> dict[str, str]:
            else "")
         + f", focus >= {iso.focus_contrast:g} x local background",
         AORTA: f"sphere {p.blood_pool_diameter_mm:g} mm diameter (voxel centres inside), SUVmean",
-        "marrow": f"sphere {p.marrow_diameter_mm:g} mm diameter (voxel centres inside), SUVmax",
+        MARROW_KIND: f"sphere {p.marrow_diameter_mm:g} mm diameter (voxel centres inside), SUVmax",
         "TBR": f"{numerator}(target lesion) / SUVmean(blood pool)",
         "meanSUVmax": f"mean of the marrow-site SUVmax ({n_marrow} of {len(MARROW_SITES)} sites)",
     }
+
+
+def site_method(methods: dict[str, str], site: str) -> str:
+    """The VOI method text of one site in :func:`describe_methods`: the lesion's and the blood pool's under their
+    own keys, one text for every marrow site (their kind in the table of sites)."""
+    return methods[MARROW_KIND if SITES[site].kind == MARROW_KIND else site]
 
 
 def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]:
@@ -90,7 +96,7 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
     rows = []
     for site in ALL_SITES:
         row = dict.fromkeys(c.key for c in COLUMNS)
-        row.update(site=site, title=SITE_TITLES[site], method=methods[site] if site in methods else methods["marrow"])
+        row.update(site=site, title=SITE_TITLES[site], method=site_method(methods, site))
         point = points_ras.get(site)
         result = study.site_result(site)
         if result is not None and SITES[site].voi == ISOCONTOUR:
