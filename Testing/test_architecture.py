@@ -15,11 +15,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "PentixaforQuant" / "PentixaforQuantLib"
 
-FOUNDATION = {"errors", "geometry", "inputs", "__version__"}
+FOUNDATION = {"errors", "geometry", "inputs", "interruption", "__version__"}
 ALLOWED = {
     "errors": set(),
     "geometry": set(),
     "inputs": set(),
+    "interruption": set(),
     "suv": FOUNDATION,
     "measure": FOUNDATION,
     "phantom": FOUNDATION | {"suv", "measure"},

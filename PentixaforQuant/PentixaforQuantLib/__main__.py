@@ -1,7 +1,5 @@
 """``python -m PentixaforQuantLib``: the same command line as ``pentixafor-quant``."""
 
-import sys
+from .cli.entry import run
 
-from .cli.main import main
-
-sys.exit(main())
+run()

@@ -59,15 +59,18 @@ def test_midnight_start_time_only():
     assert "previous day" in decisions(c)
 
 
-def test_start_datetime_preferred_over_start_time():
-    c = conv(radiopharm=dict(RadiopharmaceuticalStartTime="103000"))
+def test_start_datetime_and_a_disagreeing_start_time_are_refused_or_accepted_with_a_reason():
+    with pytest.raises(SUVError, match=r"disagree by 30 min .*--injection-time"):
+        conv(radiopharm=dict(RadiopharmaceuticalStartTime="103000"))
+    c = conv(radiopharm=dict(RadiopharmaceuticalStartTime="103000"),
+             overrides=SUVOverrides(accept_implausible="the StartDateTime is the dose record's"))
     assert c.factor == pytest.approx(exact_base_factor(), rel=1e-12)
-    assert "StartDateTime is used" in decisions(c)
+    assert any("disagree by 30 min" in w and "accepted as right" in w for w in c.audit.warnings)
 
 
 def test_refuses_injection_after_scan():
     with pytest.raises(SUVError, match=r"injection time 2025-01-01T12:00:00 is after the scan time"):
-        conv(radiopharm=dict(RadiopharmaceuticalStartDateTime="20250101120000"))
+        conv(radiopharm=dict(RadiopharmaceuticalStartDateTime="20250101120000", RadiopharmaceuticalStartTime="120000"))
 
 
 def test_refuses_missing_injection_time():

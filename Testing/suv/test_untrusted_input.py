@@ -183,7 +183,8 @@ CASES = [
                                                       radiopharm={"RadiopharmaceuticalStartDateTime": None,
                                                                   "RadiopharmaceuticalStartTime": "233000"}),
          "ok", check=_midnight),
-    Case("injection-datetime-after-scan", radiopharm(RadiopharmaceuticalStartDateTime="20250101120000"), "refused",
+    Case("injection-datetime-after-scan", radiopharm(RadiopharmaceuticalStartDateTime="20250101120000",
+                                                    RadiopharmaceuticalStartTime="120000"), "refused",
          "is after the scan time"),
     # Overrides that cannot apply, or are not needed.
     Case("times-under-decay-correction-admin", changed(DecayCorrection="ADMIN"), "refused",

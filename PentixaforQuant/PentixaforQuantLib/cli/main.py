@@ -21,6 +21,7 @@ import argparse
 import sys
 import traceback
 
+from .. import interruption
 from ..errors import PentixaforQuantError
 from . import batch, bench, demo, phantom, quantify, stats, suv, web
 from .options import annotate_ranges, check_options
@@ -62,9 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run one command; every outcome is an exit code and, on failure, one line on stderr."""
+    """Run one command; every outcome is an exit code and, on failure, one line on stderr.
+
+    Ctrl-C (and SIGTERM) are recorded for the whole run (:mod:`..interruption`): an interrupt ends the run with
+    130 (143 for SIGTERM) and one line, also when a library swallowed it or turned it into another error (an
+    interrupted import of VTK raises ImportError), and no output is put in place after it."""
+    previous = interruption.install()
+    try:
+        code = _main(argv)
+    finally:
+        interruption.restore(previous)
+    return code
+
+
+def _interrupted() -> int:
+    print("interrupted", file=sys.stderr)
+    return interruption.exit_code()
+
+
+def _main(argv) -> int:
     verbose = False
     try:
+        interruption.check()  # Ctrl-C while the command line itself was loading
         parser = build_parser()
         try:
             args, extra = parser.parse_known_args(argv)
@@ -75,30 +95,38 @@ def main(argv=None) -> int:
         verbose = args.verbose
         check_options(args)  # every numeric option against its range, before any file is read
         with library_output(quiet=not verbose):
-            return args.func(args)
-    except PentixaforQuantError as exc:
+            code = args.func(args)
+        interruption.check()  # an interrupt a library swallowed: the run did not finish as asked
+        return code
+    except BaseException as exc:  # noqa: BLE001 - every outcome is one line and an exit code
+        if isinstance(exc, KeyboardInterrupt) or interruption.interrupted():
+            return _interrupted()  # any error after an interrupt is the interrupt's doing
+        if isinstance(exc, SystemExit):
+            raise
+        return _failure(exc, verbose)
+
+
+def _failure(exc: BaseException, verbose: bool) -> int:
+    """One line on stderr for a refusal or an internal error; the exit code."""
+    if isinstance(exc, PentixaforQuantError):
         print(f"error: {terminal_line(exc)}", file=sys.stderr)
         return EXIT_REFUSED
-    except OSError as exc:  # a file that cannot be read or written: the user can act on it
+    if isinstance(exc, OSError):  # a file that cannot be read or written: the user can act on it
         where = getattr(exc, "filename", None)
         print(f"error: {terminal_line(exc.strerror or exc)}{f': {terminal_line(where)}' if where else ''}",
               file=sys.stderr)
         return EXIT_REFUSED
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except MemoryError:
-        if verbose:
-            traceback.print_exc()
+    if verbose:
+        traceback.print_exc()
+    if isinstance(exc, MemoryError):
         print("error: out of memory (MemoryError); run with --verbose for the traceback", file=sys.stderr)
         return EXIT_INTERNAL
-    except Exception as exc:  # noqa: BLE001 - an internal error: one line, the traceback only when asked for
-        if verbose:
-            traceback.print_exc()
-        print(f"error: internal error {type(exc).__name__}: {terminal_line(exc)[:300]} "
-              "(run with --verbose for the traceback)", file=sys.stderr)
-        return EXIT_INTERNAL
+    print(f"error: internal error {type(exc).__name__}: {terminal_line(exc)[:300]} "
+          "(run with --verbose for the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .entry import run
+
+    run()

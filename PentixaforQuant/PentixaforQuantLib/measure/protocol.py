@@ -39,6 +39,10 @@ __all__ = [
     "run_protocol",
 ]
 
+#: Highest plausible blood-pool SUVmean: blood holds SUV 1-3 at the uptake times of static PET (FDG about 1.5-2.5
+#: at 60 min; 68Ga-Pentixafor about 1.5-3 at 60 min); 10 leaves room for early or unusual scans. Above it the SUV
+#: scale is wrong (a dose in mCi entered as MBq gives 37 times the SUV), and the result carries a warning.
+BLOOD_POOL_SUV_MAX = 10.0
 #: How each lesion metric (and the TBR) is written for people: tables, method texts, figure labels.
 METRIC_LABELS = {"suv_max": "SUVmax", "suv_mean": "SUVmean", "suv_peak": "SUVpeak", "tbr": "TBR"}
 
@@ -303,7 +307,14 @@ def measure_sphere(
     warnings = []
     if _sphere_leaves_image(grid, center_ras, diameter_mm / 2.0):
         warnings.append(f"the {diameter_mm:g} mm sphere is cut by the image border ({region.voxel_count} voxels)")
-    if SITES[site].kind == BLOOD_POOL_KIND and stats.suv_mean > 0:
+    blood_pool = SITES[site].kind == BLOOD_POOL_KIND
+    if blood_pool and stats.suv_mean > BLOOD_POOL_SUV_MAX:
+        warnings.append(
+            f"blood-pool SUVmean {stats.suv_mean:.3g} is above {BLOOD_POOL_SUV_MAX:g}, more than blood holds at the "
+            "uptake times of static PET (about 1-3): the SUV scale is likely wrong; check the injected dose and the "
+            "weight and their units in the SUV audit (a dose in mCi entered as MBq gives 37 times the SUV)"
+        )
+    if blood_pool and stats.suv_mean > 0:
         cov = stats.suv_sd / stats.suv_mean
         if cov > parameters.blood_pool_max_cov:
             warnings.append(

@@ -44,7 +44,7 @@ from .mrml import (
 )
 
 __all__ = ["StudyLogic", "StudyNodes", "SEGMENT_COLORS", "PET_REFERENCE", "DICOM_FILES_ATTRIBUTE",
-           "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE"]
+           "observe_point_changes", "MOVING_MARKUP_INDEX_ATTRIBUTE", "REFUSAL_ATTRIBUTE"]
 
 #: Segment colours per site (RGB 0-1).
 SEGMENT_COLORS = {key: site.colour for key, site in SITES.items()}  # the table of sites' display colours
@@ -259,16 +259,22 @@ class StudyLogic:
         return node
 
     # ------------------------------------------------------------------------------------------ measuring
-    def clear_outputs(self, points_node) -> None:
+    def clear_outputs(self, points_node, reason: str | None = None) -> None:
         """Empty the results table and remove the VOI segments of the study placed with ``points_node`` (when
-        they exist), and forget its cached sites: no numbers stay under parameters that were refused."""
+        they exist), and forget its cached sites and :attr:`last_study`: no numbers stay under points or
+        parameters that were refused. ``reason`` (the refusal) is kept in the table's :data:`REFUSAL_ATTRIBUTE`;
+        the next measurement writes the outputs anew."""
+        _require_node(points_node, "vtkMRMLMarkupsFiducialNode", "points node", self.scene)
         results = points_node.GetNodeReference(_REF_RESULTS)
         if results is not None:
             write_table(results, [], COLUMNS)
+            if reason is not None:
+                results.SetAttribute(REFUSAL_ATTRIBUTE, str(reason))
         seg = points_node.GetNodeReference(_REF_SEGMENTATION)
         if seg is not None:
             seg.GetSegmentation().RemoveAllSegments()
         self._caches.pop(points_node.GetID() or str(id(points_node)), None)
+        self.last_study = None
 
     def output_nodes(self, points_node) -> StudyNodes:
         """The results table, parameters table and segmentation of the study placed with ``points_node``
@@ -373,6 +379,7 @@ class StudyLogic:
     def _write_outputs(self, study: StudyResult, nodes: StudyNodes, pet_node, points, units, changed,
                        cache: _Cache) -> None:
         write_table(nodes.results_table, study_rows(study, points), COLUMNS, suv_units=units)
+        nodes.results_table.RemoveAttribute(REFUSAL_ATTRIBUTE)
         # The outputs name the PET they were measured on (saved with the scene).
         for node in (nodes.results_table, nodes.parameters_table, nodes.segmentation):
             node.SetNodeReferenceID(PET_REFERENCE, pet_node.GetID())
@@ -472,6 +479,9 @@ class StudyLogic:
                                      points_ras=markups_site_points(points_node))
             except PentixaforQuantError as exc:  # e.g. a label that names no site while the user types it
                 self.last_error = str(exc)
+                self.clear_outputs(points_node, self.last_error)  # never the old numbers under the new points
+                if self.on_update is not None:
+                    self.on_update(None, self.output_nodes(points_node))
                 return
             self.last_error = None
             if self.on_update is not None:
@@ -491,6 +501,9 @@ class StudyLogic:
             node.RemoveObserver(tag)
         self._observations.clear()
 
+
+#: On a results table whose points were refused (emptied by :meth:`StudyLogic.clear_outputs`): why.
+REFUSAL_ATTRIBUTE = "PentixaforQuant.Refusal"
 
 #: Set on a markups node by Slicer while the user drags one of its points (the index, as text).
 MOVING_MARKUP_INDEX_ATTRIBUTE = "Markups.MovingMarkupIndex"

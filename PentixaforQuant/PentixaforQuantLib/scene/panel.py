@@ -63,6 +63,7 @@ import numpy as np
 
 from ..errors import PentixaforQuantError
 from ..measure.protocol import ProtocolParameters, StudyResult
+from . import arguments
 from .logic import StudyLogic
 from .mrml import markups_site_points, volume_suv_units
 from .panel_parameters import MODULE_NAME, NODE_REFERENCES, OVERRIDE_FIELDS, PARAMETERS, Parameter
@@ -254,6 +255,7 @@ class PanelController(PanelSUV, PanelSites, PanelExports):
 
     def set_roi(self, roi_node) -> None:
         """An optional bounding ROI (``vtkMRMLMarkupsROINode``) limiting the lesion VOI; None removes it."""
+        arguments.node_or_none(roi_node, "vtkMRMLMarkupsROINode", "set_roi", self.scene)
         self.set_parameter("roiNode", roi_node)
 
     def _use_pet(self, pet) -> None:
@@ -284,9 +286,9 @@ class PanelController(PanelSUV, PanelSites, PanelExports):
             self.last_error = None
             self._style_outputs()
         except PentixaforQuantError as exc:
-            self.study = None  # never results under parameters other than the panel's
-            self.logic.clear_outputs(points)
+            self.study = None  # never results under refused points or parameters other than the panel's
             self.last_error = str(exc)
+            self.logic.clear_outputs(points, self.last_error)
         self._notify()
         return self.study
 

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import PentixaforQuantError
+from . import arguments
 from .mrml import read_rows_table, write_rows_table
 from .panel_suv import SOURCE_ATTRIBUTE
 
@@ -24,32 +25,37 @@ class PanelExports:
         from ..outputs.atomic import write_file_atomically
         from ..outputs.results import write_rows_csv
 
+        path = arguments.output_file(path, "export_csv")
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
-        path = Path(path)
         with tempfile.TemporaryDirectory() as work:
             text = write_rows_csv(self.result_rows(), Path(work) / "sites.csv", units=self._units()).read_bytes()
-        return write_file_atomically(path, text)
+        with arguments.writing(path, "export_csv"):
+            return write_file_atomically(path, text)
 
     def export_study(self, folder, *, figure: bool = False) -> dict:
         """Write study.json, sites.csv, the segmentation and the scene bundle into ``folder`` (whole or not at
         all, like the command line's ``quantify``). Returns the written paths by kind."""
         from .quantify import write_study_outputs
 
+        folder = arguments.output_folder(folder, "export_study")
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
         source = json.loads(self.pet_node.GetAttribute(SOURCE_ATTRIBUTE) or "{}")
-        return write_study_outputs(self.logic, self.pet_node, self.points_node, self.study, folder,
-                                   source=source, figure=figure)
+        with arguments.writing(folder, "export_study"):
+            return write_study_outputs(self.logic, self.pet_node, self.points_node, self.study, folder,
+                                       source=source, figure=figure)
 
     def export_dicom(self, folder) -> dict:
         """Write the study as DICOM SEG, SR TID 1500 and RWVM (``seg.dcm``, ``sr.dcm``, ``rwvm.dcm``) into
         ``folder``, whole or not at all, in the PET's DICOM study (see ``StudyLogic.export_dicom``; needs highdicom).
         Returns the paths."""
+        folder = arguments.output_folder(folder, "export_dicom")
         if self.study is None:
             raise PentixaforQuantError("nothing to export: load a PET volume and place points first")
-        return self.logic.export_dicom(self.pet_node, self.points_node, folder, study=self.study,
-                                       resolver=self._resolver)
+        with arguments.writing(folder, "export_dicom"):
+            return self.logic.export_dicom(self.pet_node, self.points_node, folder, study=self.study,
+                                           resolver=self._resolver)
 
     @property
     def cohort_table(self):
@@ -61,6 +67,7 @@ class PanelExports:
         ``activity_mbq``, ``peptide_mass_ug``). Returns the row."""
         from ..outputs.cohort_row import COHORT_COLUMNS, COHORT_TEXT_COLUMNS, cohort_row
 
+        arguments.text_or_none(study_id, "add_to_cohort study_id")
         g = self.get_parameter
         study_id = study_id or g("studyId") or (self.pet_node.GetName() if self.pet_node is not None else "")
         values = {"diagnosis": g("diagnosis"), "group": g("group"), "uptake": g("uptake"),

@@ -11,6 +11,7 @@ from ..errors import PentixaforQuantError
 from ..measure.protocol import METRIC_LABELS
 from ..measure.sites import (ALL_SITES, BLOOD_POOL_KIND, LESION, LESION_KIND, MARROW_SITES, SITE_TITLES, SITES,
                              canonical_site)
+from . import arguments
 from .logic import observe_point_changes
 
 __all__ = ["PANEL_SITES", "PANEL_TITLES", "SiteStatus", "PanelSites"]
@@ -68,6 +69,7 @@ class PanelSites:
 
     def use_points_node(self, points_node) -> None:
         """Measure the points of an existing list instead (labels name the sites; the list need not be fixed)."""
+        arguments.node_or_none(points_node, "vtkMRMLMarkupsFiducialNode", "use_points_node", self.scene)
         self._set_reference("pointsNode", points_node)
         self._observe_points()
         self._input_changed()
@@ -152,8 +154,8 @@ class PanelSites:
 
     def place_site(self, site: str, ras) -> None:
         """Place (or move) the point of ``site`` at world RAS ``ras`` (mm); recomputes that site."""
+        r, a, s = arguments.ras_point(ras, "place_site")
         index = self._index(site)
-        r, a, s = (float(v) for v in ras)
         if self.placing_site == site:
             self.placing_site = None
             self._leave_place_mode()
@@ -161,6 +163,7 @@ class PanelSites:
 
     def place_at(self, ras) -> str | None:
         """A click at world RAS ``ras``: fills :attr:`next_site` and returns it (None when all are placed)."""
+        ras = arguments.ras_point(ras, "place_at")
         if self.points_node is None:
             raise PentixaforQuantError("load a PET volume first: the site points belong to it")
         site = self.next_site
@@ -226,6 +229,7 @@ class PanelSites:
 
     def site_status(self, site: str) -> SiteStatus:
         """The row of one site: placed or not, its main value and its status line."""
+        arguments.site_name(site, "site_status", PANEL_SITES)
         title = PANEL_TITLES[site]
         placing = self.placing_site == site
         placed = self.is_placed(site)

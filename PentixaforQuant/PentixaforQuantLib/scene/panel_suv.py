@@ -16,6 +16,7 @@ from ..errors import ParameterError, PentixaforQuantError, SUVError
 from ..suv import SUVOverrides
 from ..suv.audit import AuditRecord
 from ..suv.overrides import parse_override_datetime
+from . import arguments
 from .mrml import AUDIT_ATTRIBUTE, volume_suv_units
 from .panel_parameters import OVERRIDE_FIELDS
 
@@ -92,6 +93,8 @@ class PanelSUV:
         :attr:`refusal_field`, and the source is remembered so :meth:`apply_overrides` can try again; the call
         then returns None instead of raising.
         """
+        folder = arguments.source_path(folder, "load_dicom")
+        arguments.text_or_none(series_uid, "load_dicom series_uid")
         source = {"kind": "dicom", "path": str(folder), "series_uid": series_uid}
         return self._convert(source, progress=progress)
 
@@ -99,6 +102,7 @@ class PanelSUV:
         """Use a volume in the scene: kept if it is in SUV units, else converted to SUV from the DICOM files behind
         its ``DICOM.instanceUIDs`` (``resolver``: SOP Instance UID -> file, inside Slicer
         ``slicer.dicomDatabase.fileForInstance``). Returns the SUV volume, or None after a refusal."""
+        arguments.node_or_none(volume_node, "vtkMRMLScalarVolumeNode", "set_pet_volume", self.scene)
         if volume_node is None:
             self._set_reference("petVolume", None)
             self._pet_id = None

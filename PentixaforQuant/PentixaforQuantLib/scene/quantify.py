@@ -6,6 +6,7 @@ import json
 from contextlib import nullcontext
 from pathlib import Path
 
+from .. import interruption
 from .mrml import (AUDIT_ATTRIBUTE, markups_site_points, save_node, save_scene_bundle, volume_array, volume_grid,
                    volume_suv_units)
 
@@ -39,18 +40,24 @@ def quantify(dicom_dir, points_file, out_dir, parameters, *, normalization="bw",
                                     f"{out_dir} (and not contain it): each is replaced as a whole")
     point_notes: list[str] = []  # control points that were never placed: skipped, and said so
     points = read_points(points_file, notes=point_notes)
-    logic = StudyLogic(scene)
-    pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
-    if dicom_out is not None:  # an export that cannot be made is known before anything is measured
-        logic.dicom_headers(pet, observer_name=reader_name)
-    read_done = time.perf_counter()
-    points_node = logic.new_points_node(points_ras=points)
-    study = logic.measure(pet, points_node, parameters=parameters)
-    measure_done = time.perf_counter()
-    doc, paths = _write_study_outputs(logic, pet, points_node, study, out_dir,
-                                      source={"dicom": str(dicom_dir), "points": str(points_file)}, figure=figure,
-                                      bundle=bundle, warnings=point_notes, dicom_out=dicom_out,
-                                      reader_name=reader_name)
+    # Ctrl-C is honoured at safe points (between slices, steps and files), never raised inside VTK or MRML code,
+    # where an exception can leave C++ objects half-made and crash the process.
+    with interruption.held():
+        logic = StudyLogic(scene)
+        interruption.check()
+        pet = logic.load_dicom(dicom_dir, normalization=normalization, overrides=overrides, series_uid=series_uid)
+        if dicom_out is not None:  # an export that cannot be made is known before anything is measured
+            logic.dicom_headers(pet, observer_name=reader_name)
+        read_done = time.perf_counter()
+        interruption.check()
+        points_node = logic.new_points_node(points_ras=points)
+        study = logic.measure(pet, points_node, parameters=parameters)
+        measure_done = time.perf_counter()
+        interruption.check()
+        doc, paths = _write_study_outputs(logic, pet, points_node, study, out_dir,
+                                          source={"dicom": str(dicom_dir), "points": str(points_file)},
+                                          figure=figure, bundle=bundle, warnings=point_notes, dicom_out=dicom_out,
+                                          reader_name=reader_name)
     if timings is not None:
         timings.update(read_s=read_done - clock, measure_s=measure_done - read_done,
                        write_s=time.perf_counter() - measure_done)
@@ -103,22 +110,27 @@ def _write_study_outputs(logic, pet, points_node, study, out_dir, *, source, fig
     # The DICOM folder is opened first, so that both folders are checked before anything is written.
     with (atomic_output_folder(dicom_out) if dicom is not None else nullcontext()) as dicom_scratch, \
             atomic_output_folder(out) as scratch:
-        written = {
-            "study.json": write_study_json(doc, scratch / "study.json"),
-            "sites.csv": write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units),
-            "segmentation": save_node(nodes.segmentation, scratch / "vois.seg.nrrd"),
-        }
-        if bundle:
-            written["scene"] = save_scene_bundle(logic.scene, scratch / "study.mrb")
-        if points_file:
-            from ..outputs.points import write_markups_json
+        with interruption.held():  # writers call into VTK: Ctrl-C is taken between files (see quantify)
+            written = {
+                "study.json": write_study_json(doc, scratch / "study.json"),
+                "sites.csv": write_rows_csv(study_rows(study, points), scratch / "sites.csv", units=units),
+                "segmentation": save_node(nodes.segmentation, scratch / "vois.seg.nrrd"),
+            }
+            interruption.check()
+            if bundle:
+                written["scene"] = save_scene_bundle(logic.scene, scratch / "study.mrb")
+                interruption.check()
+            if points_file:
+                from ..outputs.points import write_markups_json
 
-            written["points"] = write_markups_json(points, scratch / "points.mrk.json")
-        if figure:
-            written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
-                                             title=f"{pet.GetName()} - {units}")
-        if dicom is not None:
-            written.update({f"dicom_{key}": path for key, path in write_dicom_files(dicom, dicom_scratch).items()})
+                written["points"] = write_markups_json(points, scratch / "points.mrk.json")
+            if figure:
+                written["figure"] = study_figure(volume_array(pet), volume_grid(pet), study, scratch / "study.png",
+                                                 title=f"{pet.GetName()} - {units}")
+                interruption.check()
+            if dicom is not None:
+                written.update({f"dicom_{key}": path
+                                for key, path in write_dicom_files(dicom, dicom_scratch).items()})
     if refusal is not None:
         raise DicomExportError(f"{refusal} (the other outputs were written to {out_dir})") from None
     return doc, {key: (Path(dicom_out) if key.startswith("dicom_") else out) / path.name

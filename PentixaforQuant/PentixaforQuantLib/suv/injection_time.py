@@ -6,11 +6,18 @@ from datetime import datetime, timedelta
 
 from .dicom_time import format_datetime
 from .dicom_values import string, tag_label
-from .limits import MIDNIGHT_SHIFT_MAX_S
-from .series_inputs import SeriesInputs
+from .limits import MIDNIGHT_SHIFT_MAX_S, START_TIMES_AGREE_S
+from .series_inputs import SeriesInputs, _seconds_apart
 from ..errors import SUVError
 
 __all__ = ["injection_datetime"]
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(round(seconds / 60))
+    if minutes >= 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes} min" if minutes else f"{seconds:.3g} s"
 
 
 def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
@@ -26,17 +33,27 @@ def injection_datetime(ctx: SeriesInputs, reference: datetime) -> datetime:
             dt_values.append(None)
             tm_values.append(None)
             continue
-        dt_values.append(ctx.parse_dt_attr(item, "RadiopharmaceuticalStartDateTime"))
+        dt_values.append(ctx.parse_dt_attr(item, "RadiopharmaceuticalStartDateTime",
+                                           clock_keyword="RadiopharmaceuticalStartTime", override="--injection-time"))
         text = string(item, "RadiopharmaceuticalStartTime")
         tm_values.append(ctx.parse_tm_text(text, tag_label("RadiopharmaceuticalStartTime")) if text else None)
     instances = ctx.instances_for("RadiopharmaceuticalInformationSequence")
     start_dt = ctx.same("RadiopharmaceuticalStartDateTime", dt_values, instances)
     start_tm = ctx.same("RadiopharmaceuticalStartTime", tm_values, instances)
     if start_dt is not None:
-        if start_tm is not None and start_tm != start_dt.time():
+        if start_tm is not None and _seconds_apart(start_tm, start_dt.time()) >= START_TIMES_AGREE_S:
+            apart = _seconds_apart(start_tm, start_dt.time())
+            ctx.implausible(
+                f"{tag_label('RadiopharmaceuticalStartDateTime')} {format_datetime(start_dt)} and "
+                f"{tag_label('RadiopharmaceuticalStartTime')} {start_tm.isoformat()} disagree by "
+                f"{_duration(apart)}{' (a time-zone offset?)' if apart % 900 < 1 else ''}, and the decay time "
+                "depends on which is right: give the injection time as an override (--injection-time); the "
+                "StartDateTime is used only when accepted", field="injection_datetime",
+            )
+        elif start_tm is not None and start_tm != start_dt.time():
             ctx.note(
                 f"RadiopharmaceuticalStartTime {start_tm.isoformat()} differs from StartDateTime "
-                f"{format_datetime(start_dt)}; the StartDateTime is used"
+                f"{format_datetime(start_dt)} by less than {START_TIMES_AGREE_S:g} s; the StartDateTime is used"
             )
         ctx.record("injection_datetime", start_dt, f"{tag_label('RadiopharmaceuticalStartDateTime')} in {where}")
         return start_dt

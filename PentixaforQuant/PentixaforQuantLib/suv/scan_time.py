@@ -47,7 +47,8 @@ def acquisition_datetimes(ctx: SeriesInputs) -> list[datetime | None]:
 
 def _acquisition_datetime(ctx: SeriesInputs, dt_text, da_text, tm_text, series_da_text) -> datetime | None:
     if dt_text:
-        return ctx.parse_dt_text(dt_text, tag_label("AcquisitionDateTime"))
+        return ctx.dt_beside_clock(dt_text, tag_label("AcquisitionDateTime"), tm_text, tag_label("AcquisitionTime"),
+                                   "--scan-time")
     if not tm_text:
         return None
     t = ctx.parse_tm_text(tm_text, tag_label("AcquisitionTime"))

@@ -87,6 +87,9 @@ class ParsedFile:
         Declared length of the native pixel data value in bytes, -1 when unknown.
     size : int
         File size in bytes.
+    pixel_kind : str
+        ``"integer"`` (Pixel Data (7FE0,0010)), ``"float"`` (Float Pixel Data (7FE0,0008)) or ``"double"``
+        (Double Float Pixel Data (7FE0,0009)).
     """
 
     path: Path
@@ -97,6 +100,7 @@ class ParsedFile:
     pixel_offset: int = -1
     pixel_length: int = -1
     size: int = 0
+    pixel_kind: str = "integer"
 
 
 def one_line(text, limit: int = 120) -> str:
@@ -105,16 +109,24 @@ def one_line(text, limit: int = 120) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
-def collect_paths(source) -> tuple[list[Path], str]:
-    """The files of ``source`` (a folder searched recursively, a file, or a list of files) and a description."""
+def collect_paths(source, unreadable: list[str] | None = None) -> tuple[list[Path], str]:
+    """The files of ``source`` (a folder searched recursively, a file, or a list of files) and a description.
+
+    Folders are searched through symbolic links too (each real folder once). A subfolder that cannot be listed,
+    or a link that leads nowhere, is never skipped silently: it is named in ``unreadable`` (one line each) and,
+    when nothing else is readable, in the refusal.
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
-            try:
-                files = sorted(p for p in path.rglob("*") if p.is_file())
-            except OSError as exc:
-                raise DicomSeriesError(f"cannot list folder {path}: {one_line(exc.strerror or exc)}") from None
+            problems: list[str] = []
+            files = _walk(path, problems)
+            if unreadable is not None:
+                unreadable.extend(problems)
             if not files:
+                if problems:
+                    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                    raise DicomSeriesError(f"folder {path} holds no readable files: {problems[0]}{more}")
                 raise DicomSeriesError(f"folder is empty: {path}")
             return files, f"folder {path}"
         if path.is_file():
@@ -131,6 +143,37 @@ def collect_paths(source) -> tuple[list[Path], str]:
     if missing:
         raise DicomSeriesError(f"{len(missing)} of the given files do not exist (first: {missing[0]})")
     return files, f"{len(files)} given files"
+
+
+def _walk(top: Path, problems: list[str]) -> list[Path]:
+    """Every file below ``top``, sorted, following links to folders once each; what cannot be read goes to
+    ``problems``."""
+    def failed(exc: OSError) -> None:
+        where = Path(exc.filename) if exc.filename else top
+        shown = where.relative_to(top) if where != top and top in where.parents else where
+        kind = "folder" if where != top else "the folder"
+        problems.append(f"{kind} {shown} cannot be read ({one_line(exc.strerror or exc)})")
+
+    seen: set[tuple[int, int]] = set()
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(top, onerror=failed, followlinks=True):
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            failed(exc)
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:  # a link back to a folder already searched
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        for name in names + [d for d in dirs if not os.path.exists(os.path.join(folder, d))]:
+            path = Path(folder) / name
+            if path.is_file():
+                files.append(path)
+            elif path.is_symlink() and not path.exists():
+                problems.append(f"link {path.relative_to(top)} leads nowhere")
+    return sorted(files)
 
 
 def _named_like_dicom(path: Path) -> bool:
@@ -243,7 +286,7 @@ def _sop_class(ds) -> str:
 
 def _finish(path: Path, ds: Dataset, stream, size: int) -> ParsedFile:
     try:
-        has_pixels, offset, length = _pixel_data_position(stream, ds)
+        has_pixels, offset, length, kind = _pixel_data_position(stream, ds)
     except _DamagedPixelElement as exc:
         return ParsedFile(path, "damaged", str(exc), size=size)
     # Point the data set at its file, not at the read-ahead buffer (which it would otherwise keep alive).
@@ -251,40 +294,58 @@ def _finish(path: Path, ds: Dataset, stream, size: int) -> ParsedFile:
         ds.buffer = None
     ds.filename, ds.fileobj_type = str(path), open
     return ParsedFile(path, "read", dataset=ds, has_pixel_data=has_pixels, pixel_offset=offset,
-                      pixel_length=length, size=size)
+                      pixel_length=length, size=size, pixel_kind=kind)
 
 
-def _pixel_data_position(fp, ds: Dataset) -> tuple[bool, int, int]:
-    """(stands at Pixel Data, offset of the native value or -1, declared length or -1).
+#: The three pixel data elements of DICOM (PS3.3 C.7.6.3, C.7.6.24): element number -> (kind, name, VRs allowed
+#: in explicit VR Little and Big Endian). PET images may be stored as floats (Float Pixel Data).
+_PIXEL_ELEMENTS = {
+    0x0010: ("integer", "Pixel Data (7FE0,0010)", (b"OB", b"OW", b"UN"), (b"OB", b"OW")),
+    0x0008: ("float", "Float Pixel Data (7FE0,0008)", (b"OF", b"UN"), (b"OF",)),
+    0x0009: ("double", "Double Float Pixel Data (7FE0,0009)", (b"OD", b"UN"), (b"OD",)),
+}
 
-    pydicom's ``stop_before_pixels`` leaves the stream at the start of the (7FE0,0010) element; its header is 8
-    bytes (implicit VR) or 12 bytes (explicit VR OB/OW). Undefined length means encapsulated (compressed) data.
+
+def _pixel_data_position(fp, ds: Dataset) -> tuple[bool, int, int, str]:
+    """(stands at pixel data, offset of the native value or -1, declared length or -1, kind of pixel data).
+
+    pydicom's ``stop_before_pixels`` leaves the stream at the start of the pixel data element: (7FE0,0010)
+    Pixel Data, (7FE0,0008) Float Pixel Data or (7FE0,0009) Double Float Pixel Data. Its header is 8 bytes
+    (implicit VR) or 12 bytes (explicit VR OB/OW/OF/OD). Undefined length means encapsulated (compressed) data.
     """
     meta = getattr(ds, "file_meta", None)
     ts = str(getattr(meta, "TransferSyntaxUID", "")) if meta is not None else ""
     if ts == _DEFLATED_LE:  # the data set was inflated into a buffer of pydicom's: position unknown here
-        return True, -1, -1
+        return True, -1, -1, _kind_of_inflated(ds)
     start = fp.tell()
     head = fp.read(12)
     if len(head) < 8:
-        return False, -1, -1
+        return False, -1, -1, "integer"
     big = ts == _EXPLICIT_BE
     order = "big" if big else "little"
-    if (int.from_bytes(head[0:2], order), int.from_bytes(head[2:4], order)) != (0x7FE0, 0x0010):
-        return False, -1, -1
+    group, element = int.from_bytes(head[0:2], order), int.from_bytes(head[2:4], order)
+    if group != 0x7FE0 or element not in _PIXEL_ELEMENTS:
+        return False, -1, -1, "integer"
+    kind, name, allowed_le, allowed_be = _PIXEL_ELEMENTS[element]
     if ts not in (_IMPLICIT_LE, _EXPLICIT_LE, _EXPLICIT_BE):
-        return True, -1, -1
+        return True, -1, -1, kind
     if ts == _IMPLICIT_LE:
         length, header_len = int.from_bytes(head[4:8], order), 8
     else:
-        allowed = (b"OB", b"OW") if big else (b"OB", b"OW", b"UN")
+        allowed = allowed_be if big else allowed_le
         if head[4:6] not in allowed or len(head) < 12:
             # A damaged VR would make pydicom decode the pixels with another byte order or word size.
-            raise _DamagedPixelElement(f"Pixel Data (7FE0,0010) has VR {one_line(head[4:6])!s} (expected OB or OW)")
+            expected = " or ".join(v.decode() for v in allowed if v != b"UN")
+            raise _DamagedPixelElement(f"{name} has VR {one_line(head[4:6])!s} (expected {expected})")
         length, header_len = int.from_bytes(head[8:12], order), 12
     if length == 0xFFFFFFFF:
-        return True, -1, -1
-    return True, start + header_len, length
+        return True, -1, -1, kind
+    return True, start + header_len, length, kind
+
+
+def _kind_of_inflated(ds: Dataset) -> str:
+    """The kind of pixel data of a deflated data set (pydicom read it whole into memory)."""
+    return "float" if "FloatPixelData" in ds else "double" if "DoubleFloatPixelData" in ds else "integer"
 
 
 def is_pet_like(ds: Dataset) -> bool:

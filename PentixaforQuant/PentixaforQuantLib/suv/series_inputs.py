@@ -22,6 +22,13 @@ from ..errors import DicomValueError, SUVError
 __all__ = ["SeriesInputs"]
 
 
+def _seconds_apart(a, b) -> float:
+    """Seconds between two times of day (datetime.time), across midnight the short way."""
+    seconds = abs((a.hour - b.hour) * 3600 + (a.minute - b.minute) * 60 + (a.second - b.second)
+                  + (a.microsecond - b.microsecond) / 1e6)
+    return min(seconds, 86400 - seconds)
+
+
 _SERIES_KEYWORDS = (
     "Units", "DecayCorrection", "CorrectedImage", "SUVType", "PatientWeight", "PatientSize", "PatientSex",
     "RadiopharmaceuticalInformationSequence", "SeriesDate", "SeriesTime", "Manufacturer",
@@ -140,25 +147,61 @@ class SeriesInputs:
             raise SUVError(f"{tag_label('TimezoneOffsetFromUTC')} is not a UTC offset (+HHMM): {text!r}") from None
 
     def local(self, value: datetime, what: str) -> datetime:
-        """Naive local date-time: DT values with a UTC offset are moved to the series' time zone."""
+        """Naive local date-time: DT values with a UTC offset are moved to the series' time zone.
+
+        Without TimezoneOffsetFromUTC the header's clock times (TM values) have no known zone, so an offset cannot
+        be honoured by conversion: such a value is refused (never used with its offset dropped)."""
         if value.tzinfo is None:
             return value
         if self._local_offset is not None:
             return value.astimezone(self._local_offset).replace(tzinfo=None)
-        self.note(
-            f"UTC offset of {what} ignored because the header gives no {tag_label('TimezoneOffsetFromUTC')}; "
-            "times are compared as local clock times"
+        raise SUVError(
+            f"{what} {format_datetime(value)} carries a UTC offset but the header gives no "
+            f"{tag_label('TimezoneOffsetFromUTC')}, so it cannot be compared with the scanner's clock times; "
+            "give the time as an override in the scanner's local clock time"
         )
-        return value.replace(tzinfo=None)
 
-    def parse_dt_attr(self, ds, keyword: str, label: str | None = None) -> datetime | None:
+    def parse_dt_attr(self, ds, keyword: str, label: str | None = None, clock_keyword: str | None = None,
+                      override: str = "") -> datetime | None:
+        """A DT attribute in the series' local time (see :meth:`parse_dt_text`).
+
+        ``clock_keyword`` names the TM attribute of the same data set that gives the same moment as a local clock
+        time (RadiopharmaceuticalStartTime for RadiopharmaceuticalStartDateTime). Without TimezoneOffsetFromUTC,
+        a UTC offset is accepted as the scanner's own zone when that clock time agrees with the DT's; otherwise
+        the value is refused, naming ``override`` (the option that gives the time instead)."""
         text = string(ds, keyword)
         if not text:
             return None
-        return self.parse_dt_text(text, label or tag_label(keyword))
+        clock_text = string(ds, clock_keyword) if clock_keyword else None
+        return self.dt_beside_clock(text, label or tag_label(keyword), clock_text,
+                                    tag_label(clock_keyword) if clock_keyword else "", override)
 
-    def parse_dt_text(self, text: str, label: str) -> datetime:
-        """A DT value with a clock time (at least hours and minutes), in the series' local time."""
+    def dt_beside_clock(self, text: str, label: str, clock_text: str | None, clock_label: str,
+                        override: str = "") -> datetime:
+        """A DT value in the series' local time, its UTC offset honoured or refused, never dropped (see
+        :meth:`parse_dt_attr`); ``clock_text`` is the TM value of the same moment, if the header has one."""
+        value = self._parse_dt(text, label)
+        if value.tzinfo is None or self._local_offset is not None:
+            return self.local(value, label)
+        clock = self.parse_tm_text(clock_text, clock_label) if clock_text else None
+        offset = value.strftime("%z")
+        if clock is not None and _seconds_apart(clock, value.time()) < 1.0:
+            self.note(
+                f"{label} {text.strip()} carries the UTC offset {offset}; without {tag_label('TimezoneOffsetFromUTC')} "
+                f"it is taken as the scanner's zone because its clock time agrees with {clock_label} "
+                f"{clock.isoformat()}"
+            )
+            return value.replace(tzinfo=None)
+        why = (f"its clock time {value.time().isoformat()} disagrees with {clock_label} {clock.isoformat()}"
+               if clock is not None else "no local clock time tells the scanner's zone")
+        raise SUVError(
+            f"{label} {text.strip()} carries the UTC offset {offset} but the header gives no "
+            f"{tag_label('TimezoneOffsetFromUTC')} and {why}, so it cannot be compared with the scanner's clock "
+            f"times; give the time as an override{f' ({override})' if override else ''} in the scanner's local time",
+            field={"--injection-time": "injection_datetime", "--scan-time": "scan_datetime"}.get(override),
+        )
+
+    def _parse_dt(self, text: str, label: str) -> datetime:
         try:
             value = parse_dt(text)
         except ValueError as exc:
@@ -169,7 +212,11 @@ class SeriesInputs:
                 f"{label} {text.strip()!r} has no time of day (hours and minutes); it would be read as "
                 f"{'midnight' if len(digits) <= 8 else 'a whole hour'}"
             )
-        return self.local(value, label)
+        return value
+
+    def parse_dt_text(self, text: str, label: str) -> datetime:
+        """A DT value with a clock time (at least hours and minutes), in the series' local time."""
+        return self.local(self._parse_dt(text, label), label)
 
     def parse_tm_text(self, text: str, label: str):
         """A TM value with at least hours and minutes."""

@@ -30,7 +30,7 @@ from pydicom.dataset import Dataset
 
 from .conversion import SUVConversion, SUVOverrides, compute_suv_conversion
 from .dicom_values import fast_number, fast_string, quiet_pydicom, raw_bytes
-from .plausibility import check_suv_maximum
+from .plausibility import check_suv_scale
 from .series_files import (
     PET_IMAGE_STORAGE,
     PET_SOP_CLASSES,
@@ -40,6 +40,7 @@ from .series_files import (
     one_line,
     parse_file,
 )
+from .. import interruption
 from ..errors import DicomSeriesError, SUVError
 from ..geometry import LPS_TO_RAS, VoxelGrid
 
@@ -84,6 +85,10 @@ class PetSeriesHeaders:
         Statements about choices made while reading (e.g. which series was picked).
     pixel_offsets : list of int
         Byte offset of the pixel data element in each file (-1 when unknown); used for the direct read.
+    pixel_kinds : list of str
+        ``"integer"``, ``"float"`` or ``"double"`` pixel data in each file.
+    warnings : list of str
+        What the user must know about the files read (a subfolder that could not be read).
     """
 
     files: list[Path]
@@ -92,6 +97,8 @@ class PetSeriesHeaders:
     series_uid: str
     notes: list[str] = field(default_factory=list)
     pixel_offsets: list[int] = field(default_factory=list)
+    pixel_kinds: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -156,9 +163,10 @@ def read_pet_headers(source, *, series_uid: str | None = None) -> PetSeriesHeade
 
 
 def _read_pet_headers(source, series_uid: str | None) -> PetSeriesHeaders:
-    paths, what = collect_paths(source)
+    unreadable: list[str] = []
+    paths, what = collect_paths(source, unreadable)
     by_series: dict[str, list[ParsedFile]] = {}
-    modality_of: dict[str, str] = {}
+    modalities: dict[str, dict[str, list[ParsedFile]]] = {}  # series -> Modality -> its files
     damaged_unknown: list[ParsedFile] = []  # cannot tell which series they belong to
     damaged_of: dict[str, list[ParsedFile]] = {}
     n_dicom = n_ignored = 0
@@ -191,10 +199,12 @@ def _read_pet_headers(source, series_uid: str | None) -> PetSeriesHeaders:
                 damaged_unknown.append(parsed)
             continue
         by_series.setdefault(uid, []).append(parsed)
-        if uid not in modality_of:
-            modality_of[uid] = _text_or_empty(ds, "Modality").upper() or "unknown"
+        modality = _text_or_empty(ds, "Modality").upper() or "unknown"
+        modalities.setdefault(uid, {}).setdefault(modality, []).append(parsed)
     if n_dicom == 0 and not damaged_unknown:
-        raise DicomSeriesError(f"no DICOM files in {what}")
+        more = f"; {unreadable[0]}" if unreadable else ""
+        raise DicomSeriesError(f"no DICOM files in {what}{more}")
+    modality_of = {uid: _series_modality(uid, found) for uid, found in modalities.items()}
     pet = {uid: items for uid, items in by_series.items() if modality_of[uid] == "PT"}
     for uid in damaged_of:
         pet.setdefault(uid, [])
@@ -257,7 +267,67 @@ def _read_pet_headers(source, series_uid: str | None) -> PetSeriesHeaders:
     if other_pet:
         notes.append(f"series {one_line(chosen, 70)} read as asked; {len(other_pet)} other PET series not read")
     items = _drop_copies(pet[chosen], notes)
-    return _assemble(items, chosen, notes)
+    headers = _assemble(items, chosen, notes)
+    _refuse_strays(headers, {uid: pet[uid] for uid in other_pet})
+    headers.warnings = [f"{line}: files there are not read (they may belong to this series)" for line in unreadable]
+    return headers
+
+
+def _series_modality(uid: str, found: dict[str, list[ParsedFile]]) -> str:
+    """The one Modality (0008,0060) of a series; files that disagree are refused when one of them says PT (a
+    damaged header must not turn a PET series into another kind, whichever file comes first by name)."""
+    if len(found) == 1:
+        return next(iter(found))
+    if "PT" not in found:
+        return max(found, key=lambda m: len(found[m]))
+    odd = min((m for m in found), key=lambda m: len(found[m]))
+    common = max(found, key=lambda m: len(found[m]))
+    files = found[odd]
+    raise DicomSeriesError(
+        f"Modality (0008,0060) differs within series {one_line(uid, 70)}: {one_line(common, 20)} in "
+        f"{_files(len(found[common]))}, {one_line(odd, 20)} in {files[0].path.name}"
+        f"{f' (and {len(files) - 1} more)' if len(files) > 1 else ''}; a damaged header? repair or remove it"
+    )
+
+
+def _refuse_strays(headers: PetSeriesHeaders, others: dict[str, list[ParsedFile]]) -> None:
+    """Refuse when another PET "series" is nothing but a slice continuing this series' stack (just before its first
+    or after its last slice, on the same grid): a slice whose SeriesInstanceUID was damaged, which choosing the
+    series would otherwise leave out without a word. Series of the same acquisition (AC and NAC, a shorter
+    reconstruction) share slices with this one and are not affected."""
+    grid = headers.grid
+    n = grid.shape_kji[0]
+    first = headers.datasets[0]
+    orientation = _vector(first, "ImageOrientationPatient", "(0020,0037)", 6, headers.files[0])
+    for uid, items in others.items():
+        ends = [(item, _stack_index(item, grid, first, orientation)) for item in items]
+        if not ends or any(k not in (-1, n) for _, k in ends):
+            continue
+        item, k = ends[0]
+        where = "before its first slice" if k == -1 else "after its last slice"
+        raise DicomSeriesError(
+            f"{item.path.name} (SeriesInstanceUID {one_line(uid, 70)}) continues the slice stack of series "
+            f"{one_line(headers.series_uid, 70)} {where}: a slice of this series with a damaged SeriesInstanceUID? "
+            "Repair or remove it (reading the series without it would leave a slice out)"
+        )
+
+
+def _stack_index(item: ParsedFile, grid: VoxelGrid, first: Dataset, orientation: np.ndarray) -> int | None:
+    """The slice index k a file of another series would have in ``grid`` (same matrix, orientation and in-plane
+    origin, on a slice position), else None."""
+    try:
+        if _rows_columns(item.dataset) != _rows_columns(first):
+            return None
+        other = _vector(item.dataset, "ImageOrientationPatient", "(0020,0037)", 6, item.path)
+        position = _vector(item.dataset, "ImagePositionPatient", "(0020,0032)", 3, item.path)
+    except DicomSeriesError:
+        return None
+    if np.abs(other - orientation).max() > ORIENTATION_TOLERANCE:
+        return None
+    i, j, k = grid.ras_to_continuous_ijk((LPS_TO_RAS @ np.append(position, 1.0))[:3])
+    if abs(i) > 0.05 or abs(j) > 0.05 or abs(k - round(k)) > 0.05:
+        return None
+    return int(round(k))
 
 
 def _is_dicomdir(ds: Dataset) -> bool:
@@ -276,7 +346,9 @@ def _pixel_bytes(item: ParsedFile) -> bytes:
                 fp.seek(item.pixel_offset)
                 return fp.read(item.pixel_length)
         with quiet_pydicom():
-            return bytes(pydicom.dcmread(item.path).PixelData)
+            full = pydicom.dcmread(item.path)
+            keyword = {"float": "FloatPixelData", "double": "DoubleFloatPixelData"}.get(item.pixel_kind, "PixelData")
+            return bytes(full[keyword].value)
     except Exception as exc:  # noqa: BLE001 - damaged pixel data
         raise DicomSeriesError(f"pixel data of {item.path.name} cannot be read: {one_line(exc, 80)}") from None
 
@@ -379,6 +451,15 @@ _PIXEL_FORMAT = (
 
 def _check_pixel_format(items: list[ParsedFile]) -> tuple[int, int]:
     """(BitsAllocated, BitsStored) after checking the pixel format of every instance agrees and is valid."""
+    kinds = {}
+    for item in items:
+        kinds.setdefault(item.pixel_kind, item.path.name)
+    if len(kinds) > 1:
+        (a, name_a), (b, name_b) = list(kinds.items())[:2]
+        raise DicomSeriesError(f"instances differ in pixel format: {a} pixel data in {name_a}, {b} in {name_b}")
+    kind = items[0].pixel_kind
+    if kind != "integer":
+        return _check_float_format(items, kind)
     formats = {}
     for item in items:
         values = tuple(_unsigned_short(item.dataset, kw) for kw, _ in _PIXEL_FORMAT)
@@ -403,6 +484,20 @@ def _check_pixel_format(items: list[ParsedFile]) -> tuple[int, int]:
     if representation not in (0, 1):
         raise DicomSeriesError(f"PixelRepresentation (0028,0103) is {representation} in {name}; expected 0 or 1")
     return allocated, stored
+
+
+def _check_float_format(items: list[ParsedFile], kind: str) -> tuple[int, int]:
+    """(BitsAllocated, BitsAllocated) of Float (32-bit) or Double Float (64-bit) Pixel Data (PS3.3 C.7.6.24)."""
+    bits = 32 if kind == "float" else 64
+    for item in items:
+        allocated = _unsigned_short(item.dataset, "BitsAllocated")
+        if allocated != bits:
+            raise DicomSeriesError(
+                f"BitsAllocated (0028,0100) is {allocated} in {item.path.name}; {kind} pixel data needs {bits}")
+        samples = _unsigned_short(item.dataset, "SamplesPerPixel")
+        if samples not in (None, 1):
+            raise DicomSeriesError(f"SamplesPerPixel (0028,0002) is {samples} in {item.path.name}; PET images have 1")
+    return bits, bits
 
 
 def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> PetSeriesHeaders:
@@ -530,6 +625,7 @@ def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> Pet
         series_uid=series_uid,
         notes=notes,
         pixel_offsets=[it.pixel_offset for it in items],
+        pixel_kinds=[it.pixel_kind for it in items],
     )
 
 
@@ -537,8 +633,13 @@ def _assemble(items: list[ParsedFile], series_uid: str, notes: list[str]) -> Pet
 # Pixel data
 
 
-def _slice_format(ds: Dataset):
+def _slice_format(ds: Dataset, kind: str = "integer"):
     """numpy dtype and bit handling of a native (uncompressed) slice; the reader checked the format beforehand."""
+    meta = getattr(ds, "file_meta", None)
+    big = str(getattr(meta, "TransferSyntaxUID", "")) == _EXPLICIT_BE
+    if kind != "integer":
+        size = 4 if kind == "float" else 8
+        return np.dtype(f"{'>' if big else '<'}f{size}"), size * 8, size * 8, True
     bits_alloc = _unsigned_short(ds, "BitsAllocated")
     bits_stored = _unsigned_short(ds, "BitsStored") or bits_alloc
     signed = _unsigned_short(ds, "PixelRepresentation") == 1
@@ -550,9 +651,9 @@ def _slice_format(ds: Dataset):
     return dtype, bits_alloc, bits_stored, signed
 
 
-def _read_one(path: Path, ds: Dataset, offset: int, shape: tuple[int, int]) -> np.ndarray:
-    """Stored values of one slice as an integer array (not yet rescaled)."""
-    fmt = _slice_format(ds) if offset >= 0 else None
+def _read_one(path: Path, ds: Dataset, offset: int, shape: tuple[int, int], kind: str = "integer") -> np.ndarray:
+    """Stored values of one slice as an integer (or, for float pixel data, float) array (not yet rescaled)."""
+    fmt = _slice_format(ds, kind) if offset >= 0 else None
     count = shape[0] * shape[1]
     if fmt is not None:
         dtype, bits_alloc, bits_stored, signed = fmt
@@ -563,7 +664,7 @@ def _read_one(path: Path, ds: Dataset, offset: int, shape: tuple[int, int]) -> n
             raise DicomSeriesError(f"pixel data of {path.name} cannot be read: {reason}") from None
         if raw.size != count:
             raise DicomSeriesError(f"pixel data of {path.name} is truncated ({raw.size} of {count} values)")
-        if bits_stored < bits_alloc:
+        if kind == "integer" and bits_stored < bits_alloc:
             shift = bits_alloc - bits_stored
             if signed:  # sign-extend from BitsStored
                 within = (raw << shift) >> shift
@@ -613,9 +714,10 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
     out = np.empty((nk, nj, ni), dtype=np.float32)
     maxima = np.empty(nk)
     offsets = headers.pixel_offsets if len(headers.pixel_offsets) == nk else [-1] * nk
+    kinds = headers.pixel_kinds if len(headers.pixel_kinds) == nk else ["integer"] * nk
 
     def work(k: int) -> None:
-        raw = _read_one(headers.files[k], headers.datasets[k], offsets[k], (nj, ni))
+        raw = _read_one(headers.files[k], headers.datasets[k], offsets[k], (nj, ni), kinds[k])
         np.multiply(raw, np.float32(scale[k]), out=out[k], casting="unsafe")
         if shift[k] != 0:
             out[k] += np.float32(shift[k])
@@ -627,11 +729,13 @@ def _fill(headers: PetSeriesHeaders, scale: np.ndarray, shift: np.ndarray,
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for done, _ in enumerate(pool.map(work, range(nk)), start=1):
+                    interruption.check()  # a Ctrl-C held by the caller is honoured between slices
                     if progress is not None:
                         progress(done, nk)
         else:
             for k in range(nk):
                 work(k)
+                interruption.check()
                 if progress is not None:
                     progress(k + 1, nk)
     return out, maxima
@@ -678,7 +782,7 @@ def read_pet_volume(
     slopes, intercepts = _rescale_arrays(headers)
     # SUV = (stored * slope + intercept) * factor; the SUV rules guarantee intercept == 0.
     suv, maxima = _fill(headers, slopes * conversion.factors, intercepts * conversion.factors, progress)
-    check_suv_maximum(maxima, headers.files, conversion, overrides)
+    check_suv_scale(suv, maxima, headers.files, conversion, overrides)
     return PetVolume(suv=suv, grid=headers.grid, conversion=conversion, headers=headers)
 
 
@@ -687,6 +791,8 @@ def _headers_and_conversion(source, series_uid, normalization, overrides) -> tup
     headers = read_pet_headers(source, series_uid=series_uid)
     conversion = compute_suv_conversion(headers.datasets, normalization=normalization, overrides=overrides)
     conversion.audit.series_notes = list(headers.notes)
+    for warning in headers.warnings:
+        conversion.audit.warn(warning)
     return headers, conversion
 
 
@@ -726,5 +832,5 @@ def suv_of_loaded_volume(
     files_by_slice = [None] * slices
     for instance, k in enumerate(k_of_instance):
         files_by_slice[k] = headers.files[instance]
-    check_suv_maximum(suv.reshape(slices, -1).max(axis=1), files_by_slice, conversion, overrides)
+    check_suv_scale(suv, suv.reshape(slices, -1).max(axis=1), files_by_slice, conversion, overrides)
     return PetVolume(suv=suv, grid=grid, conversion=conversion, headers=headers)

@@ -7,11 +7,14 @@ SUV types by the ratio of the normalising quantities.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .audit import summary
 from .decay import activity_factors
 from .dicom_values import fast_number, get_value, number, strings, tag_label
+from .limits import RESCALE_SLOPE_RANGE
 from .normalizations import Normalization
 from .patient import normalising_amount
 from .private_tags import private_number
@@ -47,6 +50,7 @@ def factors_from_units(ctx: SeriesInputs, spec: Normalization) -> np.ndarray:
 
 def check_rescale(ctx: SeriesInputs) -> np.ndarray:
     slopes = np.empty(len(ctx.datasets))
+    implausible_slopes: list[int] = []
     for n, ds in enumerate(ctx.datasets):
         intercept = fast_number(ds, "RescaleIntercept")
         slope = fast_number(ds, "RescaleSlope")
@@ -58,6 +62,14 @@ def check_rescale(ctx: SeriesInputs) -> np.ndarray:
             raise SUVError(f"{tag_label('RescaleSlope')} missing in instance {n + 1}")
         if not slope > 0:
             raise SUVError(f"{tag_label('RescaleSlope')} must be positive; got {slope:g} in instance {n + 1}")
+        if not RESCALE_SLOPE_RANGE[0] <= slope <= RESCALE_SLOPE_RANGE[1] and not implausible_slopes:
+            implausible_slopes.append(n)
+            name = Path(str(getattr(ds, "filename", "") or f"instance {n + 1}")).name
+            ctx.implausible(
+                f"{tag_label('RescaleSlope')} is {slope:g} in {name}, outside {RESCALE_SLOPE_RANGE[0]:g} to "
+                f"{RESCALE_SLOPE_RANGE[1]:g} (no PET scale is that small or large: a damaged header, not the dose, "
+                "weight or Units)"
+            )
         slopes[n] = slope
     unique = np.unique(slopes)
     if unique.size == 1:
