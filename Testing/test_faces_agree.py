@@ -252,6 +252,43 @@ def test_the_outputs_panel_and_scene_take_the_sites_from_one_table():
     assert SITE_CODES["right_ilium"].laterality.meaning == "Right" and SITE_CODES["lesion"].anatomic_region is None
 
 
+#: Comparisons with a site's name still written out, by file: the bounding ROI (the Logic) and the jump to the
+#: lesion's peak (the panel) belong to the isocontour site, and go when those files take the table's columns too.
+_SITE_NAME_CHECKS_LEFT = {"scene/logic.py": 2, "scene/panel_sites.py": 1}
+
+
+def test_no_module_branches_on_a_site_name_but_on_its_kind_or_voi_in_the_table():
+    """``site == LESION`` / ``site == "aorta"`` outside the table of sites: the kind and the VOI shape decide."""
+    import ast
+    from pathlib import Path
+
+    lib = Path(__file__).resolve().parents[1] / "PentixaforQuant" / "PentixaforQuantLib"
+    found = {}
+    for path in sorted(lib.rglob("*.py")):
+        rel = path.relative_to(lib).as_posix()
+        if rel == "measure/sites.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare) and any(
+                    (isinstance(side, ast.Name) and side.id in ("LESION", "AORTA"))
+                    or (isinstance(side, ast.Constant) and side.value in ("lesion", "aorta"))
+                    for side in (node.left, *node.comparators)):
+                found.setdefault(rel, []).append(f"{node.lineno}: {ast.unparse(node)}")
+    assert {rel: len(lines) for rel, lines in found.items()} == _SITE_NAME_CHECKS_LEFT, found
+
+
+def test_the_isocontour_choices_are_the_table_of_inputs():
+    from PentixaforQuantLib.inputs import INPUTS
+    from PentixaforQuantLib.measure.lesion_growth import CONNECTIVITY_RANK
+
+    assert tuple(CONNECTIVITY_RANK) == INPUTS["isocontour.connectivity"].choice_values == (6, 18, 26)
+    for name, bad in (("connectivity", 8), ("method", "a41")):
+        with pytest.raises(ParameterError) as info:
+            IsocontourParameters(**{name: bad})
+        assert info.value.field == f"isocontour.{name}" and repr(bad) in str(info.value), str(info.value)
+    assert IsocontourParameters(method="a50", connectivity=26).connectivity == 26
+
+
 def test_one_per_site_dispatch_measures_each_kind_and_refuses_an_unknown_site():
     import numpy as np
 

@@ -101,6 +101,60 @@ def test_a_scan_without_uptake_but_with_its_series_is_measured_for_the_marrow_an
     assert st["marrow"]["groups"]["PET-negative"]["study_ids"] == ["P-004"]
 
 
+def _subset_manifest(cohort, tmp_path, ids, *, exclude: dict | None = None):
+    """A private copy of the cohort with the rows ``ids`` only, and an ``exclude`` column when given."""
+    manifest = _copy_cohort(cohort, tmp_path)
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], [r for r in rows[1:] if r[0] in ids]
+    if exclude is not None:
+        header, body = header + ["exclude"], [r + [exclude.get(r[0], "")] for r in body]
+    with open(manifest, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *body])
+    return manifest
+
+
+def test_the_manifests_exclude_column_reaches_cohort_csv_and_the_statistics(cohort, tmp_path):
+    """The AML study left patient #5 out of the marrow comparison: an ``exclude`` cell in the manifest is carried
+    into ``cohort.csv`` as written, and ``stats`` lists and applies it. With the column, the manifest decides
+    (an emptied cell ends the exclusion); without it, the cells written into ``cohort.csv`` survive a rerun."""
+    from PentixaforQuantLib.cohort.analysis import cohort_statistics
+
+    ids, out = ("P-001", "P-002", "P-004"), tmp_path / "out"
+    reason = "marrow: extramedullary disease only"
+    manifest = _subset_manifest(cohort, tmp_path, ids, exclude={"P-004": reason})
+    assert [e.exclude for e in read_manifest(manifest).entries] == ["", "", reason]
+    first = run_batch(read_manifest(manifest), out, figure=False, bundle=False)
+    assert first.measured == 3 and first.failed == 0
+    table = read_cohort_csv(out / "cohort.csv")
+    assert [r["exclude"] for r in table] == ["", "", reason]
+    st = cohort_statistics(table)
+    assert st["excluded"] == [{"study_id": "P-004", "from": "marrow", "reason": "extramedullary disease only"}]
+    assert "P-004" not in [sid for g in st["marrow"]["groups"].values() for sid in g["study_ids"]]
+    assert st["overall"]["n"] == 3  # left out of the marrow analysis only
+
+    emptied = _subset_manifest(cohort, tmp_path / "again", ids, exclude={})
+    again = run_batch(read_manifest(emptied), out, figure=False, bundle=False)
+    assert again.skipped == 3 and "exclude" not in _header(out)  # the manifest's column decides
+
+    with open(out / "cohort.csv", newline="", encoding="utf-8") as fh:  # the user adds an exclusion to cohort.csv
+        records = list(csv.reader(fh))
+    records = [records[0] + ["exclude"]] + [r + ["lesion: not evaluable" if r[0] == "P-002" else ""]
+                                             for r in records[1:]]
+    with open(out / "cohort.csv", "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(records)
+    no_column = _subset_manifest(cohort, tmp_path / "third", ids)
+    third = run_batch(read_manifest(no_column), out, figure=False, bundle=False)
+    assert third.skipped == 3
+    assert {r["study_id"]: r["exclude"] for r in read_cohort_csv(out / "cohort.csv")} == \
+        {"P-001": "", "P-002": "lesion: not evaluable", "P-004": ""}  # the user's edit kept
+
+
+def _header(out) -> list[str]:
+    with open(out / "cohort.csv", newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh))
+
+
 def test_a_corrupt_study_is_recorded_with_its_reason_and_the_rest_go_on(cohort_run):
     _, out = cohort_run
     row = _rows(out)["P-008"]

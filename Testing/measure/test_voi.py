@@ -513,11 +513,11 @@ def test_click_in_air_is_refused():
 def test_parameters_are_checked_and_round_trip():
     params = IsocontourParameters(threshold_fraction=0.5, method="a50", connectivity=26, background_suv=1.2)
     assert IsocontourParameters(**params.to_dict()) == params
-    with pytest.raises(MeasurementError, match="connectivity"):
-        IsocontourParameters(connectivity=8)
+    with pytest.raises(ParameterError, match="connectivity must be 6, 18 or 26, not 8"):
+        IsocontourParameters(connectivity=8)  # the choices of the table of inputs
     with pytest.raises(ParameterError, match="threshold_fraction 40: must be from 0.1 to 0.9"):
         IsocontourParameters(threshold_fraction=40)  # the protocol's range (inputs.py), as ProtocolParameters
-    with pytest.raises(MeasurementError, match="method"):
+    with pytest.raises(ParameterError, match="method must be 'fixed' or 'a50', not 'a41'"):
         IsocontourParameters(method="a41")
 
 

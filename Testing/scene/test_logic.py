@@ -198,9 +198,10 @@ def test_bladder_leak_is_flagged_and_a_bounding_roi_confines_it(headless):
     study = logic.measure(pet, points)
     assert study.lesion.voi.leaked and study.lesion.voi.codes == ["hotter_structure_excluded"]
     row = results_table_cells(logic.output_nodes(points).results_table)["lesion"]
-    # The table shows one short line per warning; the detail (with what to do) is in study.json and the records.
+    # The table shows one short line per warning, and its full text (with what to do) in the next column.
     assert row["Status"] == "warning" and row["Notes"] == "; ".join(study.lesion.warnings)
-    assert "bounding ROI" in study.lesion.warning_records[0].detail
+    details = [w.detail for w in study.lesion.warning_records]
+    assert row["Warning details"] == " | ".join(details) and "bounding ROI" in details[0]
 
     roi = headless.scene.AddNewNodeByClass("vtkMRMLMarkupsROINode")
     # A box around the lesion whose lower face stays above the bladder dome (the bladder top is at S = -260).

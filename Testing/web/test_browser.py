@@ -2,7 +2,8 @@
 
 Clicks the phantom's target lesion and aortic arch in the axial view, checks that each defined point lies at the
 clicked pixel and that the page's HTML table equals ``pentixafor-quant quantify`` on the same points; then drags the
-lesion point onto the right kidney and checks the table follows. Skips (saying why) without Chromium or Playwright.
+lesion point onto the right kidney and checks the table follows; a warning shows its short line, its full text one
+click away. Skips (saying why) without Chromium or Playwright.
 """
 
 from __future__ import annotations
@@ -213,3 +214,37 @@ def test_second_writer_on_the_same_outputs_is_told(phantom_study, tmp_path):
         assert "saved by Reader A" in message and "nothing was written" in message
         assert (out / "dicom" / "study.json").read_bytes() == saved
         assert json.loads(saved)["reading"]["reader"] == "Reader A"
+
+
+def test_a_warning_shows_one_short_line_and_its_detail_one_click_away(phantom_study, tmp_path, screenshots):
+    """A lesion point 15 mm beside the 13 mm lesion (a manifest's points file): the results table shows the
+    warning's short line; its full text, as ``study.json`` has it, opens with one click on that line."""
+    import shutil
+
+    phantom, folder = phantom_study
+    root = tmp_path / "worklist"
+    shutil.copytree(folder / "dicom", root / "s1")
+    lesion = next(np.array(s.center_ras, float) for s in phantom.truth.structures if s.name == "lesion_13mm")
+    points = {"lesion": tuple(map(float, lesion + [15.0, 0.0, 0.0])),
+              "aorta": tuple(map(float, phantom.truth.seed_points["aorta"]))}
+    (root / "s1-points.csv").write_text(
+        "label,r,a,s\n" + "".join(f"{site},{r!r},{a!r},{s!r}\n" for site, (r, a, s) in points.items()))
+    (root / "manifest.csv").write_text("study_id,dicom,points\ns1,s1,s1-points.csv\n")
+    (warning,) = _quantify(root / "s1", points, tmp_path / "quantify")["lesion"]["warnings"]
+    assert warning["code"] == "peak_not_at_click" and warning["short"] != warning["detail"]
+
+    out = tmp_path / "readings"
+    with running_station(["--worklist", str(root / "manifest.csv"), "--out", str(out)]) as (url, _proc), \
+            browser_page(url) as page:
+        cell = page.locator('#results tr[data-site="lesion"] td[data-col="notes"]')
+        page.wait_for_selector('#results tr[data-site="lesion"][data-status="warning"] details.warning')
+        line, detail = cell.locator("details.warning summary"), cell.locator("details.warning .detail")
+        assert cell.locator("details.warning").count() == 1
+        assert line.inner_text() == warning["short"] and line.get_attribute("title") == warning["detail"]
+        assert not detail.is_visible()  # one short line per warning
+        line.click()
+        detail.wait_for(state="visible")
+        assert detail.inner_text() == warning["detail"]
+        aorta_notes = page.locator('#results tr[data-site="aorta"] td[data-col="notes"]')
+        assert aorta_notes.locator("details").count() == 0 and aorta_notes.inner_text() == ""
+        page.screenshot(path=str(screenshots / "web-station-warning-detail.png"))

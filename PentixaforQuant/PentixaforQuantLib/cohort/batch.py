@@ -576,9 +576,11 @@ def run_batch(manifest, out_dir, *, parameters=None, normalization: str = "bw", 
         "columns": [{"key": c.key, "unit": c.unit, "description": c.description} for c in COHORT_COLUMNS],
         "studies_folder": STUDIES_FOLDER,
     }
-    kept = _exclusions_of(out / COHORT_FILE)
-    for row in outcome.rows:
-        row[EXCLUDE_COLUMN] = kept.get(row["study_id"], "")
+    if EXCLUDE_COLUMN not in manifest.columns:
+        # The manifest has no say: the exclusions written into the cohort.csv this run replaces are kept.
+        kept = _exclusions_of(out / COHORT_FILE)
+        for row in outcome.rows:
+            row[EXCLUDE_COLUMN] = kept.get(row["study_id"], "")
     outcome.paths = {
         "cohort": write_file_atomically(out / COHORT_FILE, cohort_csv_text(outcome.rows)),
         "failures": write_file_atomically(out / FAILURES_FILE, _failures_csv_text(outcome.failures)),

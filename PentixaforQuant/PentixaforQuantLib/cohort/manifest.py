@@ -1,10 +1,12 @@
 """The cohort manifest: one CSV row per study, checked whole before any study is read.
 
 Required columns: ``study_id``, ``dicom`` (folder of the PET series), ``points`` (a ``.mrk.json`` or CSV, as
-``quantify`` takes), ``diagnosis``, ``group``, ``uptake`` (yes/no: a scan without discernible uptake is counted,
-not measured; its ``dicom`` and ``points`` may be empty), ``activity_mbq`` and ``peptide_mass_ug`` (empty when
-unknown). Optional columns override, for their row, the SUV inputs (:data:`SUV_COLUMNS`) and the protocol
-parameters (:data:`PROTOCOL_COLUMNS`) of the run. Relative paths are relative to the manifest's folder.
+``quantify`` takes), ``diagnosis``, ``group``, ``uptake`` (yes/no: a scan without discernible uptake is counted and
+left out of the lesion statistics; its ``dicom`` and ``points`` may be empty, and then it is not measured; given,
+it is measured, so a visually negative patient keeps its marrow values), ``activity_mbq`` and ``peptide_mass_ug``
+(empty when unknown). Optional columns override, for their row, the SUV inputs (:data:`SUV_COLUMNS`) and the
+protocol parameters (:data:`PROTOCOL_COLUMNS`) of the run; ``exclude`` (:data:`EXCLUDE_COLUMN`) gives why a study
+is left out of an analysis, carried into ``cohort.csv``. Relative paths are relative to the manifest's folder.
 
 The file is read and every value checked by the one manifest reader (``outputs/manifest.py``, which the web
 station's worklist uses too); the batch adds that the files exist. Every problem is named by its line (the header
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from ..outputs.manifest import (
     COHORT_COLUMNS,
+    EXCLUDE_COLUMN,
     IDENTITY_COLUMNS,
     KNOWN_COLUMNS,
     PROTOCOL_COLUMNS,
@@ -30,7 +33,7 @@ from ..outputs.manifest import (
 )
 
 __all__ = ["ManifestError", "ManifestEntry", "Manifest", "REQUIRED_COLUMNS", "SUV_COLUMNS", "PROTOCOL_COLUMNS",
-           "KNOWN_COLUMNS", "read_manifest", "protocol_for"]
+           "EXCLUDE_COLUMN", "KNOWN_COLUMNS", "read_manifest", "protocol_for"]
 
 REQUIRED_COLUMNS = IDENTITY_COLUMNS + COHORT_COLUMNS
 
@@ -57,6 +60,8 @@ class ManifestEntry:
         ``SUVOverrides`` keyword arguments given in the row.
     protocol : dict
         Protocol columns given in the row (column -> parsed value).
+    exclude : str
+        Why the study is left out of an analysis (the ``exclude`` cell; "" = it is not).
     """
 
     line: int
@@ -73,6 +78,7 @@ class ManifestEntry:
     series_uid: str | None = None
     overrides: dict = field(default_factory=dict)
     protocol: dict = field(default_factory=dict)
+    exclude: str = ""
 
     @property
     def specific_activity_mbq_per_ug(self) -> float | None:
@@ -148,5 +154,5 @@ def _entry(row: ManifestRow, root: Path, where: str) -> tuple[ManifestEntry | No
         line=row.line, study_id=row.study_id, folder=row.folder, dicom=dicom, points=points,
         diagnosis=row.cells["diagnosis"], group=row.cells["group"], uptake=row.uptake,
         activity_mbq=row.activity_mbq, peptide_mass_ug=row.peptide_mass_ug, normalization=row.normalization,
-        series_uid=row.series_uid, overrides=row.overrides, protocol=row.protocol,
+        series_uid=row.series_uid, overrides=row.overrides, protocol=row.protocol, exclude=row.exclude,
     ), problems

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..errors import PentixaforQuantError
 from ..measure.sites import MARROW_SITES
+from ..outputs.manifest import EXCLUDE_COLUMN  # declared with the manifest columns: the batch carries it here
 from ..outputs.cohort_row import COHORT_COLUMNS as COLUMN_KEYS
 from ..outputs.cohort_row import COHORT_TEXT_COLUMNS as TEXT_COLUMNS
 from .value_ranges import COHORT_VALUE_RANGES, INTEGER_COLUMNS
@@ -61,18 +62,14 @@ MEASUREMENT_KEYS = ("suv_max", "suv_mean", "suv_peak", "volume_ml", "tbr", "bloo
                     "mean_suv_max", "marrow_sites_used")
 
 
-#: Optional column of ``cohort.csv`` beside the cohort columns: why a study is left out of an analysis
-#: (``REASON`` = of every statistic; ``marrow: REASON`` or ``lesion: REASON`` = of that analysis only).
-EXCLUDE_COLUMN = "exclude"
-
-
 class CohortTableError(PentixaforQuantError):
     """A cohort table cannot be read (missing column, a value that is not a number), naming line and column."""
 
 
 def manifest_row(entry, measurements: dict | None = None, *, warnings: str = "", error: str = "") -> dict:
-    """The cohort row of a manifest entry: its fields, and when measured the measurement columns of the study's
-    cohort row (:func:`~..outputs.cohort_row.cohort_row`, made where the study ran; None = not measured)."""
+    """The cohort row of a manifest entry: its fields (with its ``exclude`` cell), and when measured the measurement
+    columns of the study's cohort row (:func:`~..outputs.cohort_row.cohort_row`, made where the study ran; None =
+    not measured)."""
     row = dict.fromkeys(COLUMN_KEYS)
     row.update(study_id=entry.study_id, diagnosis=entry.diagnosis, group=entry.group,
                uptake="yes" if entry.uptake else "no", activity_mbq=entry.activity_mbq,
@@ -82,6 +79,7 @@ def manifest_row(entry, measurements: dict | None = None, *, warnings: str = "",
         row.update({k: measurements.get(k) for k in MEASUREMENT_KEYS})
     row["warnings"] = warnings
     row["error"] = error
+    row[EXCLUDE_COLUMN] = entry.exclude
     return row
 
 

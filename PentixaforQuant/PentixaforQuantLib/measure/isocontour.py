@@ -21,11 +21,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import MeasurementError
-from .parameter_ranges import check_value
+from .parameter_ranges import check_choice, check_value
 from ..geometry import VoxelGrid
 from . import lesion_checks as checks
 from .lesion_growth import (
-    CONNECTIVITY_RANK, BackgroundGrowth, Grower, Growth, OtherStructure, grow_until_stable, measure_background,
+    BackgroundGrowth, Grower, Growth, OtherStructure, grow_until_stable, measure_background,
 )
 from .lesion_peak import Start, climb_to_peak, find_peak, find_start, require_focus
 from .regions import RegionMask, _check_image, _cropped, _fmt_ras, _point
@@ -33,9 +33,6 @@ from .voi_warnings import LEAK_CODES, VOIWarning
 
 __all__ = ["IsocontourParameters", "IsocontourVOI", "OtherStructure", "climb_to_peak", "find_peak",
            "grow_isocontour"]
-
-_METHODS = ("fixed", "a50")
-
 
 @dataclass(frozen=True)
 class IsocontourParameters:
@@ -111,10 +108,8 @@ class IsocontourParameters:
         for name in ("threshold_fraction", "search_radius_mm", "max_volume_ml", "background_suv"):
             if name != "background_suv" or self.background_suv is not None:  # the protocol's stated ranges
                 check_value(f"isocontour.{name}", getattr(self, name))
-        if self.method not in _METHODS:
-            bad("method", "must be 'fixed' or 'a50'")
-        if self.connectivity not in CONNECTIVITY_RANK:
-            bad("connectivity", "must be 6, 18 or 26")
+        for name in ("method", "connectivity"):  # the choices of the table of inputs, as ProtocolParameters'
+            check_choice(f"isocontour.{name}", getattr(self, name))
         for name in ("search_radius_mm", "max_volume_ml", "background_width_mm"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 bad(name, "must be a positive number")

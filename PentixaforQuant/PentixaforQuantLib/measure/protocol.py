@@ -21,7 +21,7 @@ from ..errors import MeasurementError, PentixaforQuantError
 from ..geometry import VoxelGrid
 from .parameter_ranges import check_choice, check_protocol_parameters
 from .metrics import ONE_ML_SPHERE_RADIUS_MM, PeakResult, RegionStatistics, region_statistics, suv_peak
-from .sites import AORTA, BLOOD_POOL_KIND, ISOCONTOUR, LESION, LESION_KIND, MARROW_SITES, SITES
+from .sites import ALL_SITES, BLOOD_POOL_KIND, ISOCONTOUR, LESION_KIND, MARROW_SITES, SITES
 from .isocontour import IsocontourParameters, IsocontourVOI, grow_isocontour
 from .lesion_checks import peak_sphere_hotter
 from .voi_warnings import VOIWarning
@@ -196,11 +196,11 @@ class StudyResult:
     @property
     def regions(self) -> dict[str, RegionMask]:
         """The VOIs of the measured sites, in protocol order (lesion, blood pool, C7, T12, L5, right, left ilium)."""
-        out = {} if self.lesion is None else {LESION: self.lesion.region}
-        if self.blood_pool is not None:
-            out[AORTA] = self.blood_pool.region
-        out.update((site, self.marrow[site].region) for site in self.marrow_sites_used)
-        return out
+        return {site: result.region for site, result in self._measured()}
+
+    def _measured(self) -> list[tuple[str, LesionResult | SphereResult]]:
+        """(site, result) of every measured site, in protocol order (the table of sites)."""
+        return [(site, result) for site in ALL_SITES if (result := self.site_result(site)) is not None]
 
     @property
     def marrow_sites_used(self) -> list[str]:
@@ -216,13 +216,7 @@ class StudyResult:
 
     @property
     def warnings(self) -> list[str]:
-        out = []
-        if self.lesion is not None:
-            out += [f"lesion: {w}" for w in self.lesion.warnings]
-        if self.blood_pool is not None:
-            out += [f"aorta: {w}" for w in self.blood_pool.warnings]
-        for site in self.marrow_sites_used:
-            out += [f"{site}: {w}" for w in self.marrow[site].warnings]
+        out = [f"{site}: {w}" for site, result in self._measured() for w in result.warnings]
         if 0 < len(self.marrow_sites_used) < len(MARROW_SITES):
             missing = [s for s in MARROW_SITES if s not in self.marrow]
             out.append(
@@ -313,13 +307,14 @@ def measure_sphere(
     warnings = []
     if _sphere_leaves_image(grid, center_ras, diameter_mm / 2.0):
         warnings.append(f"the {diameter_mm:g} mm sphere is cut by the image border ({region.voxel_count} voxels)")
-    if site == AORTA and stats.suv_mean > BLOOD_POOL_SUV_MAX:
+    blood_pool = SITES[site].kind == BLOOD_POOL_KIND
+    if blood_pool and stats.suv_mean > BLOOD_POOL_SUV_MAX:
         warnings.append(
             f"blood-pool SUVmean {stats.suv_mean:.3g} is above {BLOOD_POOL_SUV_MAX:g}, more than blood holds at the "
             "uptake times of static PET (about 1-3): the SUV scale is likely wrong; check the injected dose and the "
             "weight and their units in the SUV audit (a dose in mCi entered as MBq gives 37 times the SUV)"
         )
-    if site == AORTA and stats.suv_mean > 0:
+    if blood_pool and stats.suv_mean > 0:
         cov = stats.suv_sd / stats.suv_mean
         if cov > parameters.blood_pool_max_cov:
             warnings.append(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..measure.sites import SITES
+from ..measure.sites import ISOCONTOUR, SITES, SPHERE
 from ..suv.codes import SUV_QUANTITY, Code, standard_suv_units_code
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "SEGMENT_STATISTICS_KEYS",
     "SegmentStatisticKey",
     "ALGORITHM_FAMILY",
+    "ALGORITHM_FAMILY_OF_VOI",
     "segment_statistic_info",
 ]
 
@@ -170,6 +171,8 @@ PEAK_METHODS = {
 ALGORITHM_FAMILY = Code("123101", "DCM", "Neighborhood Analysis")
 #: Algorithm family of the sphere VOIs: a sphere of fixed size placed where the reader clicked.
 ALGORITHM_FAMILY_SPHERE = Code("123109", "DCM", "Manual Processing")
+#: The algorithm family of each VOI shape of the table of sites (``Site.voi``).
+ALGORITHM_FAMILY_OF_VOI = {ISOCONTOUR: ALGORITHM_FAMILY, SPHERE: ALGORITHM_FAMILY_SPHERE}
 
 #: Procedure reported in the SR (LOINC, CID 100).
 PROCEDURE_PET = Code("44139-4", "LN", "PET whole body")

@@ -26,8 +26,8 @@ from ..errors import DicomExportError
 from ..geometry import VoxelGrid
 from ..measure.regions import RegionMask
 from ..suv.codes import Code
-from ..measure.sites import LESION
-from .dicom_codes import ALGORITHM_FAMILY, ALGORITHM_FAMILY_SPHERE, SITE_CODES, SITE_DISPLAY_RGB
+from ..measure.sites import SITES
+from .dicom_codes import ALGORITHM_FAMILY_OF_VOI, SITE_CODES, SITE_DISPLAY_RGB
 
 __all__ = ["HIGHDICOM_REQUIREMENT", "require_highdicom", "coded", "MANUFACTURER", "UTF8", "regions_on_series", "study_segmentation"]
 
@@ -157,7 +157,7 @@ def study_segmentation(
         method = (voi_methods or {}).get(site)
         algorithm = hd.AlgorithmIdentificationSequence(
             name=MANUFACTURER, version=__version__,
-            family=coded(ALGORITHM_FAMILY if site == LESION else ALGORITHM_FAMILY_SPHERE),
+            family=coded(ALGORITHM_FAMILY_OF_VOI[SITES[site].voi]),
             parameters={"VOI": _parameter_value(method)} if method else None)
         description = hd.seg.SegmentDescription(
             segment_number=n,

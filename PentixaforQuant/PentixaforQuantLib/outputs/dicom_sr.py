@@ -24,7 +24,7 @@ from pydicom.dataset import Dataset
 
 from .. import __version__
 from ..measure.protocol import StudyResult
-from ..measure.sites import AORTA, LESION
+from ..measure.sites import AORTA, LESION_KIND, SITES
 from ..suv.codes import SUV_QUANTITY, standard_suv_units_code
 from .dicom_codes import (
     DERIVATIONS,
@@ -47,21 +47,13 @@ from .dicom_codes import (
     VOLUME_METHOD,
 )
 from .dicom_seg import MANUFACTURER, UTF8, coded, require_highdicom
-from .results import describe_methods
+from .results import describe_methods, site_method
 
 __all__ = ["DEVICE_OBSERVER_UID", "study_measurement_report", "voi_method_texts"]
 
 #: A fixed UID for this software as the device observer: the UUID-derived form of PS3.5 B.2 ("2.25." + the integer
 #: of a name-based UUID), the same in every report.
 DEVICE_OBSERVER_UID = f"2.25.{uuid.uuid5(uuid.NAMESPACE_DNS, 'device-observer.pentixaforquant').int}"
-
-
-def _site_result(study: StudyResult, site: str):
-    if site == LESION:
-        return study.lesion
-    if site == AORTA:
-        return study.blood_pool
-    return study.marrow.get(site)
 
 
 def _finding_sites(hd, sites):
@@ -92,13 +84,12 @@ def _standard_meanings(ds) -> None:
 def voi_method_texts(study: StudyResult) -> dict[str, str]:
     """Site -> the text of its VOI method (the SEG's algorithm parameters, the SR's first algorithm parameter)."""
     methods = describe_methods(study)
-    return {site: methods[LESION] if site == LESION else methods[AORTA] if site == AORTA else methods["marrow"]
-            for site in study.regions}
+    return {site: site_method(methods, site) for site in study.regions}
 
 
 def _measurements(hd, study: StudyResult, site: str, suv_unit, units: str, methods) -> list:
     """The site's measurements in :data:`MEASUREMENT_ORDER` (the lesion-only ones only for the lesion)."""
-    result = _site_result(study, site)
+    result = study.site_result(site)
     stats = result.stats
     quantity = coded(SUV_QUANTITY)
     out = []
@@ -109,7 +100,7 @@ def _measurements(hd, study: StudyResult, site: str, suv_unit, units: str, metho
         elif key == "volume_ml":
             out.append(hd.sr.Measurement(name=coded(VOLUME), value=stats.volume_ml, unit=coded(UNITS_ML),
                                          method=coded(VOLUME_METHOD)))
-        elif site != LESION:
+        elif SITES[site].kind != LESION_KIND:
             continue
         elif key == "suv_peak":
             peak = result.peak
@@ -221,7 +212,7 @@ def study_measurement_report(
     ref = {"sop_class_uid": segmentation.SOPClassUID, "sop_instance_uid": segmentation.SOPInstanceUID}
     groups = []
     for site, number in segment_numbers.items():
-        result = _site_result(study, site)
+        result = study.site_result(site)
         c = SITE_CODES[site]
         group = hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
             tracking_identifier=hd.sr.TrackingIdentifier(uid=tracking_uids[site], identifier=c.label),

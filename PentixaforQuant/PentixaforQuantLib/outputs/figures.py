@@ -16,7 +16,7 @@ import numpy as np
 
 from ..geometry import VoxelGrid
 from ..measure.protocol import StudyResult
-from ..measure.sites import AORTA, LESION, SITE_TITLES, SITES
+from ..measure.sites import BLOOD_POOL_KIND, ISOCONTOUR, LESION_KIND, SITE_TITLES, SITES
 from ..measure.regions import RegionMask
 
 __all__ = ["study_figure"]
@@ -99,8 +99,8 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
     """Write a PNG: coronal MIP with VOI outlines, and an axial slice through the centre of each VOI.
 
     Each slice panel names its plane and S coordinate; every panel has a scale bar (100 mm on the MIP, 20 mm on
-    the slices); the grey window is written under the picture (the target lesion's panel widens it to the
-    lesion's SUVmax and says so).
+    the slices); the grey window is written under the picture (an isocontour VOI's panel widens it to the
+    VOI's SUVmax and says so).
 
     Parameters
     ----------
@@ -155,7 +155,8 @@ def study_figure(image: np.ndarray, grid: VoxelGrid, study: StudyResult, path, *
                    for m, a in enumerate((rows_axis, cols_axis))]
         part = _oriented(plane[crop], rows_axis, cols_axis, grid, lr, ap, si)
         part_mask = _oriented(mask[crop], rows_axis, cols_axis, grid, lr, ap, si)
-        window = max(vmax, float(np.nanmax(region.values(image)))) if site == LESION else vmax
+        # An isocontour's own grey scale reaches its maximum (a sphere's stays at the reading window), said below.
+        window = max(vmax, float(np.nanmax(region.values(image)))) if SITES[site].voi == ISOCONTOUR else vmax
         rgb = _grey(_resample(part, *size_px), window)
         _outline(rgb, _resample(part_mask, *size_px), _COLORS[site])
         _scale_bar(rgb, px_per_mm, 20.0)
@@ -218,12 +219,14 @@ def _flat_region(shape, region: RegionMask, axis: int, index: int | None = None)
 
 
 def _panel_title(site: str, study: StudyResult) -> str:
-    if site == LESION:
-        s, peak = study.lesion.stats, study.lesion.peak
-        return (f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVpeak {peak.suv_peak:.2f}\n"
+    """The site's title (table of sites) and the values of its kind: the lesion's, the blood pool's with the TBR,
+    a marrow site's."""
+    result, kind = study.site_result(site), SITES[site].kind
+    s = result.stats
+    if kind == LESION_KIND:
+        return (f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVpeak {result.peak.suv_peak:.2f}\n"
                 f"SUVmean {s.suv_mean:.2f}  {s.volume_ml:.2f} mL")
-    sp = study.site_result(site)
-    if site == AORTA:
+    if kind == BLOOD_POOL_KIND:
         tbr = study.tbr
-        return f"{SITE_TITLES[site]}\nSUVmean {sp.stats.suv_mean:.2f}" + (f"  TBR {tbr:.2f}" if tbr else "")
-    return f"{SITE_TITLES[site]}\nSUVmax {sp.stats.suv_max:.2f}  SUVmean {sp.stats.suv_mean:.2f}"
+        return f"{SITE_TITLES[site]}\nSUVmean {s.suv_mean:.2f}" + (f"  TBR {tbr:.2f}" if tbr else "")
+    return f"{SITE_TITLES[site]}\nSUVmax {s.suv_max:.2f}  SUVmean {s.suv_mean:.2f}"

@@ -2,8 +2,9 @@
 station's worklist (``web/worklist.py``) with the same rules.
 
 Columns: ``study_id``, ``dicom`` (folder of the PET series), ``points`` (a ``.mrk.json`` or CSV), the cohort
-columns ``diagnosis``, ``group``, ``uptake`` (yes/no), ``activity_mbq`` and ``peptide_mass_ug``, and the optional
-per-row inputs of the table of inputs (``inputs.py``: each input with a ``manifest_column``): the SUV
+columns ``diagnosis``, ``group``, ``uptake`` (yes/no), ``activity_mbq`` and ``peptide_mass_ug``, the optional
+analysis column ``exclude`` (why a study is left out of an analysis; the batch carries it into ``cohort.csv``),
+the optional per-row inputs of the table of inputs (``inputs.py``: each input with a ``manifest_column``): the SUV
 normalisation, the series, the SUV overrides and the protocol parameters. Each face says which columns it
 requires. The delimiter is found from the header line (``,``, ``;`` or tab, as spreadsheets write them).
 
@@ -32,7 +33,7 @@ from ..suv.overrides import parse_override_datetime
 from .folder_names import safe_folder_name
 
 __all__ = ["ManifestError", "ManifestRow", "ManifestTable", "IDENTITY_COLUMNS", "COHORT_COLUMNS", "SUV_COLUMNS",
-           "PROTOCOL_COLUMNS", "VIEWING_COLUMNS", "KNOWN_COLUMNS", "read_manifest_table", "protocol_for", "yes_no"]
+           "PROTOCOL_COLUMNS", "EXCLUDE_COLUMN", "ANALYSIS_COLUMNS", "VIEWING_COLUMNS", "KNOWN_COLUMNS", "read_manifest_table", "protocol_for", "yes_no"]
 
 IDENTITY_COLUMNS = ("study_id", "dicom", "points")
 COHORT_COLUMNS = ("diagnosis", "group", "uptake", "activity_mbq", "peptide_mass_ug")
@@ -44,7 +45,13 @@ PROTOCOL_COLUMNS = tuple(c for c, i in _BY_COLUMN.items() if i.group == PROTOCOL
 #: Columns only shown, never measured (the batch reads past them): ``ct``, a CT or MR folder the reading station
 #: shows under the PET.
 VIEWING_COLUMNS = ("ct",)
-KNOWN_COLUMNS = IDENTITY_COLUMNS + COHORT_COLUMNS + SUV_COLUMNS + PROTOCOL_COLUMNS + VIEWING_COLUMNS
+#: Why a study is left out of an analysis, as the papers did: ``REASON`` (every statistic), ``marrow: REASON`` or
+#: ``lesion: REASON`` (that analysis only). Never measured: the batch writes it into ``cohort.csv`` as given, where
+#: ``stats`` reads it (``cohort/analysis.py``).
+EXCLUDE_COLUMN = "exclude"
+#: Columns of the cohort analysis, not of the measurement (optional).
+ANALYSIS_COLUMNS = (EXCLUDE_COLUMN,)
+KNOWN_COLUMNS = IDENTITY_COLUMNS + COHORT_COLUMNS + SUV_COLUMNS + PROTOCOL_COLUMNS + ANALYSIS_COLUMNS + VIEWING_COLUMNS
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -87,6 +94,8 @@ class ManifestRow:
         The id as written, and the output folder name made from it (:func:`safe_folder_name`).
     uptake : bool
         True when the column is absent.
+    exclude : str
+        The ``exclude`` cell ("" when empty or absent).
     activity_mbq, peptide_mass_ug : float or None
     normalization, series_uid : str or None
         The row's SUV normalisation and series (None = the run's).
@@ -103,6 +112,7 @@ class ManifestRow:
     study_id: str = ""
     folder: str = ""
     uptake: bool = True
+    exclude: str = ""
     activity_mbq: float | None = None
     peptide_mass_ug: float | None = None
     normalization: str | None = None
@@ -395,5 +405,5 @@ def _row(line: int, where: str, cells: dict, base, ids: _StudyIds) -> ManifestRo
         except PentixaforQuantError as exc:  # outside the parameter's stated range
             problems.append(f"{where}: protocol columns: {exc}")
     return ManifestRow(line, cells, tuple(problems), study_id=study_id, folder=folder, uptake=uptake,
-                       activity_mbq=numbers.get("activity_mbq"), peptide_mass_ug=numbers.get("peptide_mass_ug"),
+                       exclude=cells.get(EXCLUDE_COLUMN, ""), activity_mbq=numbers.get("activity_mbq"), peptide_mass_ug=numbers.get("peptide_mass_ug"),
                        normalization=normalization, series_uid=series_uid, overrides=overrides, protocol=protocol)

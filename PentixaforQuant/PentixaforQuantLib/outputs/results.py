@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..measure.protocol import METRIC_LABELS, StudyResult
-from ..measure.sites import ALL_SITES, AORTA, ISOCONTOUR, LESION, MARROW_SITES, SITE_TITLES, SITES
+from ..measure.protocol import METRIC_LABELS, LesionResult, SphereResult, StudyResult
+from ..measure.sites import ALL_SITES, AORTA, ISOCONTOUR, LESION, MARROW_KIND, MARROW_SITES, SITE_TITLES, SITES
 from .json_text import json_text
 
 __all__ = ["Column", "COLUMNS", "study_rows", "study_to_dict", "study_wide_row", "write_study_json",
-           "write_rows_csv", "describe_methods"]
+           "write_rows_csv", "describe_methods", "site_method", "warning_texts", "DETAILS_SEPARATOR"]
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,21 @@ COLUMNS = (
     Column("point_a", "Point A", "mm", "RAS position of the placed point"),
     Column("point_s", "Point S", "mm", "RAS position of the placed point"),
     Column("method", "Method", "", "Definition and parameters of the numbers in this row"),
-    Column("notes", "Notes", "", "Warnings and errors"),
+    Column("notes", "Notes", "", "Warnings (one short line each) and errors"),
+    Column("details", "Warning details", "", "The full text of each warning in Notes (positions, numbers, what to "
+           "do), in the same order, separated by ' | '"),
 )
+
+#: Between two warnings' full texts in the ``details`` column (the texts themselves hold semicolons).
+DETAILS_SEPARATOR = " | "
+
+
+def warning_texts(result: LesionResult | SphereResult) -> list[tuple[str, str]]:
+    """(short line, full text) of each warning of one site's result: the lesion's typed warnings give both; a
+    sphere's warning is one full line, its own short line."""
+    if isinstance(result, LesionResult):
+        return [(w.short, w.detail) for w in result.warning_records]
+    return [(w, w) for w in result.warnings]
 
 
 def describe_methods(study: StudyResult) -> dict[str, str]:
@@ -77,10 +90,16 @@ def describe_methods(study: StudyResult) -> dict[str, str]:
            else "")
         + f", focus >= {iso.focus_contrast:g} x local background",
         AORTA: f"sphere {p.blood_pool_diameter_mm:g} mm diameter (voxel centres inside), SUVmean",
-        "marrow": f"sphere {p.marrow_diameter_mm:g} mm diameter (voxel centres inside), SUVmax",
+        MARROW_KIND: f"sphere {p.marrow_diameter_mm:g} mm diameter (voxel centres inside), SUVmax",
         "TBR": f"{numerator}(target lesion) / SUVmean(blood pool)",
         "meanSUVmax": f"mean of the marrow-site SUVmax ({n_marrow} of {len(MARROW_SITES)} sites)",
     }
+
+
+def site_method(methods: dict[str, str], site: str) -> str:
+    """The VOI method text of one site in :func:`describe_methods`: the lesion's and the blood pool's under their
+    own keys, one text for every marrow site (their kind in the table of sites)."""
+    return methods[MARROW_KIND if SITES[site].kind == MARROW_KIND else site]
 
 
 def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]:
@@ -90,7 +109,7 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
     rows = []
     for site in ALL_SITES:
         row = dict.fromkeys(c.key for c in COLUMNS)
-        row.update(site=site, title=SITE_TITLES[site], method=methods[site] if site in methods else methods["marrow"])
+        row.update(site=site, title=SITE_TITLES[site], method=site_method(methods, site))
         point = points_ras.get(site)
         result = study.site_result(site)
         if result is not None and SITES[site].voi == ISOCONTOUR:
@@ -101,19 +120,19 @@ def study_rows(study: StudyResult, points_ras: dict | None = None) -> list[dict]
                 volume_ml=s.volume_ml, tla=s.tla, voxels=s.voxels,
                 peak_r=les.peak_ras[0], peak_a=les.peak_ras[1], peak_s=les.peak_ras[2],
             )
-            point, warnings = les.click_ras, les.warnings
+            point = les.click_ras
         elif result is not None:  # a sphere: the blood pool or a marrow site
             s = result.stats
             row.update(suv_max=s.suv_max, suv_mean=s.suv_mean, suv_sd=s.suv_sd, volume_ml=s.volume_ml, voxels=s.voxels)
-            point, warnings = result.center_ras, result.warnings
-        else:
-            warnings = []
+            point = result.center_ras
+        warnings = [] if result is None else warning_texts(result)
         if site in study.errors:
             row.update(status="error", notes=study.errors[site])
         elif point is None:
             row.update(status="missing", notes="no point placed")
         else:
-            row.update(status="warning" if warnings else "ok", notes="; ".join(warnings))
+            row.update(status="warning" if warnings else "ok", notes="; ".join(short for short, _ in warnings),
+                       details=DETAILS_SEPARATOR.join(detail for _, detail in warnings))
         if point is not None:
             row.update(point_r=point[0], point_a=point[1], point_s=point[2])
         rows.append(row)

@@ -304,7 +304,7 @@ def segment_mask(segmentation_node, segment_name: str, grid: VoxelGrid) -> np.nd
 
 
 #: Result-row keys (``outputs.results.COLUMNS``) whose values are text; the others are numbers.
-_TEXT_KEYS = frozenset({"site", "title", "status", "method", "notes"})
+_TEXT_KEYS = frozenset({"site", "title", "status", "method", "notes", "details"})
 
 
 def write_table(table_node, rows: list[dict], columns, *, suv_units: str = "") -> None:

@@ -871,7 +871,12 @@ class ReadingStation:
                     for key, _title in TABLE_COLUMNS[1:-1]:
                         html.Td(f"{{{{ row.text.{key} }}}}",
                                 raw_attrs=[f'data-col="{key}"', f':data-value="row.values.{key}"'])
-                    html.Td("{{ row.notes }}", classes="notes", raw_attrs=['data-col="notes"'])
+                    with html.Td(classes="notes", raw_attrs=['data-col="notes"']):
+                        # One short line per warning; its full text (positions, what to do) one click away.
+                        with html.Details(v_for="(w, n) in row.warnings", key="n", classes="warning"):
+                            html.Summary("{{ w.short }}", raw_attrs=[':title="w.detail"'])
+                            html.Div("{{ w.detail }}", classes="detail")
+                        html.Span("{{ row.notes }}", v_if="!row.warnings.length")
         with html.Ul(v_if="warnings.length", classes="warnings", id="warnings"):
             html.Li("{{ w }}", v_for="w in warnings")
         html.Div("Definitions of every number: study.json and sites.csv of the saved reading.", classes="note")
@@ -962,6 +967,9 @@ table.results { border-collapse: collapse; margin-top: 2px; font-size: 13px; fle
 table.results th, table.results td { border: 1px solid #ccc; padding: 0 6px; text-align: right; }
 table.results th[scope=row], table.results td.notes, table.results th:first-child { text-align: left; }
 table.results.stale td { color: #9e9e9e; text-decoration: line-through; }
+table.results th:last-child { text-align: left; }
+table.results td.notes details.warning summary { cursor: pointer; }
+table.results td.notes .detail { max-width: 520px; white-space: normal; color: #333; padding: 1px 0 3px 12px; }
 table.audit { font-size: 12px; border-collapse: collapse; width: 100%; }
 table.audit td { border-bottom: 1px solid #eee; padding: 1px 3px; vertical-align: top; word-break: break-word; }
 table.audit td:first-child { word-break: normal; hyphens: auto; }

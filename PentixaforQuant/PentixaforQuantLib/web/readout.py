@@ -26,12 +26,18 @@ def table_rows(study) -> list[dict]:
     """Rows of the HTML table: the seven sites, then TBR and meanSUVmax (each value in its own column).
 
     Each cell carries its full-precision value (``values``: for tests and an exact reading) and its display text.
+    A site's ``warnings`` are its (short line, full text) pairs, the page showing the full text a click away;
+    ``notes`` is the row's text without a warning (an error, a missing point).
     """
-    from ..outputs.results import study_rows
+    from ..measure.sites import SITES
+    from ..outputs.results import study_rows, warning_texts
 
     rows = []
     for row in study_rows(study):
         out = {"site": row["site"], "title": row["title"], "status": row["status"], "notes": row["notes"] or ""}
+        result = study.site_result(row["site"]) if row["site"] in SITES and row["status"] == "warning" else None
+        out["warnings"] = [] if result is None else [{"short": short, "detail": detail}
+                                                     for short, detail in warning_texts(result)]
         values = {"suv_max": row["suv_max"], "suv_mean": row["suv_mean"], "suv_peak": row["suv_peak"],
                   "volume_ml": row["volume_ml"], "tbr": None, "mean_suv_max": None}
         if row["site"] == "TBR":
