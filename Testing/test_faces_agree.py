@@ -252,11 +252,6 @@ def test_the_outputs_panel_and_scene_take_the_sites_from_one_table():
     assert SITE_CODES["right_ilium"].laterality.meaning == "Right" and SITE_CODES["lesion"].anatomic_region is None
 
 
-#: Comparisons with a site's name still written out, by file: the bounding ROI (the Logic) and the jump to the
-#: lesion's peak (the panel) belong to the isocontour site, and go when those files take the table's columns too.
-_SITE_NAME_CHECKS_LEFT = {"scene/logic.py": 2, "scene/panel_sites.py": 1}
-
-
 def test_no_module_branches_on_a_site_name_but_on_its_kind_or_voi_in_the_table():
     """``site == LESION`` / ``site == "aorta"`` outside the table of sites: the kind and the VOI shape decide."""
     import ast
@@ -274,7 +269,7 @@ def test_no_module_branches_on_a_site_name_but_on_its_kind_or_voi_in_the_table()
                     or (isinstance(side, ast.Constant) and side.value in ("lesion", "aorta"))
                     for side in (node.left, *node.comparators)):
                 found.setdefault(rel, []).append(f"{node.lineno}: {ast.unparse(node)}")
-    assert {rel: len(lines) for rel, lines in found.items()} == _SITE_NAME_CHECKS_LEFT, found
+    assert found == {}, found
 
 
 def test_the_isocontour_choices_are_the_table_of_inputs():

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import DicomExportError, NodeError, ParameterError, PentixaforQuantError, PointsError, SUVError
 from ..measure.protocol import ProtocolParameters, StudyResult, measure_site
-from ..measure.sites import ALL_SITES, LESION, SITE_TITLES, SITES
+from ..measure.sites import ALL_SITES, ISOCONTOUR, SITE_TITLES, SITES
 from ..outputs.dicom_export import build_dicom_outputs, check_dicom_export, write_dicom_outputs
 from ..outputs.results import COLUMNS, study_rows
 from ..suv import SUVOverrides, suv_conversion_for_suv_volume
@@ -334,14 +334,15 @@ class StudyLogic:
         changed = set()
         computed = set()
         for site, ras_world in points.items():
+            bounded = SITES[site].voi == ISOCONTOUR  # the bounding ROI confines the isocontour growth only
             key = (tuple(np.round(ras_world, 6)), parameters, pet_node.GetID(), pet_node.GetImageData().GetMTime(),
-                   transform_key, roi_key if site == LESION else None)
+                   transform_key, roi_key if bounded else None)
             if cache.keys.get(site) == key:
                 outcome = cache.results[site]
             else:
                 changed.add(site)
                 computed.add(site)
-                if site == LESION and roi_error is not None:
+                if bounded and roi_error is not None:
                     outcome = roi_error
                 else:
                     outcome = measure_site(image, grid, site, to_local(ras_world), parameters, allowed=allowed,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..errors import PentixaforQuantError
 from ..measure.protocol import METRIC_LABELS
-from ..measure.sites import (ALL_SITES, BLOOD_POOL_KIND, LESION, LESION_KIND, MARROW_SITES, SITE_TITLES, SITES,
+from ..measure.sites import (ALL_SITES, BLOOD_POOL_KIND, ISOCONTOUR, LESION_KIND, MARROW_SITES, SITE_TITLES, SITES,
                              canonical_site)
 from . import arguments
 from .logic import observe_point_changes
@@ -195,7 +195,7 @@ class PanelSites:
         import slicer
 
         ras = self.site_ras(site)
-        if site == LESION and self.study is not None and self.study.lesion is not None:
+        if SITES[site].voi == ISOCONTOUR and self.study is not None and self.study.lesion is not None:
             ras = tuple(float(v) for v in self.study.lesion.peak_ras)
         if ras is not None:
             slicer.vtkMRMLSliceNode.JumpAllSlices(self.scene, *ras, slicer.vtkMRMLSliceNode.CenteredJumpSlice)
