@@ -501,7 +501,7 @@ def test_panel_parameters_need_only_the_standard_library():
                     for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                     and not (isinstance(n, ast.ImportFrom) and n.level) for a in n.names}
         relative = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level}
-        assert absolute <= {"__future__", "dataclasses", "enum", "math", "re"}, path.name
+        assert absolute <= {"__future__", "dataclasses", "datetime", "enum", "math", "re"}, path.name
         assert relative <= {"errors", "inputs", "measure.sites", "panel_parameters", "panel_text"}, path.name
 
 

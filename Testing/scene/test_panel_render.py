@@ -19,7 +19,7 @@ from PyQt5 import QtCore  # noqa: E402
 import panel_render  # noqa: E402
 
 from PentixaforQuantLib.scene.panel_choices import CHOICE_ENUMS  # noqa: E402
-from PentixaforQuantLib.scene.panel_text import WARNING_MARK  # noqa: E402
+from PentixaforQuantLib.scene.panel_text import WARNING_MARK, readable_audit  # noqa: E402
 from PentixaforQuantLib.scene.panel_view import show_panel_state, status_label_name  # noqa: E402
 
 WIDTHS = (400, 480, 550)
@@ -72,13 +72,16 @@ def test_the_audit_shows_every_row(demo):
     panel, controller = demo
     panel_render.lay_out(panel, 400)
     table = panel.auditTable
-    rows = controller.audit_rows()
+    rows = readable_audit(controller.audit_rows())
     assert table.rowCount() == len(rows) >= 15
     for r in range(table.rowCount()):
         assert table.rowViewportPosition(r) + table.rowHeight(r) <= table.viewport().height(), f"row {r} is hidden"
     assert [table.item(r, 0).text() for r in range(len(rows))] == [row[0] for row in rows]
     assert all(table.item(r, 2).toolTip() == rows[r][2] for r in range(len(rows)))  # elided cells: whole text
     assert table.item(len(rows) - 1, 1).text() == "SUVbw"  # units for people; the UCUM code beside it
+    shown = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(len(rows))}
+    assert shown["SUV units"] == "SUVbw" and shown["Pixel units"] == "BQML"  # the two units rows named apart
+    assert shown["Injected activity"] == "150.0 MBq" and shown["Weight"] == "70.0 kg"  # not 1.5e+08 Bq
     assert "{SUVbw}g/ml" in table.item(len(rows) - 1, 2).text()
 
 

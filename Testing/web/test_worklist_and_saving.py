@@ -310,7 +310,8 @@ def test_manifest_ct_column_must_stay_inside_and_exist(tmp_path):
 
 def test_readout_letters_hot_spots_and_audit_units():
     from PentixaforQuantLib.geometry import VoxelGrid
-    from PentixaforQuantLib.web.readout import hot_spots, orientation_letters, readable_audit, suv_at
+    from PentixaforQuantLib.scene.panel_text import readable_audit
+    from PentixaforQuantLib.web.readout import hot_spots, orientation_letters, suv_at
 
     axial = [-1, 0, 0, 100, 0, 1, 0, -50, 0, 0, 1, 10, 0, 0, 0, 1]  # Slicer's axial view: x to patient left
     assert orientation_letters(axial) == {"left": "R", "right": "L", "top": "A", "bottom": "P"}

@@ -11,8 +11,9 @@ Standard library only; the faces (Qt panel, web reader) call these on a :class:`
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
-__all__ = ["WARNING_MARK", "person_units", "site_short_text", "site_detail_text", "warning_text", "warnings_lines"]
+__all__ = ["WARNING_MARK", "person_units", "readable_audit", "site_short_text", "site_detail_text", "warning_text", "warnings_lines"]
 
 #: The mark a site row shows when the site has warnings (the text is in the tooltip and the warnings area).
 WARNING_MARK = "\u26a0"
@@ -69,3 +70,59 @@ def warnings_lines(statuses, last_error: str | None = None) -> list[str]:
     if last_error:
         lines.append(last_error)
     return lines
+
+
+#: Audit items as a person reads them: (label, how the value is shown).
+_AUDIT_ITEMS = {
+    "units": ("Pixel units", "text"),
+    "rescale_slope": ("Rescale slope", "text"),
+    "rescale_intercept": ("Rescale intercept", "text"),
+    "decay_correction": ("Decay correction", "text"),
+    "corrected_image": ("Corrections", "text"),
+    "weight_kg": ("Weight", "kg"),
+    "height_m": ("Height", "m"),
+    "sex": ("Sex", "text"),
+    "dose_bq": ("Injected activity", "MBq"),
+    "decayed_dose_bq": ("Activity at scan time", "MBq"),
+    "radionuclide": ("Radionuclide", "text"),
+    "half_life_s": ("Half-life", "min"),
+    "injection_datetime": ("Injection", "time"),
+    "series_datetime": ("Series time", "time"),
+    "earliest_acquisition_datetime": ("First acquisition", "time"),
+    "scan_datetime": ("Scan time (decay reference)", "time"),
+    "decay_time_s": ("Injection to scan", "min"),
+    "factor": ("SUV factor", "text"),
+}
+
+
+def _readable(value: str, kind: str) -> str:
+    try:
+        if kind == "kg":
+            return f"{float(value):.1f} kg"
+        if kind == "m":
+            return f"{float(value):.2f} m"
+        if kind == "MBq":
+            return f"{float(value) / 1e6:.1f} MBq"
+        if kind == "min":
+            seconds = float(value)
+            return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
+        if kind == "time":
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:  # a time with its offset: shown in this machine's local time
+                return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+            return moment.strftime("%Y-%m-%d %H:%M:%S") + " (scanner local time)"
+    except ValueError:
+        pass
+    return value
+
+
+def readable_audit(rows) -> list[list[str]]:
+    """The controller's audit rows ``(item, value, source)`` with readable labels and units (MBq, kg, minutes,
+    date and time), for the Slicer panel and the web page alike; items not listed here are shown as they come."""
+    out = []
+    for item, value, source in rows:
+        label, kind = _AUDIT_ITEMS.get(item, (item, "text"))
+        if item == "units" and str(source).startswith("SUV normalisation"):
+            label = "SUV units"
+        out.append([label, _readable(str(value), kind), str(source)])
+    return out

@@ -9,7 +9,7 @@ here: the caller passes its ``QTableWidgetItem`` class.
 from __future__ import annotations
 
 from .panel_parameters import OVERRIDE_FIELDS, SITE_ROW_TITLES, SITE_WIDGET_NAMES
-from .panel_text import site_detail_text, site_short_text, warnings_lines
+from .panel_text import readable_audit, site_detail_text, site_short_text, warnings_lines
 
 __all__ = ["status_label_name", "set_up_panel_widgets", "show_panel_state"]
 
@@ -58,7 +58,7 @@ def show_panel_state(ui, controller, *, table_item) -> None:
     refusal = controller.suv_refusal or ""
     ui.refusalLabel.setVisible(bool(refusal))
     ui.refusalLabel.setText(refusal)
-    rows = controller.audit_rows()
+    rows = readable_audit(controller.audit_rows())  # MBq, kg, minutes, local times, as the web page shows them
     ui.auditTable.setRowCount(len(rows))
     for r, row in enumerate(rows):
         for c, value in enumerate(row):

@@ -31,7 +31,8 @@ from ..errors import PentixaforQuantError
 from ..inputs import INPUTS
 from ..measure.sites import ALL_SITES
 from ..scene.panel import OVERRIDE_FIELDS, PANEL_TITLES, PARAMETERS
-from .readout import TABLE_COLUMNS, hot_spots, orientation_letters, readable_audit, suv_at, table_rows
+from ..scene.panel_text import readable_audit
+from .readout import TABLE_COLUMNS, hot_spots, orientation_letters, suv_at, table_rows
 from .worklist import DONE, REFUSED, Worklist
 
 __all__ = ["ReadingStation", "VIEW_IDS", "MIP_VIEW", "VIEW_NAMES", "table_rows", "TABLE_COLUMNS"]

@@ -1,15 +1,14 @@
-"""What the reading station's page shows, computed without slicer or trame: the results table's rows, the SUV
-audit in readable units, the orientation letters of a view, the PET's hot spots and the SUV under the cursor.
+"""What the reading station's page shows, computed without slicer or trame: the results table's rows, the
+orientation letters of a view, the PET's hot spots and the SUV under the cursor.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 import numpy as np
 
-__all__ = ["TABLE_COLUMNS", "table_rows", "readable_audit", "orientation_letters", "hot_spots", "suv_at"]
+__all__ = ["TABLE_COLUMNS", "table_rows", "orientation_letters", "hot_spots", "suv_at"]
 
 #: Columns of the HTML results table: (key, title).
 TABLE_COLUMNS = (
@@ -52,61 +51,6 @@ def table_rows(study) -> list[dict]:
 
 # ------------------------------------------------------------------------------------------------ audit
 #: Audit item -> (label, kind): how the page names and shows each SUV input of the controller's audit rows.
-_AUDIT_ITEMS = {
-    "units": ("Pixel units", "text"),
-    "rescale_slope": ("Rescale slope", "text"),
-    "rescale_intercept": ("Rescale intercept", "text"),
-    "decay_correction": ("Decay correction", "text"),
-    "corrected_image": ("Corrections", "text"),
-    "weight_kg": ("Weight", "kg"),
-    "height_m": ("Height", "m"),
-    "sex": ("Sex", "text"),
-    "dose_bq": ("Injected activity", "MBq"),
-    "decayed_dose_bq": ("Activity at scan time", "MBq"),
-    "radionuclide": ("Radionuclide", "text"),
-    "half_life_s": ("Half-life", "min"),
-    "injection_datetime": ("Injection", "time"),
-    "series_datetime": ("Series time", "time"),
-    "earliest_acquisition_datetime": ("First acquisition", "time"),
-    "scan_datetime": ("Scan time (decay reference)", "time"),
-    "decay_time_s": ("Injection to scan", "min"),
-    "factor": ("SUV factor", "text"),
-}
-
-
-def _readable(value: str, kind: str) -> str:
-    try:
-        if kind == "kg":
-            return f"{float(value):.1f} kg"
-        if kind == "m":
-            return f"{float(value):.2f} m"
-        if kind == "MBq":
-            return f"{float(value) / 1e6:.1f} MBq"
-        if kind == "min":
-            seconds = float(value)
-            return f"{seconds / 60:.1f} min ({seconds:.0f} s)"
-        if kind == "time":
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is not None:  # a time with its offset: shown in this machine's local time
-                return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-            return moment.strftime("%Y-%m-%d %H:%M:%S") + " (scanner local time)"
-    except ValueError:
-        pass
-    return value
-
-
-def readable_audit(rows) -> list[list[str]]:
-    """The controller's audit rows ``(item, value, source)`` with readable labels and units (MBq, kg, minutes,
-    date and time); items the page does not know are shown as they come."""
-    out = []
-    for item, value, source in rows:
-        label, kind = _AUDIT_ITEMS.get(item, (item, "text"))
-        if item == "units" and source == "SUV normalisation":
-            label = "SUV units"
-        out.append([label, _readable(str(value), kind), str(source)])
-    return out
-
-
 # ------------------------------------------------------------------------------------------------ views
 _AXIS_LETTERS = (("L", "R"), ("P", "A"), ("I", "S"))  # (negative, positive) direction of R, A, S
 
