@@ -29,7 +29,6 @@ from .quiet import library_output, terminal_line
 
 EXIT_INTERNAL = 1
 EXIT_REFUSED = 2
-EXIT_INTERRUPTED = 130
 
 #: Command modules, in the order ``--help`` lists them.
 COMMANDS = (suv, phantom, quantify, batch, stats, demo, bench, web)
