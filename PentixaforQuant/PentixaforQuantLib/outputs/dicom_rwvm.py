@@ -44,6 +44,14 @@ def _code_item(code) -> Dataset:
     return item
 
 
+def _instance_reference(pet) -> Dataset:
+    """A reference to one PET instance (its SOP class and instance UIDs)."""
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = pet.SOPClassUID
+    ref.ReferencedSOPInstanceUID = pet.SOPInstanceUID
+    return ref
+
+
 def suv_factors_by_instance(pet_datasets, suv_audit: Mapping | None) -> dict[str, float] | None:
     """SOPInstanceUID -> SUV factor of each PET instance, from the SUV audit (``factor`` or ``factors``); None when
     the audit has no factor for every instance, or when its factor does not apply to the PET files: a volume that
@@ -144,25 +152,13 @@ def suv_value_map(pet_datasets, factors: Mapping[str, float], *, units: str, nor
         item = Dataset()
         item.RealWorldValueMappingSequence = Sequence([_mapping_item(
             factor, units, normalization, int(instances[0].get("PixelRepresentation", 0) or 0))])
-        refs = []
-        for pet in instances:
-            ref = Dataset()
-            ref.ReferencedSOPClassUID = pet.SOPClassUID
-            ref.ReferencedSOPInstanceUID = pet.SOPInstanceUID
-            refs.append(ref)
-        item.ReferencedImageSequence = Sequence(refs)
+        item.ReferencedImageSequence = Sequence([_instance_reference(pet) for pet in instances])
         items.append(item)
     ds.ReferencedImageRealWorldValueMappingSequence = Sequence(items)
     # Common Instance Reference module: the PET series, in this study.
     series = Dataset()
     series.SeriesInstanceUID = first.SeriesInstanceUID
-    instances = []
-    for pet in pet_datasets:
-        ref = Dataset()
-        ref.ReferencedSOPClassUID = pet.SOPClassUID
-        ref.ReferencedSOPInstanceUID = pet.SOPInstanceUID
-        instances.append(ref)
-    series.ReferencedInstanceSequence = Sequence(instances)
+    series.ReferencedInstanceSequence = Sequence([_instance_reference(pet) for pet in pet_datasets])
     ds.ReferencedSeriesSequence = Sequence([series])
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = RWVM_STORAGE
