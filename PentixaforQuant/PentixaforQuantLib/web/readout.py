@@ -49,8 +49,6 @@ def table_rows(study) -> list[dict]:
     return rows
 
 
-# ------------------------------------------------------------------------------------------------ audit
-#: Audit item -> (label, kind): how the page names and shows each SUV input of the controller's audit rows.
 # ------------------------------------------------------------------------------------------------ views
 _AXIS_LETTERS = (("L", "R"), ("P", "A"), ("I", "S"))  # (negative, positive) direction of R, A, S
 
