@@ -55,14 +55,14 @@ KNOWN_COLUMNS = IDENTITY_COLUMNS + COHORT_COLUMNS + SUV_COLUMNS + PROTOCOL_COLUM
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
+_ACTIVITY_MBQ = ((DOSE_RANGE_BQ[0] / 1e6, DOSE_RANGE_BQ[1] / 1e6), "MBq",
+                 ((1e-3, "in kBq", "MBq"), (1e3, "in GBq", "MBq"), (37.0, "in mCi", "MBq")))
 #: Plausibility limits of the numeric columns, in the column's unit: those of the DICOM header values.
 _PLAUSIBLE = {
     "weight_kg": (WEIGHT_RANGE_KG, "kg", ((1e-3, "in grams", "kg"),)),
     "height_m": (HEIGHT_RANGE_M, "m", ((1e-2, "in centimetres", "m"), (1e-3, "in millimetres", "m"))),
-    "dose_mbq": ((DOSE_RANGE_BQ[0] / 1e6, DOSE_RANGE_BQ[1] / 1e6), "MBq",
-                 ((1e-3, "in kBq", "MBq"), (1e3, "in GBq", "MBq"), (37.0, "in mCi", "MBq"))),
-    "activity_mbq": ((DOSE_RANGE_BQ[0] / 1e6, DOSE_RANGE_BQ[1] / 1e6), "MBq",
-                     ((1e-3, "in kBq", "MBq"), (1e3, "in GBq", "MBq"), (37.0, "in mCi", "MBq"))),
+    "dose_mbq": _ACTIVITY_MBQ,  # the SUV override and the cohort's activity are the same injected activity
+    "activity_mbq": _ACTIVITY_MBQ,
     "half_life_s": (HALF_LIFE_RANGE_S, "s", ((60.0, "in minutes", "s"), (3600.0, "in hours", "s"))),
 }
 
