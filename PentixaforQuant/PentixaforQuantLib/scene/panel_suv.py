@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import ParameterError, PentixaforQuantError, SUVError
+from ..inputs import INPUTS
 from ..suv import SUVOverrides
 from ..suv.audit import AuditRecord
 from ..suv.overrides import parse_override_datetime
@@ -60,16 +61,17 @@ def overrides_from_texts(texts: dict[str, str]) -> SUVOverrides:
         text = (texts.get(name) or "").strip()
         if not text:
             continue
+        entry = INPUTS[attr]  # its choices and its shown unit (MBq for the dose) from the table of inputs
         if attr in ("injection_datetime", "scan_datetime"):
             values[attr] = _parse_datetime(text, words, attr)
-        elif attr == "sex":
-            if text.upper() not in ("M", "F", "O"):
-                raise SUVError(f"override {words}: {text!r} must be M, F or O", field=attr)
+        elif entry.choices:
+            allowed = [str(v) for v in entry.choice_values]
+            if text.upper() not in allowed:
+                raise SUVError(f"override {words}: {text!r} must be {', '.join(allowed[:-1])} or {allowed[-1]}",
+                               field=attr)
             values[attr] = text.upper()
-        elif attr == "dose_bq":
-            values[attr] = _parse_number(text, words, attr) * 1e6
         else:
-            values[attr] = _parse_number(text, words, attr)
+            values[attr] = entry.from_shown(_parse_number(text, words, attr))
     return SUVOverrides(**values)
 
 
