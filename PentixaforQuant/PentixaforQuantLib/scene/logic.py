@@ -594,7 +594,7 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
             for k, v in obj.items():
                 flatten(f"{prefix}.{k}" if prefix else k, v)
         else:
-            items.append((prefix, json.dumps(obj) if not isinstance(obj, str) else obj, "protocol parameter"))
+            items.append((prefix, _json_text(obj), "protocol parameter"))
 
     flatten("", parameters.to_dict())
     if audit_json:
@@ -613,4 +613,5 @@ def _parameter_items(parameters: ProtocolParameters, audit_json: str | None, pet
 
 
 def _json_text(value) -> str:
+    """A table cell: text as it is (the TSV would drop JSON's quotes on reload), anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
