@@ -26,7 +26,6 @@ __all__ = [
     "MARROW_KIND",
     "ISOCONTOUR",
     "SPHERE",
-    "sites_of",
     "canonical_site",
 ]
 
@@ -125,11 +124,6 @@ ALL_SITES = tuple(SITES)
 MARROW_SITES = tuple(key for key, site in SITES.items() if site.kind == MARROW_KIND)
 #: The order of Herhaus et al. 2016 (site numbers 1-5), used for heat maps.
 MARROW_SITES_PAPER_ORDER = ("C7", "T12", "right_ilium", "L5", "left_ilium")
-
-
-def sites_of(kind: str) -> tuple[str, ...]:
-    """The site keys of one kind, in protocol order."""
-    return tuple(key for key, site in SITES.items() if site.kind == kind)
 
 # Normalised label (lower case, words joined by "_") -> site. Accepts the names users type in Slicer.
 _ALIASES = {
