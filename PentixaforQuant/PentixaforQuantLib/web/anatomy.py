@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import PentixaforQuantError
 
-__all__ = ["AnatomySeries", "find_anatomy_series", "read_anatomy_series", "ANATOMY_MODALITIES"]
+__all__ = ["AnatomySeries", "read_anatomy_series", "ANATOMY_MODALITIES"]
 
 ANATOMY_MODALITIES = ("CT", "MR")
 
@@ -51,11 +51,6 @@ def _headers(folder: Path) -> dict[str, list]:
         if "ImagePositionPatient" in ds:
             series.setdefault(str(ds.SeriesInstanceUID), []).append((path, ds))
     return series
-
-
-def find_anatomy_series(folder) -> bool:
-    """Whether ``folder`` holds a CT or MR series."""
-    return bool(_headers(Path(folder)))
 
 
 def read_anatomy_series(folder) -> AnatomySeries | None:
