@@ -15,7 +15,7 @@ import enum
 
 from ..inputs import OVERRIDE, by_panel_field
 
-__all__ = ["CHOICE_ENUMS", "CHOICE_LABELS", "choice_label"]
+__all__ = ["CHOICE_ENUMS", "CHOICE_LABELS"]
 
 def _labels_from_the_table_of_inputs() -> dict[str, dict[str, str]]:
     """{stored text: label} of each panel choice of the table of inputs (``inputs.py``), as a combo box shows it:
@@ -39,11 +39,6 @@ CHOICE_LABELS: dict[str, dict[str, str]] = {
         "no": "No",
     },
 }
-
-
-def choice_label(parameter: str, text: str) -> str:
-    """The label of a stored choice text (the text itself when it has none)."""
-    return CHOICE_LABELS.get(parameter, {}).get(str(text), str(text))
 
 
 class _LabelledChoice(enum.Enum):
