@@ -29,7 +29,6 @@ __all__ = [
     "LOCAL_SCHEME_NAME",
     "SiteCodes",
     "SITE_CODES",
-    "MEASUREMENT_NAMES",
     "DERIVATIONS",
     "UNITS_ML",
     "UNITS_RATIO",
@@ -108,12 +107,6 @@ DERIVATIONS = {
     "suv_mean": Code("373098007", "SCT", "Mean"),
     "suv_sd": Code("386136009", "SCT", "Standard Deviation"),
     "suv_peak": Code("126031", "DCM", "Peak Value Within ROI"),
-}
-MEASUREMENT_NAMES = {
-    "suv_max": "SUVmax",
-    "suv_mean": "SUVmean",
-    "suv_sd": "SD",
-    "suv_peak": "SUVpeak",
 }
 
 #: The order of the measurements in every SR group: the four every site has, then the lesion-only ones.
